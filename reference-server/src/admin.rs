@@ -1,0 +1,102 @@
+//! A small admin API (bearer token from the config): bulk revocation per user, application or
+//! resource server ("Manage OIDC and OAuth tokens"), key rotation, and store statistics.
+
+use crate::config::Alg;
+use crate::error::OAuthError;
+use crate::keys::SigningKey;
+use crate::provider::Provider;
+use crate::util::constant_time_eq;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn authorize(provider: &Provider, headers: &HeaderMap) -> Result<(), OAuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| OAuthError::invalid_token("the admin API needs the admin bearer token"))?;
+    if constant_time_eq(token, &provider.admin_token) { Ok(()) } else { Err(OAuthError::invalid_token("wrong admin token")) }
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, OAuthError> {
+    serde_json::from_slice(body).map_err(|e| OAuthError::invalid_request(format!("request body: {e}")))
+}
+
+fn respond(result: Result<Value, OAuthError>) -> Response {
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Every given selector must match; at least one is required.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeSelector {
+    /// The user, by username or `sub`.
+    user: Option<String>,
+    client_id: Option<String>,
+    resource: Option<String>,
+}
+
+pub async fn revoke(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    respond((|| {
+        authorize(&provider, &headers)?;
+        let selector: RevokeSelector = json_body(&body)?;
+        if selector.user.is_none() && selector.client_id.is_none() && selector.resource.is_none() {
+            return Err(OAuthError::invalid_request("name at least one of user, client_id, resource"));
+        }
+        let sub = match &selector.user {
+            Some(u) => Some(
+                provider
+                    .config
+                    .user_by_username(u)
+                    .or_else(|| provider.config.user_by_sub(u))
+                    .map(|u| u.sub.clone())
+                    .ok_or_else(|| OAuthError::invalid_request(format!("unknown user {u}")))?,
+            ),
+            None => None,
+        };
+        let revoked = provider.store.revoke_where(|g| {
+            sub.as_ref().is_none_or(|s| &g.authz.sub == s)
+                && selector.client_id.as_ref().is_none_or(|c| &g.authz.client_id == c)
+                && selector.resource.as_ref().is_none_or(|r| g.authz.resource.as_ref() == Some(r))
+        });
+        Ok(json!({ "revoked_grants": revoked }))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    alg: Alg,
+}
+
+pub async fn rotate_key(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    respond((|| {
+        authorize(&provider, &headers)?;
+        let Rotate { alg } = json_body(&body)?;
+        if !provider.config.signing_algorithms.contains(&alg) {
+            return Err(OAuthError::invalid_request(format!("{alg} is not among the configured signing_algorithms")));
+        }
+        let key = SigningKey::generate(alg).map_err(|e| OAuthError::server_error(e.to_string()))?;
+        let key = provider.keys.rotate(key, provider.longest_token_lifetime());
+        Ok(json!({ "alg": alg.as_str(), "kid": key.kid }))
+    })())
+}
+
+pub async fn stats(State(provider): State<Arc<Provider>>, headers: HeaderMap) -> Response {
+    respond(authorize(&provider, &headers).map(|()| {
+        let s = provider.store.sizes();
+        json!({
+            "sessions": s.sessions, "interactions": s.interactions, "codes": s.codes,
+            "grants": s.grants, "refresh_tokens": s.refresh_tokens, "access_tokens": s.access_tokens,
+        })
+    }))
+}

@@ -1,0 +1,199 @@
+//! The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2): validate the request, decide
+//! whether the user must log in or consent, then answer with a code or tokens.
+//!
+//! A request that needs the user becomes an *interaction*: it is stored server-side, bound to
+//! the browser by a cookie and to its forms by a CSRF token, and finished by the login and
+//! consent pages in `pages`.
+
+pub mod pages;
+pub mod request;
+pub mod respond;
+
+use crate::authentication::{acr_claim, amr_claim, requirement};
+use crate::cookies;
+use crate::html::error_page;
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::store::{Authorization, Code, Grant, Interaction, Session};
+use crate::tokens::IdTokenContext;
+use crate::util::{now_secs, random_token};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use request::{AuthRequest, AuthorizeError, ReplyTo, ResponseType};
+use respond::{reply, reply_error, see_other};
+use std::sync::Arc;
+
+pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    authorize(&provider, &headers, &Params::parse(query.as_deref().unwrap_or("")))
+}
+
+/// OIDC Core §3.1.2.1: the endpoint must support POST with a form body.
+pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_form(&headers) {
+        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The authorization request must be sent as application/x-www-form-urlencoded.");
+    }
+    authorize(&provider, &headers, &Params::parse(&String::from_utf8_lossy(&body)))
+}
+
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")))
+}
+
+fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Response {
+    let request = match request::validate(provider, params) {
+        Ok(request) => request,
+        Err(AuthorizeError::Page(message)) => return error_page(StatusCode::BAD_REQUEST, &message),
+        Err(AuthorizeError::Redirect { reply_to, error, description }) => {
+            return reply_error(&reply_to, &provider.issuer, error, &description);
+        }
+    };
+    let now = now_secs();
+    let session = cookies::get(headers, cookies::SESSION).and_then(|id| provider.store.session(id, now).map(|s| (id.to_string(), s)));
+    match session {
+        Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
+        _ if request.prompt.none => {
+            // OIDC Core §3.1.2.6: prompt=none and the user must authenticate.
+            reply_error(&reply_to(&request), &provider.issuer, "login_required", "the user must log in")
+        }
+        _ => start_interaction(provider, request, None, "login"),
+    }
+}
+
+/// Whether the browser's session cannot be used as it is for `request`.
+fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, now: u64) -> bool {
+    let Some(user) = provider.config.user_by_sub(&session.sub) else { return true };
+    let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) > max);
+    let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
+    let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
+    request.prompt.login || request.prompt.select_account || too_old || other_user || missing_method
+}
+
+/// `login_hint` names the account by username, email or subject.
+pub fn hint_matches(hint: &str, user: &crate::config::User) -> bool {
+    hint == user.username || hint == user.sub || user.claims.get("email").and_then(|e| e.as_str()) == Some(hint)
+}
+
+pub fn reply_to(request: &AuthRequest) -> ReplyTo {
+    ReplyTo { redirect_uri: request.redirect_uri.clone(), mode: request.response_mode, state: request.state.clone() }
+}
+
+/// Stores the request and sends the browser to the login or consent page (`page`).
+fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<String>, page: &str) -> Response {
+    let id = random_token();
+    let lifetime = provider.config.lifetimes.interaction_secs;
+    provider.store.put_interaction(
+        id.clone(),
+        Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime },
+    );
+    let mut response = see_other(&format!("{}/{page}?interaction={id}", provider.issuer));
+    if let Some(cookie) = cookies::set(cookies::INTERACTION, &id, lifetime, provider.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The user is authenticated: ask for consent if needed, else finish.
+pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequest, session_id: &str, session: &Session) -> Response {
+    let consent_needed = provider.config.client(&request.client_id).is_some_and(|c| c.consent)
+        && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.scope_string())));
+    if !consent_needed {
+        if let Some(id) = interaction {
+            provider.store.take_interaction(id);
+        }
+        return finish(provider, &request, session);
+    }
+    if request.prompt.none {
+        return reply_error(&reply_to(&request), &provider.issuer, "consent_required", "the user must approve this client");
+    }
+    match interaction {
+        Some(id) => {
+            provider.store.set_interaction_session(id, session_id);
+            see_other(&format!("{}/consent?interaction={id}", provider.issuer))
+        }
+        None => start_interaction(provider, request, Some(session_id.to_string()), "consent"),
+    }
+}
+
+/// Issues the authorization response for an authenticated, consenting user.
+pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> Response {
+    let reply_to = reply_to(request);
+    let deny = |description: &str| reply_error(&reply_to, &provider.issuer, "access_denied", description);
+    let (Some(client), Some(user)) = (provider.config.client(&request.client_id), provider.config.user_by_sub(&session.sub)) else {
+        return deny("the client or user no longer exists");
+    };
+    let requirement = requirement(&provider.config, request, user);
+    if requirement.unsatisfiable {
+        return deny("none of the essential acr values can be satisfied for this user (OIDC Core §5.5.1.1)");
+    }
+    let org_id = match &request.org_id {
+        Some(org) if !user.orgs.contains(org) => return deny("the user is not a member of the requested org_id"),
+        Some(org) => Some(org.clone()),
+        None => user.orgs.first().cloned(),
+    };
+    let authz = Authorization {
+        client_id: client.client_id.clone(),
+        sub: user.sub.clone(),
+        scope: request.scope.clone(),
+        resource: request.resource.clone(),
+        auth_time: session.auth_time,
+        acr: acr_claim(&provider.config, &requirement, &session.amr),
+        amr: amr_claim(&session.amr),
+        org_id,
+        claims: request.claims.clone(),
+    };
+    let now = now_secs();
+    let issued: Result<Vec<(&str, String)>, crate::keys::KeyError> = match request.response_type {
+        ResponseType::Code => {
+            let code = random_token();
+            provider.store.put_code(
+                code.clone(),
+                Code {
+                    authz,
+                    redirect_uri: request.redirect_uri.clone(),
+                    code_challenge: request.code_challenge.clone(),
+                    nonce: request.nonce.clone(),
+                    expires: now + provider.config.lifetimes.code_secs,
+                    redeemed: None,
+                },
+            );
+            Ok(vec![("code", code)])
+        }
+        ResponseType::IdToken => provider
+            .mint_id_token(client, user, &authz, IdTokenContext { nonce: request.nonce.as_deref(), ..Default::default() })
+            .map(|id_token| vec![("id_token", id_token)]),
+        ResponseType::IdTokenToken => (|| {
+            let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
+            let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt), code: None };
+            let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
+            let grant = provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: access.expires });
+            // Only a concurrent revocation of this user can make this false, and then the
+            // token must indeed not work.
+            let _recorded = provider.store.add_access_token(access.jti, grant, access.expires);
+            Ok(vec![
+                ("access_token", access.jwt),
+                ("token_type", "Bearer".to_string()),
+                ("expires_in", provider.config.lifetimes.access_token_secs.to_string()),
+                ("scope", request.scope_string()),
+                ("id_token", id_token),
+            ])
+        })(),
+    };
+    match issued {
+        Ok(params) => reply(&reply_to, &provider.issuer, params),
+        Err(e) => {
+            tracing::error!("authorization response failed: {e}");
+            reply_error(&reply_to, &provider.issuer, "server_error", "the server could not sign the response")
+        }
+    }
+}
+
+/// Clears the interaction cookie on the response that ends an interaction.
+pub fn with_cleared_interaction(mut response: Response) -> Response {
+    response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::INTERACTION));
+    response.into_response()
+}

@@ -1,0 +1,411 @@
+//! Validation of an authorization request, as a pipeline of small named steps (one rule each,
+//! each citing its spec). Until the client and redirect URI are trusted an error is shown as a
+//! page and never redirected (RFC 6749 §4.1.2.1); after that it goes back to the client.
+
+use crate::claims::ClaimsRequest;
+use crate::config::{Client, GrantType};
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::util::space_list;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code` (RFC 6749 §4.1).
+    Code,
+    /// `id_token` (OIDC Core §3.2, Implicit, deprecated by RFC 9700 §2.1.2).
+    IdToken,
+    /// `id_token token` (OIDC Core §3.2).
+    IdTokenToken,
+}
+
+impl ResponseType {
+    pub fn is_implicit(self) -> bool {
+        self != ResponseType::Code
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    /// OAuth 2.0 Form Post Response Mode §2.
+    FormPost,
+}
+
+/// `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+    pub select_account: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// S256 challenge (the only method supported).
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+    /// Requested ACR values, in order of preference: from `claims.id_token.acr` when present,
+    /// else `acr_values` (OIDC Core §5.5.1.1).
+    pub acr_values: Vec<String>,
+    /// The `acr` was requested as an essential claim: failing to meet it fails the login.
+    pub acr_essential: bool,
+    pub amr_values: Vec<String>,
+    pub claims: Option<ClaimsRequest>,
+    pub resource: Option<String>,
+    pub org_id: Option<String>,
+}
+
+impl AuthRequest {
+    pub fn is_oidc(&self) -> bool {
+        self.scope.iter().any(|s| s == "openid")
+    }
+
+    /// The scope as one space-delimited string (RFC 6749 §3.3).
+    pub fn scope_string(&self) -> String {
+        self.scope.join(" ")
+    }
+}
+
+/// Where an error or a result is delivered once the redirect URI is trusted.
+#[derive(Debug, Clone)]
+pub struct ReplyTo {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthorizeError {
+    /// The client or redirect URI is not trustworthy: answer with a page, never redirect.
+    Page(String),
+    /// RFC 6749 §4.1.2.1 / OIDC Core §3.1.2.6: an error sent to the client's redirect URI.
+    Redirect { reply_to: ReplyTo, error: &'static str, description: String },
+}
+
+type StepResult<T> = Result<T, (&'static str, String)>;
+
+fn invalid_request<T>(description: impl Into<String>) -> StepResult<T> {
+    Err(("invalid_request", description.into()))
+}
+
+/// Runs the whole pipeline.
+pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+    let client = check_client(provider, params).map_err(AuthorizeError::Page)?;
+    let redirect_uri = check_redirect_uri(client, params).map_err(AuthorizeError::Page)?;
+    let response_type = parse_response_type(params.get("response_type"));
+    let reply_to = ReplyTo {
+        mode: parse_response_mode(params.get("response_mode"))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| default_response_mode(response_type.clone().ok())),
+        redirect_uri,
+        state: params.get("state").map(str::to_string),
+    };
+    validate_after_redirect_uri(provider, client, params, response_type, &reply_to)
+        .map_err(|(error, description)| AuthorizeError::Redirect { reply_to, error, description })
+}
+
+fn validate_after_redirect_uri(
+    provider: &Provider,
+    client: &Client,
+    params: &Params,
+    response_type: StepResult<ResponseType>,
+    reply_to: &ReplyTo,
+) -> StepResult<AuthRequest> {
+    check_repeated(params)?;
+    check_request_objects(params)?;
+    let response_type = response_type?;
+    let scope = check_scope(client, params)?;
+    check_response_type_allowed(client, response_type, &scope)?;
+    let response_mode = check_response_mode(params, response_type)?;
+    let nonce = check_nonce(params, response_type)?;
+    let code_challenge = check_pkce(client, params, response_type)?;
+    check_unsupported_parameters(provider, params)?;
+    let prompt = check_prompt(params)?;
+    let max_age = check_max_age(params)?;
+    let claims = check_claims(params)?;
+    let (acr_values, acr_essential) = requested_acr(params, claims.as_ref());
+    let resource = check_resource(provider, client, params)?;
+    Ok(AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: reply_to.redirect_uri.clone(),
+        response_type,
+        response_mode,
+        scope,
+        state: reply_to.state.clone(),
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params.get("login_hint").map(str::to_string),
+        acr_values,
+        acr_essential,
+        amr_values: space_list(params.get("amr_values")),
+        claims,
+        resource,
+        org_id: params.get("org_id").map(str::to_string),
+    })
+}
+
+/// RFC 6749 §4.1.2.1: an unknown or missing client is reported to the user, not redirected.
+fn check_client<'a>(provider: &'a Provider, params: &Params) -> Result<&'a Client, String> {
+    if params.is_repeated("client_id") {
+        return Err("The client_id parameter was sent more than once (RFC 6749 §3.1).".into());
+    }
+    let client_id = params.get("client_id").ok_or("The request has no client_id (RFC 6749 §4.1.1).")?;
+    let client = provider.config.client(client_id).ok_or_else(|| format!("Unknown client_id \"{client_id}\"."))?;
+    if !(client.allows(GrantType::AuthorizationCode) || client.allows(GrantType::Implicit)) {
+        return Err(format!("Client \"{client_id}\" is not registered for browser flows."));
+    }
+    Ok(client)
+}
+
+/// RFC 6749 §3.1.2.3 and RFC 9700 §2.1: the redirect URI must match a registered one exactly
+/// (simple string comparison). It may be omitted only by an OAuth request of a client with
+/// exactly one registered URI; OIDC Core §3.1.2.1 always requires it.
+fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, String> {
+    if params.is_repeated("redirect_uri") {
+        return Err("The redirect_uri parameter was sent more than once (RFC 6749 §3.1).".into());
+    }
+    match params.get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_string()),
+        Some(uri) => Err(format!("The redirect_uri \"{uri}\" is not registered for client \"{}\".", client.client_id)),
+        None => {
+            let oidc = space_list(params.get("scope")).iter().any(|s| s == "openid");
+            match client.redirect_uris.as_slice() {
+                [only] if !oidc => Ok(only.clone()),
+                _ => Err("The request has no redirect_uri (OIDC Core §3.1.2.1 requires it).".into()),
+            }
+        }
+    }
+}
+
+/// RFC 6749 §3.1: request and response parameters must not be included more than once.
+fn check_repeated(params: &Params) -> StepResult<()> {
+    match params.repeated().first() {
+        Some(name) => invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")),
+        None => Ok(()),
+    }
+}
+
+/// OIDC Core §6: request objects are not supported by this profile.
+fn check_request_objects(params: &Params) -> StepResult<()> {
+    if params.contains("request") {
+        return Err(("request_not_supported", "request objects are not supported (OIDC Core §6.1)".into()));
+    }
+    if params.contains("request_uri") {
+        return Err(("request_uri_not_supported", "request_uri is not supported (OIDC Core §6.2)".into()));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.1.1 (space-delimited, order does not matter) and OIDC Core §3.2.
+fn parse_response_type(value: Option<&str>) -> StepResult<ResponseType> {
+    let Some(value) = value else { return invalid_request("response_type is required (RFC 6749 §3.1.1)") };
+    let mut parts: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
+    parts.sort_unstable();
+    match parts.as_slice() {
+        ["code"] => Ok(ResponseType::Code),
+        ["id_token"] => Ok(ResponseType::IdToken),
+        ["id_token", "token"] => Ok(ResponseType::IdTokenToken),
+        _ => Err(("unsupported_response_type", format!("response_type \"{value}\" is not supported"))),
+    }
+}
+
+/// RFC 6749 §4.1.2.1 `unauthorized_client`; the profile allows Implicit for OIDC only, so an
+/// Implicit request without `openid` is `unsupported_response_type`.
+fn check_response_type_allowed(client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
+    let grant = if response_type.is_implicit() { GrantType::Implicit } else { GrantType::AuthorizationCode };
+    if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") {
+        return Err(("unsupported_response_type", "the implicit flow is supported for OpenID Connect only (scope must include openid)".into()));
+    }
+    if !client.allows(grant) {
+        return Err(("unauthorized_client", format!("client is not allowed the {} grant", grant.as_str())));
+    }
+    Ok(())
+}
+
+fn parse_response_mode(value: Option<&str>) -> StepResult<Option<ResponseMode>> {
+    match value {
+        None => Ok(None),
+        Some("query") => Ok(Some(ResponseMode::Query)),
+        Some("fragment") => Ok(Some(ResponseMode::Fragment)),
+        Some("form_post") => Ok(Some(ResponseMode::FormPost)),
+        Some(other) => invalid_request(format!("response_mode \"{other}\" is not supported")),
+    }
+}
+
+/// OAuth 2.0 Multiple Response Types §2.1: query for `code`, fragment for anything with tokens.
+fn default_response_mode(response_type: Option<ResponseType>) -> ResponseMode {
+    match response_type {
+        Some(t) if t.is_implicit() => ResponseMode::Fragment,
+        _ => ResponseMode::Query,
+    }
+}
+
+/// OAuth 2.0 Multiple Response Types §2.1: tokens must not be returned in the query.
+fn check_response_mode(params: &Params, response_type: ResponseType) -> StepResult<ResponseMode> {
+    let mode = parse_response_mode(params.get("response_mode"))?.unwrap_or(default_response_mode(Some(response_type)));
+    if mode == ResponseMode::Query && response_type.is_implicit() {
+        return invalid_request("response_mode=query cannot carry tokens (OAuth 2.0 Multiple Response Types §2.1)");
+    }
+    Ok(mode)
+}
+
+/// RFC 6749 §3.3: the scopes must be ones the client may request.
+fn check_scope(client: &Client, params: &Params) -> StepResult<Vec<String>> {
+    let scope = space_list(params.get("scope"));
+    if scope.is_empty() {
+        return Err(("invalid_scope", "scope is required (RFC 6749 §3.3)".into()));
+    }
+    if let Some(unknown) = scope.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(("invalid_scope", format!("scope \"{unknown}\" is not allowed for this client")));
+    }
+    Ok(scope)
+}
+
+/// OIDC Core §3.2.2.1: `nonce` is required for the implicit flow.
+fn check_nonce(params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+    let nonce = params.get("nonce").map(str::to_string);
+    if response_type.is_implicit() && nonce.is_none() {
+        return invalid_request("nonce is required for the implicit flow (OIDC Core §3.2.2.1)");
+    }
+    Ok(nonce)
+}
+
+/// RFC 7636 §4.3/§4.4.1: only S256; `plain` (the default method) refused; a challenge is
+/// 43-128 unreserved characters. Required for public clients (RFC 9700 §2.1.1).
+fn check_pkce(client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+    if response_type.is_implicit() {
+        return Ok(None);
+    }
+    let challenge = params.get("code_challenge");
+    match (challenge, params.get("code_challenge_method")) {
+        (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
+        (None, None) if client.pkce_required() => invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)"),
+        (None, None) => Ok(None),
+        (Some(_), None | Some("plain")) => invalid_request("code_challenge_method plain is not supported; use S256 (RFC 7636 §4.2)"),
+        (Some(_), Some(m)) if m != "S256" => invalid_request(format!("code_challenge_method \"{m}\" is not supported; use S256")),
+        (Some(c), Some(_)) if !is_pkce_value(c) => invalid_request("code_challenge must be 43 to 128 characters [A-Za-z0-9-._~] (RFC 7636 §4.2)"),
+        (Some(c), Some(_)) => Ok(Some(c.to_string())),
+    }
+}
+
+/// RFC 7636 §4.1: 43-128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
+pub fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// The profile's unsupported parameters: ignored, or `invalid_request` in strict mode.
+pub const UNSUPPORTED_PARAMETERS: [&str; 3] = ["display", "id_token_hint", "ui_locales"];
+
+fn check_unsupported_parameters(provider: &Provider, params: &Params) -> StepResult<()> {
+    if !provider.config.strict {
+        return Ok(());
+    }
+    match UNSUPPORTED_PARAMETERS.iter().find(|p| params.contains(p)) {
+        Some(p) => invalid_request(format!("parameter {p} is not supported by this server")),
+        None => Ok(()),
+    }
+}
+
+/// OIDC Core §3.1.2.1: `none` must not be combined with another value.
+fn check_prompt(params: &Params) -> StepResult<Prompt> {
+    let mut prompt = Prompt::default();
+    let values = space_list(params.get("prompt"));
+    for value in &values {
+        match value.as_str() {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => prompt.select_account = true,
+            other => return invalid_request(format!("prompt value \"{other}\" is not supported")),
+        }
+    }
+    if prompt.none && values.len() > 1 {
+        return invalid_request("prompt=none cannot be combined with other values (OIDC Core §3.1.2.1)");
+    }
+    Ok(prompt)
+}
+
+fn check_max_age(params: &Params) -> StepResult<Option<u64>> {
+    match params.get("max_age") {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => invalid_request("max_age must be a non-negative integer (OIDC Core §3.1.2.1)"),
+        },
+    }
+}
+
+fn check_claims(params: &Params) -> StepResult<Option<ClaimsRequest>> {
+    match params.get("claims") {
+        None => Ok(None),
+        Some(text) => ClaimsRequest::parse(text).map(Some).or_else(invalid_request),
+    }
+}
+
+fn requested_acr(params: &Params, claims: Option<&ClaimsRequest>) -> (Vec<String>, bool) {
+    if let Some(spec) = claims.and_then(|c| c.id_token.get("acr"))
+        && !spec.values.is_empty()
+    {
+        let values = spec.values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        return (values, spec.essential);
+    }
+    (space_list(params.get("acr_values")), false)
+}
+
+/// RFC 8707 §2 (`resource`) and the profile's `audience` alias: one known resource server the
+/// client may use, else `invalid_target`.
+fn check_resource(provider: &Provider, client: &Client, params: &Params) -> StepResult<Option<String>> {
+    let resource = match (params.get("resource"), params.get("audience")) {
+        (Some(r), Some(a)) if r != a => return invalid_request("audience and resource name different targets"),
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => return Ok(None),
+    };
+    check_target(provider, client, resource).map(Some)
+}
+
+/// Shared with the token endpoint: RFC 8707 §2 target validation.
+pub fn check_target(provider: &Provider, client: &Client, resource: &str) -> StepResult<String> {
+    let parsed = url::Url::parse(resource).ok().filter(|u| u.fragment().is_none());
+    if parsed.is_none() {
+        return Err(("invalid_target", "resource must be an absolute URI without a fragment (RFC 8707 §2)".into()));
+    }
+    if provider.config.resource_server(resource).is_none() || !client.resources.iter().any(|r| r == resource) {
+        return Err(("invalid_target", format!("resource \"{resource}\" is unknown or not allowed for this client")));
+    }
+    Ok(resource.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_type_order_does_not_matter() {
+        assert_eq!(parse_response_type(Some("token id_token")), Ok(ResponseType::IdTokenToken));
+        assert!(matches!(parse_response_type(Some("token")), Err(("unsupported_response_type", _))));
+        assert!(matches!(parse_response_type(None), Err(("invalid_request", _))));
+    }
+
+    #[test]
+    fn pkce_values_follow_rfc_7636() {
+        assert!(is_pkce_value(&"a".repeat(43)));
+        assert!(!is_pkce_value(&"a".repeat(42)));
+        assert!(!is_pkce_value(&"a".repeat(129)));
+        assert!(!is_pkce_value(&format!("{}+", "a".repeat(43))));
+    }
+}

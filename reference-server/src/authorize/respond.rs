@@ -1,0 +1,60 @@
+//! Delivering an authorization response or error to the client: query, fragment or form_post,
+//! always with `state` echoed and RFC 9207 `iss`, always with 303 See Other.
+
+use super::request::{ReplyTo, ResponseMode};
+use crate::html::{hidden, page};
+use crate::util::html_escape;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Sends `params` (plus `state` and `iss`) to the client.
+pub fn reply(reply_to: &ReplyTo, issuer: &str, mut params: Vec<(&str, String)>) -> Response {
+    if let Some(state) = &reply_to.state {
+        params.push(("state", state.clone()));
+    }
+    // RFC 9207 §2: the issuer identifier in every authorization response, errors included.
+    params.push(("iss", issuer.to_string()));
+    match reply_to.mode {
+        ResponseMode::FormPost => form_post(&reply_to.redirect_uri, &params),
+        ResponseMode::Query | ResponseMode::Fragment => {
+            // The redirect URI was validated as absolute when the client was configured.
+            let Ok(mut url) = url::Url::parse(&reply_to.redirect_uri) else {
+                return crate::html::error_page(StatusCode::BAD_REQUEST, "The redirect URI is not a valid URL.");
+            };
+            if reply_to.mode == ResponseMode::Query {
+                // RFC 6749 §3.1.2: keep the registered URI's own query component.
+                url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+            } else {
+                let fragment = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+                url.set_fragment(Some(&fragment));
+            }
+            see_other(url.as_str())
+        }
+    }
+}
+
+/// RFC 6749 §4.1.2.1: an error for the client.
+pub fn reply_error(reply_to: &ReplyTo, issuer: &str, error: &str, description: &str) -> Response {
+    reply(reply_to, issuer, vec![("error", error.to_string()), ("error_description", description.to_string())])
+}
+
+/// 303 See Other: the browser follows with GET and drops the form body (RFC 9700 §4.11).
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// OAuth 2.0 Form Post Response Mode §2: an auto-submitting HTML form.
+fn form_post(redirect_uri: &str, params: &[(&str, String)]) -> Response {
+    let inputs: String = params.iter().map(|(k, v)| hidden(k, v)).collect();
+    let body = format!(
+        "<form method=\"post\" action=\"{}\" id=\"response\">{inputs}<noscript><button type=\"submit\">Continue</button></noscript></form>\n\
+         <script>document.getElementById('response').submit()</script>",
+        html_escape(redirect_uri)
+    );
+    page(StatusCode::OK, "Submitting the authorization response", &body)
+}

@@ -1,0 +1,145 @@
+//! Which user claims go where: scope claims (OIDC Core §5.4) and the `claims` request parameter
+//! (OIDC Core §5.5) with its `essential`, `value` and `values` members.
+
+use crate::config::User;
+use serde_json::{Map, Value};
+
+/// The claims requested for one destination (`id_token` or `userinfo`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimSet {
+    pub claims: Vec<(String, ClaimSpec)>,
+}
+
+/// OIDC Core §5.5.1: `null` (default), or an object with `essential`, `value`, `values`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimSpec {
+    pub essential: bool,
+    pub values: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClaimsRequest {
+    pub id_token: ClaimSet,
+    pub userinfo: ClaimSet,
+}
+
+impl ClaimsRequest {
+    /// Parses the `claims` parameter; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<ClaimsRequest, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("claims is not valid JSON: {e}"))?;
+        let object = value.as_object().ok_or("claims must be a JSON object")?;
+        let mut request = ClaimsRequest::default();
+        for (member, set) in object {
+            let target = match member.as_str() {
+                "id_token" => &mut request.id_token,
+                "userinfo" => &mut request.userinfo,
+                // OIDC Core §5.5: other members may be present and are ignored when not understood.
+                _ => continue,
+            };
+            let set = set.as_object().ok_or_else(|| format!("claims.{member} must be a JSON object"))?;
+            for (name, spec) in set {
+                target.claims.push((name.clone(), ClaimSpec::parse(spec).map_err(|e| format!("claims.{member}.{name}: {e}"))?));
+            }
+        }
+        Ok(request)
+    }
+}
+
+impl ClaimSpec {
+    fn parse(value: &Value) -> Result<ClaimSpec, String> {
+        match value {
+            Value::Null => Ok(ClaimSpec::default()),
+            Value::Object(o) => {
+                let essential = match o.get("essential") {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err("essential must be a boolean".into()),
+                };
+                let mut values = Vec::new();
+                if let Some(v) = o.get("value") {
+                    values.push(v.clone());
+                }
+                if let Some(v) = o.get("values") {
+                    values.extend(v.as_array().ok_or("values must be an array")?.iter().cloned());
+                }
+                Ok(ClaimSpec { essential, values })
+            }
+            _ => Err("must be null or an object".into()),
+        }
+    }
+}
+
+impl ClaimSet {
+    pub fn get(&self, name: &str) -> Option<&ClaimSpec> {
+        self.claims.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+/// OIDC Core §5.4: the claims each standard scope asks for.
+pub fn scope_claims(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "profile" => &[
+            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
+            "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+        ],
+        "email" => &["email", "email_verified"],
+        "address" => &["address"],
+        "phone" => &["phone_number", "phone_number_verified"],
+        _ => &[],
+    }
+}
+
+/// The user's claims released for `scopes` plus those named in `requested`, as far as the user
+/// has them. Protocol claims (`sub`, `acr`, ...) are added by the caller.
+pub fn user_claims(user: &User, scopes: &[String], requested: Option<&ClaimSet>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let from_scopes = scopes.iter().flat_map(|s| scope_claims(s).iter().copied());
+    let from_request = requested.into_iter().flat_map(|r| r.claims.iter().map(|(n, _)| n.as_str()));
+    for name in from_scopes.chain(from_request) {
+        if let Some(value) = user.claims.get(name) {
+            out.insert(name.to_string(), value.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_null_essential_and_values() {
+        let r = ClaimsRequest::parse(
+            r#"{"id_token":{"email":null,"acr":{"essential":true,"values":["a","b"]}},"userinfo":{"name":{"value":"x"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.id_token.get("email"), Some(&ClaimSpec::default()));
+        let acr = r.id_token.get("acr").unwrap();
+        assert!(acr.essential);
+        assert_eq!(acr.values, vec![Value::from("a"), Value::from("b")]);
+        assert_eq!(r.userinfo.get("name").unwrap().values, vec![Value::from("x")]);
+    }
+
+    #[test]
+    fn rejects_malformed_members_with_their_path() {
+        assert!(ClaimsRequest::parse("[1]").is_err());
+        let e = ClaimsRequest::parse(r#"{"id_token":{"acr":{"essential":"yes"}}}"#).unwrap_err();
+        assert!(e.contains("claims.id_token.acr"), "{e}");
+    }
+
+    #[test]
+    fn releases_scope_and_requested_claims_the_user_has() {
+        let user = crate::config::Config::default().users[0].clone();
+        let requested = ClaimSet { claims: vec![("phone_number".into(), ClaimSpec::default()), ("nope".into(), ClaimSpec::default())] };
+        let c = user_claims(&user, &["email".into()], Some(&requested));
+        assert_eq!(c.keys().collect::<Vec<_>>(), vec!["email", "email_verified", "phone_number"]);
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = ClaimsRequest::parse(&text);
+        }
+    }
+}

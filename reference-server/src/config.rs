@@ -1,0 +1,606 @@
+//! The server's configuration: one TOML file (clients, users, orgs, resource servers, ACR levels,
+//! signing algorithms, lifetimes, strict mode) with built-in defaults so the server runs with no
+//! file at all. Every problem in a file is reported as one sentence naming the key.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+
+/// Where the issuer lives below the origin: the IDaaS layout is `{origin}/api/oidc`.
+pub const ISSUER_PATH: &str = "/api/oidc";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Strict mode: the profile's unsupported request parameters (`display`, `id_token_hint`,
+    /// `ui_locales`) are rejected with `invalid_request` instead of being ignored.
+    #[serde(default)]
+    pub strict: bool,
+    /// Bearer token for the admin API (bulk revocation, key rotation). When absent, a random one
+    /// is generated at start and reported by the server handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    /// "Manage OIDC and OAuth tokens": at most this many token grants per user per application;
+    /// the oldest is dropped when a new one is issued.
+    #[serde(default = "default_max_grants")]
+    pub max_tokens_per_user_per_client: usize,
+    /// Signing algorithms for which a key is generated at start.
+    #[serde(default = "default_algorithms")]
+    pub signing_algorithms: Vec<Alg>,
+    #[serde(default, rename = "acr")]
+    pub acr_levels: Vec<AcrLevel>,
+    #[serde(default, rename = "org")]
+    pub orgs: Vec<Org>,
+    #[serde(default, rename = "resource_server")]
+    pub resource_servers: Vec<ResourceServer>,
+    #[serde(default, rename = "client")]
+    pub clients: Vec<Client>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetimes {
+    /// Authorization codes: 60 s in the profile.
+    pub code_secs: u64,
+    pub access_token_secs: u64,
+    pub id_token_secs: u64,
+    pub refresh_token_secs: u64,
+    /// Browser login sessions.
+    pub session_secs: u64,
+    /// A started authorization (login / consent pages) must finish within this time.
+    pub interaction_secs: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code_secs: 60,
+            access_token_secs: 3600,
+            id_token_secs: 3600,
+            refresh_token_secs: 30 * 24 * 3600,
+            session_secs: 8 * 3600,
+            interaction_secs: 600,
+        }
+    }
+}
+
+/// JWS algorithms the server can sign with (RFC 7518 §3.1, RFC 8037 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Alg {
+    RS256,
+    PS256,
+    ES256,
+    EdDSA,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 4] = [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::PS256 => "PS256",
+            Alg::ES256 => "ES256",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authentication context class and the authentication methods (RFC 8176 names) a login
+/// must have used to satisfy it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcrLevel {
+    pub value: String,
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+}
+
+/// An API that access tokens can be issued for (`audience` / RFC 8707 `resource`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServer {
+    pub identifier: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    Confidential,
+    Public,
+}
+
+/// RFC 6749 §2.3.1 and OIDC Core §9 client authentication methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    Implicit,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::Implicit => "implicit",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(rename = "type")]
+    pub client_type: ClientType,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may request.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Resource servers (identifiers) the client may obtain tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Audience of access tokens when the request names none; the issuer when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_resource: Option<String>,
+    #[serde(default = "default_alg")]
+    pub id_token_signing_alg: Alg,
+    #[serde(default = "default_alg")]
+    pub access_token_signing_alg: Alg,
+    /// PKCE required. Always true for public clients (RFC 9700 §2.1.1); per client otherwise.
+    #[serde(default)]
+    pub require_pkce: bool,
+    /// Show the consent page (once per session, user and scope set).
+    #[serde(default = "yes")]
+    pub consent: bool,
+    /// Issue refresh tokens without `offline_access` (the profile's per-client setting).
+    #[serde(default)]
+    pub always_issue_refresh_token: bool,
+}
+
+impl Client {
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    pub fn pkce_required(&self) -> bool {
+        self.require_pkce || self.client_type == ClientType::Public
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+    /// Stable subject identifier (OIDC Core §2 `sub`).
+    pub sub: String,
+    /// Authentication methods the user has enrolled (RFC 8176 names: `pwd`, `otp`).
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+    /// The user's one-time code when `otp` is enrolled (a fixed code: this is a test IdP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+    /// Org memberships; the first is the default `org_id`.
+    #[serde(default)]
+    pub orgs: Vec<String>,
+    /// Standard claims (OIDC Core §5.1), e.g. `name`, `email`, `email_verified`.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+fn default_max_grants() -> usize {
+    50
+}
+fn default_algorithms() -> Vec<Alg> {
+    Alg::ALL.to_vec()
+}
+fn default_alg() -> Alg {
+    Alg::RS256
+}
+fn default_methods() -> Vec<String> {
+    vec!["pwd".into()]
+}
+fn yes() -> bool {
+    true
+}
+
+/// A configuration file that cannot be used, with the key and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+}
+
+impl Config {
+    /// Reads and validates a TOML configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+        Config::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path: display, message },
+            other => other,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising plain data structures to TOML cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn user_by_username(&self, username: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.username == username)
+    }
+
+    pub fn user_by_sub(&self, sub: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.sub == sub)
+    }
+
+    pub fn resource_server(&self, identifier: &str) -> Option<&ResourceServer> {
+        self.resource_servers.iter().find(|r| r.identifier == identifier)
+    }
+
+    /// Checks the relations a TOML parser cannot: references, uniqueness, client rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_tokens_per_user_per_client == 0 {
+            return Err(invalid("max_tokens_per_user_per_client", "must be at least 1"));
+        }
+        let l = &self.lifetimes;
+        for (key, v) in [
+            ("lifetimes.code_secs", l.code_secs),
+            ("lifetimes.access_token_secs", l.access_token_secs),
+            ("lifetimes.id_token_secs", l.id_token_secs),
+            ("lifetimes.refresh_token_secs", l.refresh_token_secs),
+            ("lifetimes.session_secs", l.session_secs),
+            ("lifetimes.interaction_secs", l.interaction_secs),
+        ] {
+            if v == 0 || v > 10 * 365 * 24 * 3600 {
+                return Err(invalid(key, "must be between 1 second and 10 years"));
+            }
+        }
+        if self.signing_algorithms.is_empty() {
+            return Err(invalid("signing_algorithms", "must list at least one algorithm"));
+        }
+        if let Some(t) = &self.admin_token
+            && t.len() < 16
+        {
+            return Err(invalid("admin_token", "must be at least 16 characters"));
+        }
+        unique("org", "id", self.orgs.iter().map(|o| o.id.as_str()))?;
+        unique("resource_server", "identifier", self.resource_servers.iter().map(|r| r.identifier.as_str()))?;
+        unique("client", "client_id", self.clients.iter().map(|c| c.client_id.as_str()))?;
+        unique("user", "username", self.users.iter().map(|u| u.username.as_str()))?;
+        unique("user", "sub", self.users.iter().map(|u| u.sub.as_str()))?;
+        for (i, r) in self.resource_servers.iter().enumerate() {
+            if url::Url::parse(&r.identifier).is_err() {
+                return Err(invalid(format!("resource_server[{i}].identifier"), "must be an absolute URI (RFC 8707 §2)"));
+            }
+        }
+        for (i, a) in self.acr_levels.iter().enumerate() {
+            if a.methods.is_empty() {
+                return Err(invalid(format!("acr[{i}].methods"), "must list at least one method"));
+            }
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            self.validate_client(i, c)?;
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            for (j, org) in u.orgs.iter().enumerate() {
+                if !self.orgs.iter().any(|o| &o.id == org) {
+                    return Err(invalid(format!("user[{i}].orgs[{j}]"), format!("unknown org `{org}`")));
+                }
+            }
+            if u.methods.iter().any(|m| m == "otp") && u.otp.is_none() {
+                return Err(invalid(format!("user[{i}].otp"), "required when `otp` is among the user's methods"));
+            }
+            if u.sub.is_empty() || u.sub.len() > 255 {
+                return Err(invalid(format!("user[{i}].sub"), "must be 1 to 255 characters (OIDC Core §2)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_client(&self, i: usize, c: &Client) -> Result<(), ConfigError> {
+        let key = |field: &str| format!("client[{i}].{field}");
+        match (c.client_type, c.auth_method, &c.client_secret) {
+            (ClientType::Public, AuthMethod::None, None) => {}
+            (ClientType::Public, _, _) => {
+                return Err(invalid(key("auth_method"), "a public client has no secret: use auth_method = \"none\" and no client_secret"));
+            }
+            (ClientType::Confidential, AuthMethod::None, _) => {
+                return Err(invalid(key("auth_method"), "a confidential client must authenticate (client_secret_basic or client_secret_post)"));
+            }
+            (ClientType::Confidential, _, None) => return Err(invalid(key("client_secret"), "required for a confidential client")),
+            (ClientType::Confidential, _, Some(s)) if s.len() < 8 => {
+                return Err(invalid(key("client_secret"), "must be at least 8 characters"));
+            }
+            _ => {}
+        }
+        if c.grant_types.is_empty() {
+            return Err(invalid(key("grant_types"), "must list at least one grant type"));
+        }
+        if c.client_type == ClientType::Public && c.allows(GrantType::ClientCredentials) {
+            return Err(invalid(key("grant_types"), "client_credentials needs a confidential client (RFC 6749 §4.4)"));
+        }
+        let browser = c.allows(GrantType::AuthorizationCode) || c.allows(GrantType::Implicit);
+        if browser && c.redirect_uris.is_empty() {
+            return Err(invalid(key("redirect_uris"), "required for the authorization_code and implicit grants"));
+        }
+        for (j, uri) in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris).enumerate() {
+            match url::Url::parse(uri) {
+                Ok(u) if u.fragment().is_none() => {}
+                _ => {
+                    return Err(invalid(
+                        key(&format!("redirect_uris[{j}]")),
+                        format!("`{uri}` must be an absolute URI without a fragment (RFC 6749 §3.1.2)"),
+                    ));
+                }
+            }
+        }
+        for (j, r) in c.resources.iter().chain(&c.default_resource).enumerate() {
+            if self.resource_server(r).is_none() {
+                return Err(invalid(key(&format!("resources[{j}]")), format!("unknown resource server `{r}`")));
+            }
+        }
+        for alg in [c.id_token_signing_alg, c.access_token_signing_alg] {
+            if !self.signing_algorithms.contains(&alg) {
+                return Err(invalid(key("id_token_signing_alg"), format!("{alg} is not in signing_algorithms")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unique<'a>(table: &str, field: &str, values: impl Iterator<Item = &'a str>) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (i, v) in values.enumerate() {
+        if !seen.insert(v) {
+            return Err(invalid(format!("{table}[{i}].{field}"), format!("duplicate value `{v}`")));
+        }
+    }
+    Ok(())
+}
+
+impl Default for Config {
+    /// The built-in configuration: a confidential web client (basic auth), a second one using
+    /// `client_secret_post` with ES256 ID tokens, a public SPA client, a client-credentials service
+    /// client, and two users in two orgs.
+    fn default() -> Self {
+        let oidc_scopes = ["openid", "profile", "email", "phone", "address", "offline_access", "read", "write"];
+        let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let api = "https://api.example.test".to_string();
+        let billing = "https://billing.example.test".to_string();
+        let claims = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        Config {
+            strict: false,
+            admin_token: None,
+            lifetimes: Lifetimes::default(),
+            max_tokens_per_user_per_client: default_max_grants(),
+            signing_algorithms: default_algorithms(),
+            acr_levels: vec![
+                AcrLevel { value: "urn:idaas:acr:password".into(), methods: vec!["pwd".into()] },
+                AcrLevel { value: "urn:idaas:acr:mfa".into(), methods: vec!["pwd".into(), "otp".into()] },
+            ],
+            orgs: vec![
+                Org { id: "org-acme".into(), name: "Acme Corp".into() },
+                Org { id: "org-globex".into(), name: "Globex".into() },
+            ],
+            resource_servers: vec![
+                ResourceServer { identifier: api.clone(), scopes: scopes(&["read", "write"]) },
+                ResourceServer { identifier: billing.clone(), scopes: scopes(&["billing:read"]) },
+            ],
+            clients: vec![
+                Client {
+                    client_id: "web-app".into(),
+                    client_secret: Some("web-app-secret".into()),
+                    client_type: ClientType::Confidential,
+                    auth_method: AuthMethod::ClientSecretBasic,
+                    grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit, GrantType::RefreshToken],
+                    redirect_uris: vec!["https://app.example.test/callback".into()],
+                    post_logout_redirect_uris: vec!["https://app.example.test/signed-out".into()],
+                    scopes: scopes(&oidc_scopes),
+                    resources: vec![api.clone(), billing.clone()],
+                    default_resource: None,
+                    id_token_signing_alg: Alg::RS256,
+                    access_token_signing_alg: Alg::RS256,
+                    require_pkce: false,
+                    consent: true,
+                    always_issue_refresh_token: false,
+                },
+                Client {
+                    client_id: "web-app-post".into(),
+                    client_secret: Some("web-app-post-secret".into()),
+                    client_type: ClientType::Confidential,
+                    auth_method: AuthMethod::ClientSecretPost,
+                    grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                    redirect_uris: vec!["https://app2.example.test/callback".into()],
+                    post_logout_redirect_uris: vec![],
+                    scopes: scopes(&oidc_scopes),
+                    resources: vec![api.clone()],
+                    default_resource: None,
+                    id_token_signing_alg: Alg::ES256,
+                    access_token_signing_alg: Alg::ES256,
+                    require_pkce: true,
+                    consent: false,
+                    always_issue_refresh_token: true,
+                },
+                Client {
+                    client_id: "spa-app".into(),
+                    client_secret: None,
+                    client_type: ClientType::Public,
+                    auth_method: AuthMethod::None,
+                    grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit, GrantType::RefreshToken],
+                    redirect_uris: vec!["https://spa.example.test/callback".into()],
+                    post_logout_redirect_uris: vec!["https://spa.example.test/".into()],
+                    scopes: scopes(&oidc_scopes),
+                    resources: vec![api.clone()],
+                    default_resource: None,
+                    id_token_signing_alg: Alg::RS256,
+                    access_token_signing_alg: Alg::RS256,
+                    require_pkce: true,
+                    consent: true,
+                    always_issue_refresh_token: false,
+                },
+                Client {
+                    client_id: "service-client".into(),
+                    client_secret: Some("service-client-secret".into()),
+                    client_type: ClientType::Confidential,
+                    auth_method: AuthMethod::ClientSecretBasic,
+                    grant_types: vec![GrantType::ClientCredentials],
+                    redirect_uris: vec![],
+                    post_logout_redirect_uris: vec![],
+                    scopes: scopes(&["read", "write", "billing:read"]),
+                    resources: vec![api.clone(), billing],
+                    default_resource: Some(api),
+                    id_token_signing_alg: Alg::RS256,
+                    access_token_signing_alg: Alg::RS256,
+                    require_pkce: false,
+                    consent: false,
+                    always_issue_refresh_token: false,
+                },
+            ],
+            users: vec![
+                User {
+                    username: "alice".into(),
+                    password: "alice-password".into(),
+                    sub: "u-alice-7f3a".into(),
+                    methods: vec!["pwd".into(), "otp".into()],
+                    otp: Some("246810".into()),
+                    orgs: vec!["org-acme".into(), "org-globex".into()],
+                    claims: claims(serde_json::json!({
+                        "name": "Alice Adams", "given_name": "Alice", "family_name": "Adams",
+                        "preferred_username": "alice", "email": "alice@acme.example.test",
+                        "email_verified": true, "phone_number": "+1 555 0100",
+                        "phone_number_verified": false,
+                        "address": { "country": "US", "locality": "Springfield" }
+                    })),
+                },
+                User {
+                    username: "bob".into(),
+                    password: "bob-password".into(),
+                    sub: "u-bob-21c9".into(),
+                    methods: vec!["pwd".into()],
+                    otp: None,
+                    orgs: vec!["org-globex".into()],
+                    claims: claims(serde_json::json!({
+                        "name": "Bob Brown", "given_name": "Bob", "family_name": "Brown",
+                        "preferred_username": "bob", "email": "bob@globex.example.test",
+                        "email_verified": false
+                    })),
+                },
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid_and_round_trips_through_toml() {
+        let config = Config::default();
+        config.validate().expect("defaults are valid");
+        let again = Config::from_toml(&config.to_toml()).expect("printed defaults parse");
+        assert_eq!(again.clients.len(), config.clients.len());
+        assert_eq!(again.users[0].claims, config.users[0].claims);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("strikt = true").unwrap_err().to_string();
+        assert!(err.contains("strikt"), "{err}");
+    }
+
+    #[test]
+    fn dangling_org_reference_is_named() {
+        let mut config = Config::default();
+        config.users[1].orgs.push("org-nowhere".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert_eq!(err, "config key `user[1].orgs[1]`: unknown org `org-nowhere`");
+    }
+
+    #[test]
+    fn public_client_with_secret_is_refused() {
+        let mut config = Config::default();
+        config.clients[2].client_secret = Some("something-secret".into());
+        config.clients[2].auth_method = AuthMethod::ClientSecretBasic;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("client[2].auth_method"), "{err}");
+    }
+
+    #[test]
+    fn redirect_uri_with_fragment_is_refused() {
+        let mut config = Config::default();
+        config.clients[0].redirect_uris.push("https://app.example.test/cb#frag".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("client[0].redirect_uris[1]"), "{err}");
+    }
+}

@@ -1,0 +1,63 @@
+//! OpenID Provider metadata (OIDC Discovery §3, RFC 8414 §2) and the JWKS (RFC 7517 §5).
+//! The profile's unsupported features (introspection, dynamic registration, token encryption)
+//! are deliberately absent.
+
+use crate::config::{Alg, AuthMethod};
+use crate::provider::Provider;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub async fn openid_configuration(State(provider): State<Arc<Provider>>) -> Response {
+    Json(metadata(&provider)).into_response()
+}
+
+pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
+    Json(provider.keys.jwks()).into_response()
+}
+
+pub fn metadata(provider: &Provider) -> Value {
+    let config = &provider.config;
+    let mut scopes: Vec<&str> = config.clients.iter().flat_map(|c| c.scopes.iter().map(String::as_str)).collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let mut auth_methods: Vec<&str> = config.clients.iter().map(|c| c.auth_method).filter(|m| *m != AuthMethod::None).map(AuthMethod::as_str).collect();
+    auth_methods.sort_unstable();
+    auth_methods.dedup();
+    auth_methods.push("none");
+    let algs: Vec<&str> = Alg::ALL.iter().filter(|a| config.signing_algorithms.contains(a)).map(|a| a.as_str()).collect();
+    json!({
+        "issuer": provider.issuer,
+        "authorization_endpoint": provider.endpoint("/authorize"),
+        "token_endpoint": provider.endpoint("/token"),
+        "userinfo_endpoint": provider.endpoint("/userinfo"),
+        "jwks_uri": provider.endpoint("/jwks"),
+        "revocation_endpoint": provider.endpoint("/revoke"),
+        "end_session_endpoint": provider.endpoint("/logout"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code", "id_token", "id_token token"],
+        // The profile keeps Implicit for OIDC only and deprecates it (RFC 9700 §2.1.2).
+        "x_deprecated_response_types": ["id_token", "id_token token"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "acr_values_supported": config.acr_levels.iter().map(|l| &l.value).collect::<Vec<_>>(),
+        "claim_types_supported": ["normal"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash", "org_id",
+            "name", "given_name", "family_name", "preferred_username", "email", "email_verified",
+            "phone_number", "phone_number_verified", "address"
+        ],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+    })
+}

@@ -1,0 +1,179 @@
+//! The oidc-harness reference authorization server: the IDaaS OIDC/OAuth profile, in-process.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), reference_server::StartError> {
+//! let server = reference_server::start(reference_server::Config::default()).await?;
+//! println!("issuer: {}", server.issuer());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: `authorize/` (the authorization endpoint, its validation pipeline, login and consent
+//! pages, response modes), `token/` (the token endpoint, one module per grant), one module per
+//! other endpoint, `store` (lifecycle state), `keys` (signing), `tokens` (claims).
+
+mod admin;
+mod authentication;
+pub mod authorize;
+mod claims;
+mod client_auth;
+pub mod config;
+mod cookies;
+mod discovery;
+pub mod error;
+mod html;
+pub mod keys;
+mod logout;
+mod params;
+pub mod provider;
+mod revocation;
+pub mod store;
+mod token;
+pub mod tokens;
+mod userinfo;
+mod util;
+
+pub use config::{Config, ConfigError, ISSUER_PATH};
+pub use provider::Provider;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use error::OAuthError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Request bodies larger than this are refused (413): no endpoint needs more.
+const BODY_LIMIT: usize = 64 * 1024;
+/// How often expired codes, sessions and tokens are dropped.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// The routes below the issuer path.
+pub fn router(provider: Arc<Provider>) -> Router {
+    let oidc = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/jwks", get(discovery::jwks))
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/login", get(authorize::pages::login_page).post(authorize::pages::login_submit))
+        .route("/consent", get(authorize::pages::consent_page).post(authorize::pages::consent_submit))
+        .route("/token", post(token::post))
+        .route("/userinfo", get(userinfo::handle).post(userinfo::handle))
+        .route("/revoke", post(revocation::post))
+        .route("/logout", get(logout::handle).post(logout::handle))
+        .route("/admin/revoke", post(admin::revoke))
+        .route("/admin/rotate-key", post(admin::rotate_key))
+        .route("/admin/stats", get(admin::stats));
+    Router::new()
+        .nest(ISSUER_PATH, oidc)
+        .layer(axum::middleware::map_response(framework_errors_as_oauth))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(provider)
+}
+
+/// axum answers some bad requests itself (oversized body, wrong method) with plain text; give
+/// them the RFC 6749 §5.2 shape like every other error.
+async fn framework_errors_as_oauth(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if plain => OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large").into_response(),
+        StatusCode::METHOD_NOT_ALLOWED if plain => {
+            OAuthError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "HTTP method not allowed on this endpoint").into_response()
+        }
+        _ => response,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+}
+
+/// A running server. Dropping it without `shutdown` leaves the server running until the
+/// runtime ends.
+pub struct Server {
+    base_url: String,
+    provider: Arc<Provider>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `http://127.0.0.1:PORT/api/oidc`
+    pub fn issuer(&self) -> &str {
+        &self.provider.issuer
+    }
+
+    /// The admin API's bearer token (generated when the config names none).
+    pub fn admin_token(&self) -> &str {
+        &self.provider.admin_token
+    }
+
+    pub fn provider(&self) -> &Arc<Provider> {
+        &self.provider
+    }
+
+    /// Stops accepting connections, finishes in-flight requests, and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sweeper.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts the server in-process on 127.0.0.1 with an ephemeral port.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+/// Starts the server on `addr`.
+pub async fn start_on(config: Config, addr: SocketAddr) -> Result<Server, StartError> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let base_url = format!("http://{local}");
+    let admin_token = config.admin_token.clone().unwrap_or_else(util::random_token);
+    let provider = Arc::new(Provider::new(config, format!("{base_url}{ISSUER_PATH}"), admin_token)?);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(provider.clone());
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("server stopped: {e}");
+        }
+    });
+    let sweeper = tokio::spawn(sweep_forever(provider.clone()));
+    Ok(Server { base_url, provider, stop: Some(stop), task, sweeper })
+}
+
+async fn sweep_forever(provider: Arc<Provider>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let sizes = provider.store.sweep(util::now_secs());
+        provider.keys.sweep(std::time::Instant::now());
+        tracing::debug!(?sizes, "swept expired state");
+    }
+}

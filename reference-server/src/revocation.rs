@@ -1,0 +1,47 @@
+//! Token revocation (RFC 7009): refresh tokens and users' access tokens, by the client they were
+//! issued to.
+
+use crate::client_auth::authenticate;
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::store::Revocation;
+use crate::tokens::verify_own_jwt;
+use crate::util::now_secs;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    match revoke(&provider, &headers, &body) {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+    if !crate::authorize::is_form(headers) {
+        return Err(OAuthError::invalid_request("the revocation request must be application/x-www-form-urlencoded"));
+    }
+    let form = Params::parse(&String::from_utf8_lossy(body));
+    if let Some(name) = form.repeated().first() {
+        return Err(OAuthError::invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")));
+    }
+    let client = authenticate(provider, headers, &form)?;
+    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required (RFC 7009 §2.1)"))?;
+    // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`.
+    // An expired or foreign-issuer JWT is simply unknown.
+    let jti = verify_own_jwt(provider, token, now_secs()).ok().and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
+    let key = jti.as_deref().unwrap_or(token);
+    match provider.store.revoke_token(key, &client.client_id) {
+        // RFC 7009 §2.2: an invalid or unknown token is answered with 200 as well.
+        Revocation::Revoked | Revocation::Unknown => Ok(()),
+        Revocation::OtherClient => Err(OAuthError::invalid_request("the token was not issued to this client (RFC 7009 §2.1)")),
+    }
+}

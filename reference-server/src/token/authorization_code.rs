@@ -1,0 +1,65 @@
+//! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
+
+use super::{issues_refresh_token, user_tokens};
+use crate::authorize::request::is_pkce_value;
+use crate::config::Client;
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::store::{Code, Grant, Redeem};
+use crate::util::{b64, constant_time_eq, now_secs, sha256};
+use serde_json::{Map, Value};
+
+pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
+    let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let now = now_secs();
+    let validate = |record: &Code| check_binding(client, record, form.get("redirect_uri"), form.get("code_verifier"));
+    let lifetimes = &provider.config.lifetimes;
+    let new_grant = |record: &Code| Grant {
+        authz: record.authz.clone(),
+        created: now,
+        expires: now + lifetimes.access_token_secs.max(lifetimes.refresh_token_secs),
+    };
+    let (record, grant) = match provider.store.redeem_code(code, now, validate, new_grant)? {
+        Redeem::Ok(ok) => ok,
+        Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+        Redeem::Expired => return Err(OAuthError::invalid_grant("the authorization code has expired")),
+        Redeem::Replayed => {
+            return Err(OAuthError::invalid_grant("the authorization code was already used; the tokens issued from it are revoked (RFC 6749 §4.1.2)"));
+        }
+    };
+    if let Some(resource) = form.get("resource")
+        && record.authz.resource.as_deref() != Some(resource)
+    {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource differs from the one authorized (RFC 8707 §2.2)",
+        ));
+    }
+    let scope = record.authz.scope.clone();
+    user_tokens(provider, client, grant, &record.authz, &scope, record.nonce.as_deref(), issues_refresh_token(client, &scope))
+}
+
+/// RFC 6749 §4.1.3: the code must belong to the client and the redirect URI be identical;
+/// RFC 7636 §4.6: the verifier must hash to the challenge; RFC 9700 §2.1.1: a verifier for a
+/// code issued without a challenge is refused (PKCE downgrade).
+fn check_binding(client: &Client, record: &Code, redirect_uri: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
+    if record.authz.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+    }
+    let oidc = record.authz.scope.iter().any(|s| s == "openid");
+    match redirect_uri {
+        Some(uri) if uri == record.redirect_uri => {}
+        Some(_) => return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request")),
+        None if !oidc && client.redirect_uris.len() == 1 => {}
+        None => return Err(OAuthError::invalid_request("redirect_uri is required (RFC 6749 §4.1.3)")),
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if is_pkce_value(v) && constant_time_eq(&b64(&sha256(v.as_bytes())), challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge (RFC 7636 §4.6)")),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required: the authorization request had a code_challenge")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier sent, but the authorization request had no code_challenge")),
+        (None, None) => Ok(()),
+    }
+}

@@ -1,0 +1,113 @@
+//! The token endpoint (RFC 6749 §3.2): client authentication, then one module per grant.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use crate::client_auth::authenticate;
+use crate::config::{Client, GrantType};
+use crate::error::OAuthError;
+use crate::keys::KeyError;
+use crate::params::Params;
+use crate::provider::Provider;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    match token(&provider, &headers, &body) {
+        Ok(body) => success(body),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+    if !crate::authorize::is_form(headers) {
+        return Err(OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)"));
+    }
+    let form = Params::parse(&String::from_utf8_lossy(body));
+    if let Some(name) = form.repeated().first() {
+        return Err(OAuthError::invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")));
+    }
+    let client = authenticate(provider, headers, &form)?;
+    let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    type Handler = fn(&Provider, &Client, &Params) -> Result<Map<String, Value>, OAuthError>;
+    let (grant, handler): (GrantType, Handler) = match grant_type {
+        "authorization_code" => (GrantType::AuthorizationCode, authorization_code::redeem),
+        "refresh_token" => (GrantType::RefreshToken, refresh_token::refresh),
+        "client_credentials" => (GrantType::ClientCredentials, client_credentials::issue),
+        other => return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("grant_type {other} is not supported"))),
+    };
+    if !client.allows(grant) {
+        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", format!("this client may not use the {grant_type} grant")));
+    }
+    handler(provider, client, &form)
+}
+
+/// RFC 6749 §5.1: the JSON token response, never cached.
+fn success(body: Map<String, Value>) -> Response {
+    let mut response = Json(Value::Object(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The common members of a token response.
+fn token_response(provider: &Provider, access_token: String, scope: &[String]) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("access_token".into(), json!(access_token));
+    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("expires_in".into(), json!(provider.config.lifetimes.access_token_secs));
+    if !scope.is_empty() {
+        body.insert("scope".into(), json!(scope.join(" ")));
+    }
+    body
+}
+
+/// Whether a grant gets a refresh token: `offline_access` granted, or the client's setting.
+fn issues_refresh_token(client: &Client, scope: &[String]) -> bool {
+    client.allows(GrantType::RefreshToken) && (client.always_issue_refresh_token || scope.iter().any(|s| s == "offline_access"))
+}
+
+fn signing_failed(e: KeyError) -> OAuthError {
+    tracing::error!("token signing failed: {e}");
+    OAuthError::server_error("the server could not sign the token")
+}
+
+/// Records the tokens of a grant; the grant may have been revoked since the request started.
+fn record(recorded: bool) -> Result<(), OAuthError> {
+    if recorded { Ok(()) } else { Err(OAuthError::invalid_grant("the grant was revoked while the request was processed")) }
+}
+
+/// Issues the access token, ID token (for `openid`) and refresh token of a user's grant.
+fn user_tokens(
+    provider: &Provider,
+    client: &Client,
+    grant: crate::store::GrantId,
+    authz: &crate::store::Authorization,
+    scope: &[String],
+    nonce: Option<&str>,
+    new_refresh_token: bool,
+) -> Result<Map<String, Value>, OAuthError> {
+    let access = provider.mint_access_token(client, Some(authz), scope, authz.resource.as_deref()).map_err(signing_failed)?;
+    let mut body = token_response(provider, access.jwt.clone(), scope);
+    if scope.iter().any(|s| s == "openid") {
+        let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+        let ctx = crate::tokens::IdTokenContext { nonce, access_token: Some(&access.jwt), code: None };
+        let id_token = provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?;
+        body.insert("id_token".into(), json!(id_token));
+    }
+    record(provider.store.add_access_token(access.jti, grant, access.expires))?;
+    if new_refresh_token {
+        let token = crate::util::random_token();
+        let expires = crate::util::now_secs() + provider.config.lifetimes.refresh_token_secs;
+        record(provider.store.add_refresh_token(token.clone(), grant, expires))?;
+        body.insert("refresh_token".into(), json!(token));
+    }
+    Ok(body)
+}

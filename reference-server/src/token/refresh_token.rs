@@ -1,0 +1,37 @@
+//! The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+
+use super::user_tokens;
+use crate::config::Client;
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::store::Redeem;
+use crate::util::{now_secs, space_list};
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
+    let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let requested = space_list(form.get("scope"));
+    let validate = |grant: &crate::store::Grant| {
+        if grant.authz.client_id != client.client_id {
+            return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        }
+        // RFC 6749 §6: the scope may only narrow.
+        if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s)) {
+            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", format!("scope {extra} was not granted originally (RFC 6749 §6)")));
+        }
+        Ok(())
+    };
+    let (grant_id, grant) = match provider.store.use_refresh_token(token, now_secs(), validate)? {
+        Redeem::Ok(ok) => ok,
+        Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown or revoked refresh token")),
+        Redeem::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
+        Redeem::Replayed => {
+            return Err(OAuthError::invalid_grant("the refresh token was already used; its whole family is revoked (RFC 9700 §4.14.2)"));
+        }
+    };
+    let scope = if requested.is_empty() { grant.authz.scope.clone() } else { requested };
+    // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce.
+    user_tokens(provider, client, grant_id, &grant.authz, &scope, None, true)
+}

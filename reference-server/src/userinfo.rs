@@ -1,0 +1,72 @@
+//! The UserInfo endpoint (OIDC Core §5.3): a bearer access token in the `Authorization` header
+//! (RFC 6750 §2.1) or in a form body (§2.2), never both.
+
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::tokens::verify_own_jwt;
+use crate::util::now_secs;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    match userinfo(&provider, &method, &headers, &body) {
+        Ok(claims) => {
+            let mut response = Json(claims).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
+    let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") => Some(v[7..].trim().to_string()),
+        Some(_) => return Err(OAuthError::invalid_token("the Authorization header is not a Bearer token")),
+    };
+    let from_body = if method == Method::POST && crate::authorize::is_form(headers) {
+        Params::parse(&String::from_utf8_lossy(body)).get("access_token").map(str::to_string)
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once, in the header or the body (RFC 6750 §2)")),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => {
+            // RFC 6750 §3.1: no token at all gets a challenge without an error code.
+            let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_request", "an access token is required");
+            e.challenge = Some("Bearer realm=\"oidc-harness\"".into());
+            Err(e)
+        }
+    }
+}
+
+fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+    let token = bearer_token(method, headers, body)?;
+    let now = now_secs();
+    let claims = verify_own_jwt(provider, &token, now).map_err(|why| OAuthError::invalid_token(format!("access token {why}")))?;
+    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
+    let grant = provider
+        .store
+        .access_token_grant(jti, now)
+        .ok_or_else(|| OAuthError::invalid_token("the access token was revoked or is not a user's token"))?;
+    if !grant.authz.scope.iter().any(|s| s == "openid") {
+        let mut e = OAuthError::new(StatusCode::FORBIDDEN, "insufficient_scope", "the token was not issued with the openid scope");
+        e.challenge = Some("Bearer realm=\"oidc-harness\", error=\"insufficient_scope\", scope=\"openid\"".into());
+        return Err(e);
+    }
+    let user = provider.config.user_by_sub(&grant.authz.sub).ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
+    let mut out = crate::claims::user_claims(user, &grant.authz.scope, grant.authz.claims.as_ref().map(|c| &c.userinfo));
+    out.insert("sub".into(), json!(user.sub));
+    if let Some(org) = &grant.authz.org_id {
+        out.insert("org_id".into(), json!(org));
+    }
+    Ok(Value::Object(out))
+}
