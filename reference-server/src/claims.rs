@@ -79,8 +79,20 @@ impl ClaimSet {
 pub fn scope_claims(scope: &str) -> &'static [&'static str] {
     match scope {
         "profile" => &[
-            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
-            "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
         ],
         "email" => &["email", "email_verified"],
         "address" => &["address"],

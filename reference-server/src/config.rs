@@ -271,8 +271,7 @@ impl Config {
     /// Reads and validates a TOML configuration file.
     pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
         Config::from_toml(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse { path: display, message },
             other => other,
@@ -280,8 +279,7 @@ impl Config {
     }
 
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })?;
         config.validate()?;
         Ok(config)
     }
@@ -375,7 +373,10 @@ impl Config {
                 return Err(invalid(key("auth_method"), "a public client has no secret: use auth_method = \"none\" and no client_secret"));
             }
             (ClientType::Confidential, AuthMethod::None, _) => {
-                return Err(invalid(key("auth_method"), "a confidential client must authenticate (client_secret_basic or client_secret_post)"));
+                return Err(invalid(
+                    key("auth_method"),
+                    "a confidential client must authenticate (client_secret_basic or client_secret_post)",
+                ));
             }
             (ClientType::Confidential, _, None) => return Err(invalid(key("client_secret"), "required for a confidential client")),
             (ClientType::Confidential, _, Some(s)) if s.len() < 8 => {
@@ -448,10 +449,7 @@ impl Default for Config {
                 AcrLevel { value: "urn:idaas:acr:password".into(), methods: vec!["pwd".into()] },
                 AcrLevel { value: "urn:idaas:acr:mfa".into(), methods: vec!["pwd".into(), "otp".into()] },
             ],
-            orgs: vec![
-                Org { id: "org-acme".into(), name: "Acme Corp".into() },
-                Org { id: "org-globex".into(), name: "Globex".into() },
-            ],
+            orgs: vec![Org { id: "org-acme".into(), name: "Acme Corp".into() }, Org { id: "org-globex".into(), name: "Globex".into() }],
             resource_servers: vec![
                 ResourceServer { identifier: api.clone(), scopes: scopes(&["read", "write"]) },
                 ResourceServer { identifier: billing.clone(), scopes: scopes(&["billing:read"]) },

@@ -23,7 +23,8 @@ pub fn metadata(provider: &Provider) -> Value {
     let mut scopes: Vec<&str> = config.clients.iter().flat_map(|c| c.scopes.iter().map(String::as_str)).collect();
     scopes.sort_unstable();
     scopes.dedup();
-    let mut auth_methods: Vec<&str> = config.clients.iter().map(|c| c.auth_method).filter(|m| *m != AuthMethod::None).map(AuthMethod::as_str).collect();
+    let mut auth_methods: Vec<&str> =
+        config.clients.iter().map(|c| c.auth_method).filter(|m| *m != AuthMethod::None).map(AuthMethod::as_str).collect();
     auth_methods.sort_unstable();
     auth_methods.dedup();
     auth_methods.push("none");

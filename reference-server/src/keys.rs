@@ -55,7 +55,8 @@ impl SigningKey {
                 der.as_ref().to_vec()
             }
             Alg::ES256 => {
-                let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| err("EC key generation failed"))?;
+                let key =
+                    EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| err("EC key generation failed"))?;
                 key.to_pkcs8v1().map_err(|_| err("EC key export failed"))?.as_ref().to_vec()
             }
             Alg::EdDSA => {
@@ -175,9 +176,7 @@ fn thumbprint(jwk: &Value) -> String {
 fn self_signed_certificate(pkcs8: &[u8], kid: &str) -> Result<Vec<u8>, String> {
     let key = rcgen::KeyPair::try_from(pkcs8).map_err(|e| format!("certificate key: {e}"))?;
     let mut params = rcgen::CertificateParams::default();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("oidc-harness reference server signing key {kid}"));
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("oidc-harness reference server signing key {kid}"));
     let cert = params.self_signed(&key).map_err(|e| format!("certificate: {e}"))?;
     Ok(cert.der().to_vec())
 }
@@ -224,12 +223,8 @@ impl KeySet {
     /// Every published key, active first (RFC 7517 §5).
     pub fn jwks(&self) -> Value {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let keys: Vec<&Value> = inner
-            .active
-            .iter()
-            .map(|k| k.public_jwk())
-            .chain(inner.retired.iter().map(|r| r.key.public_jwk()))
-            .collect();
+        let keys: Vec<&Value> =
+            inner.active.iter().map(|k| k.public_jwk()).chain(inner.retired.iter().map(|r| r.key.public_jwk())).collect();
         json!({ "keys": keys })
     }
 
@@ -266,11 +261,8 @@ mod tests {
             Alg::RS256 | Alg::PS256 => {
                 let n = b64_decode(jwk["n"].as_str().unwrap()).unwrap();
                 let e = b64_decode(jwk["e"].as_str().unwrap()).unwrap();
-                let params = if key.alg == Alg::RS256 {
-                    &signature::RSA_PKCS1_2048_8192_SHA256
-                } else {
-                    &signature::RSA_PSS_2048_8192_SHA256
-                };
+                let params =
+                    if key.alg == Alg::RS256 { &signature::RSA_PKCS1_2048_8192_SHA256 } else { &signature::RSA_PSS_2048_8192_SHA256 };
                 signature::RsaPublicKeyComponents { n: &n, e: &e }.verify(params, input.as_bytes(), &sig).is_ok()
             }
             Alg::ES256 => {

@@ -78,12 +78,11 @@ pub fn router(provider: Arc<Provider>) -> Router {
 /// axum answers some bad requests itself (oversized body, wrong method) with plain text; give
 /// them the RFC 6749 §5.2 shape like every other error.
 async fn framework_errors_as_oauth(response: Response) -> Response {
-    let plain = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let plain = response.headers().get(axum::http::header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
     match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE if plain => OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large").into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE if plain => {
+            OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large").into_response()
+        }
         StatusCode::METHOD_NOT_ALLOWED if plain => {
             OAuthError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "HTTP method not allowed on this endpoint").into_response()
         }

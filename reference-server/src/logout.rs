@@ -13,12 +13,15 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use std::sync::Arc;
 
-pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    let params = if method == Method::POST {
-        Params::parse(&String::from_utf8_lossy(&body))
-    } else {
-        Params::parse(query.as_deref().unwrap_or(""))
-    };
+pub async fn handle(
+    State(provider): State<Arc<Provider>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let params =
+        if method == Method::POST { Params::parse(&String::from_utf8_lossy(&body)) } else { Params::parse(query.as_deref().unwrap_or("")) };
     let target = match post_logout_target(&provider, &params) {
         Ok(target) => target,
         Err(message) => return error_page(StatusCode::BAD_REQUEST, &message),

@@ -234,8 +234,8 @@ impl Store {
         self.lock().grants.get(&id).cloned()
     }
 
-    /// Records a refresh token of `grant`; false when the grant was revoked meanwhile.
-    #[must_use]
+    /// Records a refresh token of `grant`; false (nothing recorded) when the grant was revoked
+    /// meanwhile.
     pub fn add_refresh_token(&self, token: String, grant: GrantId, expires: u64) -> bool {
         let mut inner = self.lock();
         let Some(g) = inner.grants.get_mut(&grant) else { return false };
@@ -244,8 +244,8 @@ impl Store {
         true
     }
 
-    /// Records a user's access token of `grant`; false when the grant was revoked meanwhile.
-    #[must_use]
+    /// Records a user's access token of `grant`; false (nothing recorded) when the grant was
+    /// revoked meanwhile.
     pub fn add_access_token(&self, jti: String, grant: GrantId, expires: u64) -> bool {
         let mut inner = self.lock();
         let Some(g) = inner.grants.get_mut(&grant) else { return false };
@@ -293,11 +293,8 @@ impl Store {
     /// RFC 7009: revokes the grant behind a refresh token or access token of `client_id`.
     pub fn revoke_token(&self, token_or_jti: &str, client_id: &str) -> Revocation {
         let mut inner = self.lock();
-        let grant = inner
-            .refresh_tokens
-            .get(token_or_jti)
-            .map(|r| r.grant)
-            .or_else(|| inner.access_tokens.get(token_or_jti).map(|r| r.grant));
+        let grant =
+            inner.refresh_tokens.get(token_or_jti).map(|r| r.grant).or_else(|| inner.access_tokens.get(token_or_jti).map(|r| r.grant));
         let Some(grant) = grant else { return Revocation::Unknown };
         match inner.grants.get(&grant) {
             Some(g) if g.authz.client_id != client_id => Revocation::OtherClient,

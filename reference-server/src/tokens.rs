@@ -35,7 +35,13 @@ pub fn half_hash(alg: Alg, value: &str) -> String {
 impl Provider {
     /// RFC 9068 §2.2: `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`, plus `scope` and,
     /// for user tokens, the authentication information of §2.2.1.
-    pub fn mint_access_token(&self, client: &Client, authz: Option<&Authorization>, scope: &[String], resource: Option<&str>) -> Result<AccessToken, KeyError> {
+    pub fn mint_access_token(
+        &self,
+        client: &Client,
+        authz: Option<&Authorization>,
+        scope: &[String],
+        resource: Option<&str>,
+    ) -> Result<AccessToken, KeyError> {
         let now = now_secs();
         let expires = now + self.config.lifetimes.access_token_secs;
         let jti = random_token();

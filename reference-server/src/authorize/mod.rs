@@ -32,7 +32,10 @@ pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQ
 /// OIDC Core §3.1.2.1: the endpoint must support POST with a form body.
 pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_form(&headers) {
-        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The authorization request must be sent as application/x-www-form-urlencoded.");
+        return error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "The authorization request must be sent as application/x-www-form-urlencoded.",
+        );
     }
     authorize(&provider, &headers, &Params::parse(&String::from_utf8_lossy(&body)))
 }
@@ -67,7 +70,9 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
 /// Whether the browser's session cannot be used as it is for `request`.
 fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, now: u64) -> bool {
     let Some(user) = provider.config.user_by_sub(&session.sub) else { return true };
-    let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) > max);
+    // OIDC Core §3.1.2.1: re-authenticate when more than max_age seconds passed; with whole
+    // seconds, max_age=0 can only be honoured by always re-authenticating.
+    let too_old = request.max_age.is_some_and(|max| max == 0 || now.saturating_sub(session.auth_time) > max);
     let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
     let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
     request.prompt.login || request.prompt.select_account || too_old || other_user || missing_method
@@ -86,10 +91,7 @@ pub fn reply_to(request: &AuthRequest) -> ReplyTo {
 fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<String>, page: &str) -> Response {
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
-    provider.store.put_interaction(
-        id.clone(),
-        Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime },
-    );
+    provider.store.put_interaction(id.clone(), Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime });
     let mut response = see_other(&format!("{}/{page}?interaction={id}", provider.issuer));
     if let Some(cookie) = cookies::set(cookies::INTERACTION, &id, lifetime, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -171,9 +173,7 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
             let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt), code: None };
             let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
             let grant = provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: access.expires });
-            // Only a concurrent revocation of this user can make this false, and then the
-            // token must indeed not work.
-            let _recorded = provider.store.add_access_token(access.jti, grant, access.expires);
+            provider.store.add_access_token(access.jti, grant, access.expires);
             Ok(vec![
                 ("access_token", access.jwt),
                 ("token_type", "Bearer".to_string()),

@@ -40,7 +40,10 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
     let same_browser = cookies::get(headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, &id));
     let csrf_ok = form.get("csrf").is_some_and(|t| constant_time_eq(t, &found.csrf));
     if !same_browser || !csrf_ok {
-        return Err(error_page(StatusCode::FORBIDDEN, "The form could not be verified (missing cookie or CSRF token). Start again from the application."));
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            "The form could not be verified (missing cookie or CSRF token). Start again from the application.",
+        ));
     }
     Ok((id, found))
 }

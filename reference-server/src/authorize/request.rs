@@ -229,7 +229,10 @@ fn parse_response_type(value: Option<&str>) -> StepResult<ResponseType> {
 fn check_response_type_allowed(client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
     let grant = if response_type.is_implicit() { GrantType::Implicit } else { GrantType::AuthorizationCode };
     if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") {
-        return Err(("unsupported_response_type", "the implicit flow is supported for OpenID Connect only (scope must include openid)".into()));
+        return Err((
+            "unsupported_response_type",
+            "the implicit flow is supported for OpenID Connect only (scope must include openid)".into(),
+        ));
     }
     if !client.allows(grant) {
         return Err(("unauthorized_client", format!("client is not allowed the {} grant", grant.as_str())));
@@ -294,11 +297,15 @@ fn check_pkce(client: &Client, params: &Params, response_type: ResponseType) -> 
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
-        (None, None) if client.pkce_required() => invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)"),
+        (None, None) if client.pkce_required() => {
+            invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)")
+        }
         (None, None) => Ok(None),
         (Some(_), None | Some("plain")) => invalid_request("code_challenge_method plain is not supported; use S256 (RFC 7636 §4.2)"),
         (Some(_), Some(m)) if m != "S256" => invalid_request(format!("code_challenge_method \"{m}\" is not supported; use S256")),
-        (Some(c), Some(_)) if !is_pkce_value(c) => invalid_request("code_challenge must be 43 to 128 characters [A-Za-z0-9-._~] (RFC 7636 §4.2)"),
+        (Some(c), Some(_)) if !is_pkce_value(c) => {
+            invalid_request("code_challenge must be 43 to 128 characters [A-Za-z0-9-._~] (RFC 7636 §4.2)")
+        }
         (Some(c), Some(_)) => Ok(Some(c.to_string())),
     }
 }

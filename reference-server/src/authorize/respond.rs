@@ -25,7 +25,8 @@ pub fn reply(reply_to: &ReplyTo, issuer: &str, mut params: Vec<(&str, String)>) 
                 // RFC 6749 §3.1.2: keep the registered URI's own query component.
                 url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
             } else {
-                let fragment = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+                let fragment =
+                    form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).finish();
                 url.set_fragment(Some(&fragment));
             }
             see_other(url.as_str())

@@ -25,7 +25,9 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the authorization code has expired")),
         Redeem::Replayed => {
-            return Err(OAuthError::invalid_grant("the authorization code was already used; the tokens issued from it are revoked (RFC 6749 §4.1.2)"));
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; the tokens issued from it are revoked (RFC 6749 §4.1.2)",
+            ));
         }
     };
     if let Some(resource) = form.get("resource")

@@ -40,10 +40,16 @@ fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<St
         "authorization_code" => (GrantType::AuthorizationCode, authorization_code::redeem),
         "refresh_token" => (GrantType::RefreshToken, refresh_token::refresh),
         "client_credentials" => (GrantType::ClientCredentials, client_credentials::issue),
-        other => return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("grant_type {other} is not supported"))),
+        other => {
+            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("grant_type {other} is not supported")));
+        }
     };
     if !client.allows(grant) {
-        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", format!("this client may not use the {grant_type} grant")));
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            format!("this client may not use the {grant_type} grant"),
+        ));
     }
     handler(provider, client, &form)
 }
@@ -79,11 +85,6 @@ fn signing_failed(e: KeyError) -> OAuthError {
     OAuthError::server_error("the server could not sign the token")
 }
 
-/// Records the tokens of a grant; the grant may have been revoked since the request started.
-fn record(recorded: bool) -> Result<(), OAuthError> {
-    if recorded { Ok(()) } else { Err(OAuthError::invalid_grant("the grant was revoked while the request was processed")) }
-}
-
 /// Issues the access token, ID token (for `openid`) and refresh token of a user's grant.
 fn user_tokens(
     provider: &Provider,
@@ -102,11 +103,14 @@ fn user_tokens(
         let id_token = provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?;
         body.insert("id_token".into(), json!(id_token));
     }
-    record(provider.store.add_access_token(access.jti, grant, access.expires))?;
+    // A concurrent replay of the code or refresh token may have revoked the grant since it was
+    // redeemed. The tokens are then answered but not recorded, so they are dead on arrival:
+    // the same outcome as a replay that comes after this response.
+    provider.store.add_access_token(access.jti, grant, access.expires);
     if new_refresh_token {
         let token = crate::util::random_token();
         let expires = crate::util::now_secs() + provider.config.lifetimes.refresh_token_secs;
-        record(provider.store.add_refresh_token(token.clone(), grant, expires))?;
+        provider.store.add_refresh_token(token.clone(), grant, expires);
         body.insert("refresh_token".into(), json!(token));
     }
     Ok(body)

@@ -19,7 +19,11 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         }
         // RFC 6749 §6: the scope may only narrow.
         if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s)) {
-            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", format!("scope {extra} was not granted originally (RFC 6749 §6)")));
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                format!("scope {extra} was not granted originally (RFC 6749 §6)"),
+            ));
         }
         Ok(())
     };

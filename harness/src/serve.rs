@@ -1,0 +1,45 @@
+//! `oidc-harness serve`: the reference server, standalone.
+
+use anyhow::Context;
+use reference_server::Config;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 9090)]
+    port: u16,
+    /// Address to listen on. The server is a test IdP with well-known default passwords:
+    /// keep it on loopback unless the config file replaces them.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+    /// Configuration file (TOML); the built-in defaults when absent.
+    #[arg(long, env = "OIDC_HARNESS_SERVER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the built-in configuration as TOML and exit.
+    #[arg(long)]
+    print_default_config: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.print_default_config {
+        print!("{}", Config::default().to_toml());
+        return Ok(());
+    }
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = reference_server::start_on(config, SocketAddr::new(args.bind, args.port)).await?;
+        println!("issuer: {}", server.issuer());
+        println!("discovery: {}/.well-known/openid-configuration", server.issuer());
+        println!("admin token: {}", server.admin_token());
+        eprintln!("serving until Ctrl-C");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        server.shutdown().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,104 @@
+//! Discovery (OIDC Discovery §3/§4) and the JWKS (RFC 7517).
+
+use crate::support::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn discovery_names_the_issuer_exactly_and_every_endpoint_below_it() {
+    let rig = rig().await;
+    let reply = Reply::from(rig.http.get(rig.url("/.well-known/openid-configuration")).send().await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.header("content-type").unwrap().starts_with("application/json"));
+    let meta = reply.json();
+    assert_eq!(meta["issuer"], rig.server.issuer());
+    assert!(rig.server.issuer().ends_with("/api/oidc"));
+    for (member, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/jwks"),
+        ("revocation_endpoint", "/revoke"),
+        ("end_session_endpoint", "/logout"),
+    ] {
+        assert_eq!(meta[member], rig.url(path), "{member}");
+    }
+    assert_eq!(meta["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(meta["x_deprecated_response_types"], serde_json::json!(["id_token", "id_token token"]));
+    let algs = meta["id_token_signing_alg_values_supported"].as_array().unwrap();
+    for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
+        assert!(algs.iter().any(|a| a == alg), "{alg}");
+    }
+}
+
+#[tokio::test]
+async fn unsupported_features_are_neither_advertised_nor_served() {
+    let rig = rig().await;
+    let meta: serde_json::Value = rig.http.get(rig.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    for member in [
+        "introspection_endpoint",
+        "registration_endpoint",
+        "id_token_encryption_alg_values_supported",
+        "userinfo_encryption_alg_values_supported",
+        "request_object_encryption_alg_values_supported",
+    ] {
+        assert!(meta.get(member).is_none(), "{member} must not be advertised");
+    }
+    for path in ["/introspect", "/token/introspection", "/introspection", "/register", "/registration", "/connect/register"] {
+        let status = rig.http.post(rig.url(path)).form(&[("token", "x")]).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_jwk_has_kid_use_alg_and_a_certificate_and_no_private_parts() {
+    let rig = rig().await;
+    let jwks: serde_json::Value = rig.http.get(rig.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    for key in keys {
+        assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        assert_eq!(key["use"], "sig");
+        assert!(key["alg"].is_string());
+        assert!(is_der_certificate(key["x5c"][0].as_str().unwrap()), "x5c is base64 DER");
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(key.get(private).is_none(), "private member {private}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_while_the_old_one_stays_published() {
+    let rig = rig().await;
+    let before = rig.web_tokens("openid", ALICE).await;
+    let old_kid = decode_jwt(before["id_token"].as_str().unwrap()).0["kid"].clone();
+    let rotated = rig.admin("/admin/rotate-key", serde_json::json!({"alg": "RS256"})).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let new_kid = rotated.json()["kid"].clone();
+    assert_ne!(new_kid, old_kid);
+    let after = rig.web_tokens("openid", ALICE).await;
+    let (header, _) = rig.verify_jwt(after["id_token"].as_str().unwrap()).await;
+    assert_eq!(header["kid"], new_kid, "the new key signs");
+    rig.verify_jwt(before["id_token"].as_str().unwrap()).await;
+    let still_valid = rig.userinfo(before["access_token"].as_str().unwrap()).await;
+    assert_eq!(still_valid.status, StatusCode::OK, "tokens signed by the old key still work");
+}
+
+#[tokio::test]
+async fn the_admin_api_requires_its_token() {
+    let rig = rig().await;
+    let reply =
+        Reply::from(rig.http.post(rig.url("/admin/rotate-key")).json(&serde_json::json!({"alg": "ES256"})).send().await.unwrap()).await;
+    reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    let reply = Reply::from(
+        rig.http
+            .post(rig.url("/admin/revoke"))
+            .bearer_auth("wrong-token-wrong-token")
+            .json(&serde_json::json!({"user": "alice"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
+}
