@@ -26,9 +26,13 @@ pub struct Config {
     /// the oldest is dropped when a new one is issued.
     #[serde(default = "default_max_grants")]
     pub max_tokens_per_user_per_client: usize,
-    /// Signing algorithms for which a key is generated at start.
+    /// Signing algorithms the server signs with; each gets the key named in `key`, or a key
+    /// generated at start.
     #[serde(default = "default_algorithms")]
     pub signing_algorithms: Vec<Alg>,
+    /// Signing keys from files, so the JWKS stays the same across restarts.
+    #[serde(default, rename = "key", skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyFile>,
     #[serde(default, rename = "acr")]
     pub acr_levels: Vec<AcrLevel>,
     #[serde(default, rename = "org")]
@@ -94,6 +98,15 @@ impl fmt::Display for Alg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A signing key in a PKCS#8 PEM file (`-----BEGIN PRIVATE KEY-----`). A relative path is
+/// resolved against the working directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    pub alg: Alg,
+    pub pkcs8_pem_file: std::path::PathBuf,
 }
 
 /// An authentication context class and the authentication methods (RFC 8176 names) a login
@@ -331,6 +344,12 @@ impl Config {
         {
             return Err(invalid("admin_token", "must be at least 16 characters"));
         }
+        for (i, key) in self.keys.iter().enumerate() {
+            if !self.signing_algorithms.contains(&key.alg) {
+                return Err(invalid(format!("key[{i}].alg"), format!("{} is not in signing_algorithms", key.alg)));
+            }
+        }
+        unique("key", "alg", self.keys.iter().map(|k| k.alg.as_str()))?;
         unique("org", "id", self.orgs.iter().map(|o| o.id.as_str()))?;
         unique("resource_server", "identifier", self.resource_servers.iter().map(|r| r.identifier.as_str()))?;
         unique("client", "client_id", self.clients.iter().map(|c| c.client_id.as_str()))?;
@@ -445,6 +464,7 @@ impl Default for Config {
             lifetimes: Lifetimes::default(),
             max_tokens_per_user_per_client: default_max_grants(),
             signing_algorithms: default_algorithms(),
+            keys: Vec::new(),
             acr_levels: vec![
                 AcrLevel { value: "urn:idaas:acr:password".into(), methods: vec!["pwd".into()] },
                 AcrLevel { value: "urn:idaas:acr:mfa".into(), methods: vec!["pwd".into(), "otp".into()] },

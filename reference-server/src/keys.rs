@@ -115,7 +115,7 @@ impl SigningKey {
     }
 
     /// Signs `header_and_payload` (the JWS Signing Input, RFC 7515 §5.1 step 5).
-    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
         let failed = || KeyError(format!("{}: signing failed", self.alg));
         match &self.material {
             Material::Rsa(key) => {

@@ -49,7 +49,7 @@ fn post_logout_target(provider: &Provider, params: &Params) -> Result<Option<url
     // The hint may be expired: logout is exactly when old ID tokens come back. Only the
     // signature and issuer matter here, so check it as of its own issue time.
     let hinted_client = params.get("id_token_hint").and_then(|hint| {
-        let claims = verify_own_jwt(provider, hint, 0).ok()?;
+        let claims = verify_own_jwt(provider, hint, "JWT", 0).ok()?;
         claims.get("azp").and_then(|a| a.as_str()).map(str::to_string)
     });
     let client_id = match (params.get("client_id"), hinted_client.as_deref()) {

@@ -1,6 +1,6 @@
 //! The authorization server's shared state: configuration, issuer, keys and store.
 
-use crate::config::{Alg, Config};
+use crate::config::{Alg, Config, KeyFile};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::store::Store;
 use std::sync::{Arc, OnceLock};
@@ -18,7 +18,14 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(config: Config, issuer: String, admin_token: String) -> Result<Provider, KeyError> {
-        let keys = config.signing_algorithms.iter().map(|alg| initial_key(*alg)).collect::<Result<Vec<_>, _>>()?;
+        let keys = config
+            .signing_algorithms
+            .iter()
+            .map(|alg| match config.keys.iter().find(|k| k.alg == *alg) {
+                Some(file) => load_key(file),
+                None => initial_key(*alg),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Provider {
             store: Store::new(config.max_tokens_per_user_per_client),
             secure_cookies: issuer.starts_with("https://"),
@@ -39,6 +46,28 @@ impl Provider {
         let l = &self.config.lifetimes;
         std::time::Duration::from_secs(l.access_token_secs.max(l.id_token_secs))
     }
+}
+
+fn load_key(file: &KeyFile) -> Result<Arc<SigningKey>, KeyError> {
+    let path = file.pkcs8_pem_file.display();
+    let pem = std::fs::read_to_string(&file.pkcs8_pem_file).map_err(|e| KeyError::from(format!("cannot read key file {path}: {e}")))?;
+    let der = pkcs8_from_pem(&pem).map_err(|problem| KeyError::from(format!("key file {path}: {problem}")))?;
+    SigningKey::from_pkcs8(file.alg, &der).map(Arc::new).map_err(|e| KeyError::from(format!("key file {path}: {e}")))
+}
+
+/// The DER inside a `PRIVATE KEY` PEM block (RFC 7468 §10).
+pub fn pkcs8_from_pem(pem: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    if pem.contains("-----BEGIN RSA PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----") {
+        return Err("this is not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW`".into());
+    }
+    let body = pem
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END PRIVATE KEY-----").next())
+        .ok_or("no -----BEGIN PRIVATE KEY----- block")?;
+    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("bad base64 in the PEM block: {e}"))
 }
 
 /// The first key of each algorithm. RSA key generation takes tens of milliseconds, and tests

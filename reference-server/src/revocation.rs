@@ -37,7 +37,8 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required (RFC 7009 §2.1)"))?;
     // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`.
     // An expired or foreign-issuer JWT is simply unknown.
-    let jti = verify_own_jwt(provider, token, now_secs()).ok().and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
+    let jti =
+        verify_own_jwt(provider, token, "at+jwt", now_secs()).ok().and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
     let key = jti.as_deref().unwrap_or(token);
     match provider.store.revoke_token(key, &client.client_id) {
         // RFC 7009 §2.2: an invalid or unknown token is answered with 200 as well.

@@ -98,15 +98,19 @@ impl Provider {
     }
 }
 
-/// Checks a JWT this server issued: compact form, a published `kid`, a valid signature, our
-/// issuer, not expired. Returns the claims.
-pub fn verify_own_jwt(provider: &Provider, jwt: &str, now: u64) -> Result<Map<String, Value>, &'static str> {
+/// Checks a JWT this server issued: compact form, the expected `typ` (so an ID token is never
+/// taken for an access token, RFC 9068 §4), a published `kid`, a valid signature, our issuer,
+/// not expired. Returns the claims.
+pub fn verify_own_jwt(provider: &Provider, jwt: &str, typ: &str, now: u64) -> Result<Map<String, Value>, &'static str> {
     let mut parts = jwt.split('.');
     let (Some(header), Some(payload), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err("not a JWS in compact serialisation");
     };
     let decode = |part: &str| crate::util::b64_decode(part).ok_or("malformed base64url");
     let header: Value = serde_json::from_slice(&decode(header)?).map_err(|_| "malformed header")?;
+    if header["typ"].as_str() != Some(typ) {
+        return Err("is not the expected type of token");
+    }
     let kid = header["kid"].as_str().ok_or("no kid in the header")?;
     let key = provider.keys.find(kid).ok_or("signed by an unknown key")?;
     if header["alg"].as_str() != Some(key.alg.as_str()) {

@@ -51,7 +51,7 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
 fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
     let token = bearer_token(method, headers, body)?;
     let now = now_secs();
-    let claims = verify_own_jwt(provider, &token, now).map_err(|why| OAuthError::invalid_token(format!("access token {why}")))?;
+    let claims = verify_own_jwt(provider, &token, "at+jwt", now).map_err(|why| OAuthError::invalid_token(format!("access token {why}")))?;
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
     let grant = provider
         .store

@@ -104,10 +104,13 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
     let consent_needed = provider.config.client(&request.client_id).is_some_and(|c| c.consent)
         && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.scope_string())));
     if !consent_needed {
-        if let Some(id) = interaction {
-            provider.store.take_interaction(id);
-        }
-        return finish(provider, &request, session);
+        return match interaction {
+            Some(id) => {
+                provider.store.take_interaction(id);
+                with_cleared_interaction(finish(provider, &request, session))
+            }
+            None => finish(provider, &request, session),
+        };
     }
     if request.prompt.none {
         return reply_error(&reply_to(&request), &provider.issuer, "consent_required", "the user must approve this client");
@@ -168,20 +171,7 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
         ResponseType::IdToken => provider
             .mint_id_token(client, user, &authz, IdTokenContext { nonce: request.nonce.as_deref(), ..Default::default() })
             .map(|id_token| vec![("id_token", id_token)]),
-        ResponseType::IdTokenToken => (|| {
-            let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
-            let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt), code: None };
-            let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
-            let grant = provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: access.expires });
-            provider.store.add_access_token(access.jti, grant, access.expires);
-            Ok(vec![
-                ("access_token", access.jwt),
-                ("token_type", "Bearer".to_string()),
-                ("expires_in", provider.config.lifetimes.access_token_secs.to_string()),
-                ("scope", request.scope_string()),
-                ("id_token", id_token),
-            ])
-        })(),
+        ResponseType::IdTokenToken => implicit_tokens(provider, client, user, request, authz, now),
     };
     match issued {
         Ok(params) => reply(&reply_to, &provider.issuer, params),
@@ -190,6 +180,30 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
             reply_error(&reply_to, &provider.issuer, "server_error", "the server could not sign the response")
         }
     }
+}
+
+/// `id_token token` (OIDC Core §3.2.2.5): an access token recorded in a new grant (so userinfo
+/// and revocation reach it), and an ID token with its `at_hash`.
+fn implicit_tokens(
+    provider: &Provider,
+    client: &crate::config::Client,
+    user: &crate::config::User,
+    request: &AuthRequest,
+    authz: Authorization,
+    now: u64,
+) -> Result<Vec<(&'static str, String)>, crate::keys::KeyError> {
+    let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
+    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt), code: None };
+    let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
+    let grant = provider.store.add_grant(Grant { authz, created: now, expires: access.expires });
+    provider.store.add_access_token(access.jti, grant, access.expires);
+    Ok(vec![
+        ("access_token", access.jwt),
+        ("token_type", "Bearer".to_string()),
+        ("expires_in", provider.config.lifetimes.access_token_secs.to_string()),
+        ("scope", request.scope_string()),
+        ("id_token", id_token),
+    ])
 }
 
 /// Clears the interaction cookie on the response that ends an interaction.

@@ -6,7 +6,7 @@
 // request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
-use super::{finish, hint_matches, proceed, with_cleared_interaction};
+use super::{finish, proceed, with_cleared_interaction};
 use crate::authentication::{may_need_otp, requirement};
 use crate::cookies;
 use crate::html::{error_page, hidden, page};
@@ -93,9 +93,6 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
     // usernames exist.
     let password_ok = constant_time_eq(form.get("password").unwrap_or(""), user.map_or("\u{0}unknown-user\u{0}", |u| u.password.as_str()));
     let Some(user) = user.filter(|_| password_ok) else { return retry("The username or password is incorrect.") };
-    if found.request.login_hint.as_deref().is_some_and(|h| !hint_matches(h, user)) {
-        tracing::debug!("login_hint named another account; the user chose {}", user.username);
-    }
     let needed = requirement(&provider.config, &found.request, user);
     if needed.methods.iter().any(|m| m == "otp") {
         let otp_ok = match (form.get("otp"), &user.otp) {

@@ -14,12 +14,9 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
     let validate = |record: &Code| check_binding(client, record, form.get("redirect_uri"), form.get("code_verifier"));
-    let lifetimes = &provider.config.lifetimes;
-    let new_grant = |record: &Code| Grant {
-        authz: record.authz.clone(),
-        created: now,
-        expires: now + lifetimes.access_token_secs.max(lifetimes.refresh_token_secs),
-    };
+    // The grant lives as long as its access token; recording a refresh token extends it.
+    let new_grant =
+        |record: &Code| Grant { authz: record.authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs };
     let (record, grant) = match provider.store.redeem_code(code, now, validate, new_grant)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),

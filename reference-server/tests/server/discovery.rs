@@ -102,3 +102,37 @@ async fn the_admin_api_requires_its_token() {
     .await;
     reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
 }
+
+#[tokio::test]
+async fn keys_from_pkcs8_pem_files_are_used_and_stay_the_same_across_restarts() {
+    use base64::Engine;
+    let key = aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let der = key.to_pkcs8v1().unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+    );
+    let path = std::env::temp_dir().join(format!("oidc-harness-es256-{}.pem", std::process::id()));
+    std::fs::write(&path, pem).unwrap();
+    let config = || {
+        let mut config = reference_server::Config::default();
+        config.keys.push(reference_server::config::KeyFile { alg: reference_server::config::Alg::ES256, pkcs8_pem_file: path.clone() });
+        config
+    };
+    let es256_kid = |jwks: serde_json::Value| jwks["keys"].as_array().unwrap().iter().find(|k| k["alg"] == "ES256").unwrap()["kid"].clone();
+    let first = rig_with(config()).await;
+    let second = rig_with(config()).await;
+    let default = rig().await;
+    let jwks = |rig: &Rig| {
+        let url = rig.url("/jwks");
+        let http = rig.http.clone();
+        async move { http.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let kid = es256_kid(jwks(&first).await);
+    assert_eq!(kid, es256_kid(jwks(&second).await));
+    assert_ne!(kid, es256_kid(jwks(&default).await));
+    std::fs::write(&path, "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n").unwrap();
+    let err = reference_server::start(config()).await.err().expect("a PKCS#1 file is refused").to_string();
+    assert!(err.contains("not PKCS#8"), "{err}");
+    std::fs::remove_file(&path).ok();
+}

@@ -1,0 +1,62 @@
+//! `oidc-harness serve` as a user runs it: the real binary, its output and its errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+
+#[test]
+fn print_default_config_is_valid_toml_the_server_accepts() {
+    let out = Command::new(BIN).args(["serve", "--print-default-config"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let config = reference_server::Config::from_toml(&text).expect("printed config parses");
+    let ids: Vec<_> = config.clients.iter().map(|c| c.client_id.as_str()).collect();
+    assert_eq!(ids, ["web-app", "web-app-post", "spa-app", "service-client"]);
+    assert_eq!(config.users.len(), 2);
+    assert_eq!(config.orgs.len(), 2);
+}
+
+#[test]
+fn a_bad_config_file_is_reported_with_the_key_and_the_problem() {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "lifetimes.code_secs",
+            "[lifetimes]\ncode_secs = 0\naccess_token_secs = 1\nid_token_secs = 1\nrefresh_token_secs = 1\nsession_secs = 1\ninteraction_secs = 1\n",
+        ),
+        ("strickt", "strickt = true\n"),
+        (
+            "client[0].client_secret",
+            "[[client]]\nclient_id = \"c\"\ntype = \"confidential\"\nauth_method = \"client_secret_basic\"\ngrant_types = [\"client_credentials\"]\n",
+        ),
+    ];
+    for (key, text) in cases {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(BIN).args(["serve", "--port", "0", "--config"]).arg(&path).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let missing = Command::new(BIN).args(["serve", "--config", "/nonexistent/oidc.toml"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read config file /nonexistent/oidc.toml"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn serve_prints_its_issuer_and_answers_discovery() {
+    let mut child = Command::new(BIN).args(["serve", "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let issuer = first.trim().strip_prefix("issuer: ").expect("first line names the issuer").to_string();
+    assert!(issuer.starts_with("http://127.0.0.1:") && issuer.ends_with("/api/oidc"), "{issuer}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let meta: serde_json::Value =
+        runtime.block_on(async { reqwest::get(format!("{issuer}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap() });
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(meta["issuer"], issuer.as_str());
+}
