@@ -225,3 +225,20 @@ async fn pkce_can_be_required_per_confidential_client() {
         .await;
     assert_eq!(response_params(&reply)["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn id_and_access_token_algorithms_are_selectable_per_client() {
+    use reference_server::config::Alg;
+    for alg in [Alg::PS256, Alg::EdDSA] {
+        let mut config = reference_server::Config::default();
+        config.clients[0].id_token_signing_alg = alg;
+        config.clients[0].access_token_signing_alg = alg;
+        let rig = rig_with(config).await;
+        let body = rig.web_tokens("openid", ALICE).await;
+        let (id_header, id) = rig.verify_jwt(body["id_token"].as_str().unwrap()).await;
+        let (at_header, _) = rig.verify_jwt(body["access_token"].as_str().unwrap()).await;
+        assert_eq!(id_header["alg"], alg.as_str());
+        assert_eq!(at_header["alg"], alg.as_str());
+        assert!(id["at_hash"].is_string());
+    }
+}

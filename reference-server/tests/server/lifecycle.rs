@@ -170,3 +170,16 @@ async fn admin_revocation_per_user_application_and_resource_server() {
     let unknown = rig.admin("/admin/revoke", json!({"user": "mallory"})).await;
     unknown.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
 }
+
+#[tokio::test]
+async fn oauth_grants_without_openid_refresh_too() {
+    let rig = rig().await;
+    let first = rig.web_tokens("read offline_access", ALICE).await;
+    assert!(first.get("id_token").is_none());
+    let second = refresh(&rig, s(&first, "refresh_token"), &[]).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let second = second.json();
+    assert!(second.get("id_token").is_none(), "no ID token without openid");
+    let (_, at) = rig.verify_jwt(s(&second, "access_token")).await;
+    assert_eq!(at["scope"], "read offline_access");
+}
