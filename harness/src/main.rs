@@ -1,7 +1,12 @@
 //! `oidc-harness`: the command line. A thin layer over the library crates: each subcommand
 //! parses its options, calls into a crate, and turns errors into one clear message.
 
+mod conform;
+mod engine;
+mod profile;
+mod redact;
 mod serve;
+mod suites;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -15,6 +20,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check a deployment (or the embedded reference server) against its profile.
+    Conform(conform::ConformArgs),
+    /// Check a profile file for contradictions and doubtful claims.
+    Lint {
+        /// The profile (TOML) to check.
+        profile: std::path::PathBuf,
+    },
     /// Run the reference authorization server (IDaaS profile) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -26,13 +38,28 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Conform(args) => conform::run(args),
+        Command::Lint { profile } => lint(&profile),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
+            // Usage and configuration problems: exit 2, distinct from failed checks (1).
             eprintln!("oidc-harness: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
+}
+
+fn lint(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let profile = profile::Profile::from_file(path)?;
+    println!("{}: profile `{}`: {}", path.display(), profile.name, profile.description);
+    let findings = profile::lint(&profile);
+    for finding in &findings {
+        println!("{}: {finding}", path.display());
+    }
+    let errors = findings.iter().filter(|f| f.level == profile::Level::Error).count();
+    eprintln!("{}: {errors} errors, {} findings", path.display(), findings.len());
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

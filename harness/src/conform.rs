@@ -1,0 +1,184 @@
+//! `oidc-harness conform`: run the suites against the embedded reference server (default) or a
+//! deployment, print progress and a summary on stderr, write the reports.
+
+use crate::engine::http::Recorder;
+use crate::engine::{Run, Suite};
+use crate::profile::Profile;
+use crate::redact::Redactor;
+use crate::suites::{self, Context};
+use anyhow::{Context as _, bail};
+use reports::{Report, Target, Verdict};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(clap::Args)]
+pub struct ConformArgs {
+    /// Issuer URL of the deployment to test; everything else comes from its discovery document.
+    /// Without it, the embedded reference server is started and tested.
+    #[arg(long, value_name = "ISSUER_URL")]
+    target: Option<String>,
+    /// What the target claims (TOML); the embedded IDaaS profile when absent.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Where report.json, junit.xml and summary.md are written.
+    #[arg(long, value_name = "DIR", default_value = "oidc-harness-report")]
+    report_dir: PathBuf,
+    /// Run only this suite (repeatable).
+    #[arg(long, value_name = "NAME")]
+    suite: Vec<String>,
+    /// Run only this check.
+    #[arg(long, value_name = "ID")]
+    check: Option<String>,
+    /// Print the suites and their checks, and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
+    let profile = match &args.profile {
+        Some(path) => Profile::from_file(path)?,
+        None => Profile::idaas(),
+    };
+    let selected = select_suites(&args)?;
+    if args.list {
+        for suite in &selected {
+            for check in suite.checks {
+                println!("{:<44} {:<12} {:<36} {}", check.id, format!("{:?}", check.severity).to_lowercase(), check.spec, check.title);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(conform(&args, profile, &selected))?;
+    write_reports(&report, &args.report_dir)?;
+    print_summary(&report, &args.report_dir);
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn select_suites(args: &ConformArgs) -> anyhow::Result<Vec<&'static Suite>> {
+    for name in &args.suite {
+        if !suites::ALL.iter().any(|s| s.name == name) {
+            let known: Vec<_> = suites::ALL.iter().map(|s| s.name).collect();
+            bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
+        }
+    }
+    let mut selected: Vec<&'static Suite> =
+        suites::ALL.iter().copied().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| n == s.name)).collect();
+    if let Some(id) = &args.check {
+        selected.retain(|s| s.checks.iter().any(|c| c.id == id));
+        if selected.is_empty() {
+            bail!("unknown check `{id}`; `oidc-harness conform --list` prints every check id");
+        }
+    }
+    Ok(selected)
+}
+
+async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suite]) -> anyhow::Result<Report> {
+    let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let clock = Instant::now();
+    let (issuer, embedded, secrets) = match &args.target {
+        Some(url) => (url.trim_end_matches('/').to_string(), None, Vec::new()),
+        None => {
+            let config = reference_server::Config::default();
+            let secrets = embedded_secrets(&config);
+            let server = reference_server::start(config).await.context("starting the embedded reference server")?;
+            let mut secrets = secrets;
+            secrets.push(server.admin_token().to_string());
+            (server.issuer().to_string(), Some(server), secrets)
+        }
+    };
+    preflight(&issuer).await?;
+    eprintln!("conform: {issuer} ({}), profile {}", if embedded.is_some() { "embedded reference server" } else { "target" }, profile.name);
+    let mut ctx = Context { issuer: issuer.clone(), profile, http: Recorder::new(Redactor::new(secrets)), metadata: None };
+    let mut run = Run::new(selected.iter().map(|s| s.name).collect(), args.check.clone());
+    // Later suites use what earlier ones learned, so discovery always runs.
+    for suite in suites::ALL {
+        let before = run.results().len();
+        match suite.name {
+            "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
+            "jwks" if run.wants(suite) => suites::jwks::run(&mut ctx, &mut run).await,
+            _ => continue,
+        }
+        if run.wants(suite) {
+            progress(suite.name, &run.results()[before..]);
+        }
+    }
+    let profile_name = ctx.profile.name.clone();
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    Ok(Report {
+        schema: reports::SCHEMA.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        started,
+        duration_ms: clock.elapsed().as_millis() as u64,
+        target: Target { issuer, embedded: args.target.is_none() },
+        profile: profile_name,
+        checks: run.into_results(),
+    })
+}
+
+/// Every secret of the embedded server's configuration: redacted wherever it might appear.
+fn embedded_secrets(config: &reference_server::Config) -> Vec<String> {
+    let clients = config.clients.iter().filter_map(|c| c.client_secret.clone());
+    let users = config.users.iter().flat_map(|u| std::iter::once(u.password.clone()).chain(u.otp.clone()));
+    clients.chain(users).collect()
+}
+
+/// A target that cannot be reached at all makes every check meaningless: say so in one
+/// sentence instead of reporting a hundred failures.
+async fn preflight(issuer: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(issuer).with_context(|| format!("--target `{issuer}` is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("--target `{issuer}` must be an http or https issuer URL");
+    }
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+    if let Err(e) = client.get(&discovery).send().await {
+        bail!("cannot reach the target's discovery document {discovery}: {e}; check --target");
+    }
+    Ok(())
+}
+
+fn progress(suite: &str, results: &[reports::CheckResult]) {
+    let count = |v: Verdict| results.iter().filter(|c| c.verdict == v).count();
+    eprintln!(
+        "  {suite:<12} {:>3} passed  {:>3} failed  {:>3} warnings  {:>3} skipped",
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::Warning),
+        count(Verdict::Skipped)
+    );
+}
+
+fn write_reports(report: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the report directory {}", dir.display()))?;
+    let write =
+        |name: &str, text: String| std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()));
+    write("report.json", report.to_json()?)?;
+    write("junit.xml", reports::to_junit_xml(report)?)?;
+    write("summary.md", reports::to_markdown(report))?;
+    Ok(())
+}
+
+fn print_summary(report: &Report, dir: &Path) {
+    let t = report.totals();
+    for check in report.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
+        eprintln!("FAIL {} ({}): {}", check.id, check.spec, check.detail);
+    }
+    for check in report.checks.iter().filter(|c| c.verdict == Verdict::Warning) {
+        eprintln!("WARN {} ({}): {}", check.id, check.spec, check.detail);
+    }
+    eprintln!(
+        "{}: {} checks, {} passed, {} failed, {} warnings, {} skipped in {} ms; reports in {}",
+        if report.passed() { "PASSED" } else { "FAILED" },
+        t.checks,
+        t.passed,
+        t.failed,
+        t.warnings,
+        t.skipped,
+        report.duration_ms,
+        dir.display()
+    );
+}

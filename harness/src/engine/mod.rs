@@ -1,0 +1,99 @@
+//! The conformance engine: checks, their outcomes, and the run that collects them into a report.
+
+pub mod http;
+
+use reports::{CheckResult, Exchange, Severity, Verdict};
+use std::time::Instant;
+
+/// A check's identity: stable id, title, the rule it verifies, and how much a failure matters.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub spec: &'static str,
+    pub severity: Severity,
+}
+
+pub const fn required(id: &'static str, title: &'static str, spec: &'static str) -> Check {
+    Check { id, title, spec, severity: Severity::Required }
+}
+
+pub const fn recommended(id: &'static str, title: &'static str, spec: &'static str) -> Check {
+    Check { id, title, spec, severity: Severity::Recommended }
+}
+
+/// What a check concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail(String),
+    /// Not applicable, with the reason (usually what the profile says).
+    Skip(String),
+}
+
+impl Outcome {
+    /// `Pass` when `ok`, else a failure saying what was seen.
+    pub fn expect(ok: bool, failure: impl FnOnce() -> String) -> Outcome {
+        if ok { Outcome::Pass } else { Outcome::Fail(failure()) }
+    }
+}
+
+/// A suite's list of checks (for `--list` and filtering) and its name.
+pub struct Suite {
+    pub name: &'static str,
+    pub checks: &'static [Check],
+}
+
+/// Collects verdicts for the run, honouring `--suite` / `--check` selections: a suite may run
+/// only because a later one needs what it learns, and its verdicts are then left out.
+pub struct Run {
+    results: Vec<CheckResult>,
+    suites: Vec<&'static str>,
+    only_check: Option<String>,
+    last: Instant,
+}
+
+impl Run {
+    pub fn new(suites: Vec<&'static str>, only_check: Option<String>) -> Run {
+        Run { results: Vec::new(), suites, only_check, last: Instant::now() }
+    }
+
+    pub fn wants(&self, suite: &Suite) -> bool {
+        self.suites.contains(&suite.name)
+    }
+
+    /// Records the verdict of `check` with the exchanges it relied on.
+    pub fn record(&mut self, suite: &Suite, check: &Check, evidence: &[&Exchange], outcome: Outcome) {
+        debug_assert!(suite.checks.iter().any(|c| c.id == check.id), "{} is not listed in suite {}", check.id, suite.name);
+        let elapsed = self.last.elapsed().as_millis() as u64;
+        self.last = Instant::now();
+        if !self.wants(suite) || self.only_check.as_deref().is_some_and(|id| id != check.id) {
+            return;
+        }
+        let (verdict, detail) = match outcome {
+            Outcome::Pass => (Verdict::Pass, String::new()),
+            Outcome::Fail(why) if check.severity == Severity::Required => (Verdict::Fail, why),
+            Outcome::Fail(why) => (Verdict::Warning, why),
+            Outcome::Skip(why) => (Verdict::Skipped, why),
+        };
+        self.results.push(CheckResult {
+            id: check.id.to_string(),
+            suite: suite.name.to_string(),
+            title: check.title.to_string(),
+            spec: check.spec.to_string(),
+            severity: check.severity,
+            verdict,
+            detail,
+            duration_ms: elapsed,
+            evidence: evidence.iter().map(|e| (*e).clone()).collect(),
+        });
+    }
+
+    pub fn results(&self) -> &[CheckResult] {
+        &self.results
+    }
+
+    pub fn into_results(self) -> Vec<CheckResult> {
+        self.results
+    }
+}

@@ -1,0 +1,146 @@
+//! A profile: what a target claims to support (flows, parameters, features, lifetimes). The
+//! conformance suites read it to decide which checks apply and what each one expects.
+
+mod lint;
+
+pub use lint::{Level, lint};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The IDaaS profile, embedded so the binary works from any directory.
+pub const IDAAS: &str = include_str!("../../../profiles/idaas.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub flows: Flows,
+    pub features: Features,
+    #[serde(default)]
+    pub source: Source,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterRule>,
+    #[serde(default, rename = "resolution")]
+    pub resolutions: Vec<Resolution>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Implicit {
+    No,
+    OidcOnly,
+    Yes,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flows {
+    pub authorization_code: bool,
+    #[serde(default)]
+    pub pkce_methods: Vec<String>,
+    pub implicit: Implicit,
+    #[serde(default)]
+    pub implicit_deprecated: bool,
+    pub client_credentials: bool,
+    pub refresh_tokens: bool,
+    #[serde(default)]
+    pub refresh_rotation: bool,
+    pub response_modes: Vec<String>,
+    pub token_endpoint_auth_methods: Vec<String>,
+    pub id_token_signing_algs: Vec<String>,
+    #[serde(default)]
+    pub authorization_response_iss: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    pub introspection: bool,
+    pub dynamic_registration: bool,
+    pub token_encryption: bool,
+    pub revocation: bool,
+    pub end_session: bool,
+    #[serde(default)]
+    pub jwks_x5c: bool,
+}
+
+/// The source document's own lists, verbatim: lint compares them with the rules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(default)]
+    pub supported_parameters: Vec<String>,
+    #[serde(default)]
+    pub unsupported_parameters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterRule {
+    /// The server acts on it.
+    Honoured,
+    /// Accepted and without effect.
+    Ignored,
+    /// Answered with `invalid_request`.
+    Rejected,
+    IgnoredOrRejected,
+}
+
+/// How a contradiction in the source was settled, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    pub parameter: String,
+    pub rule: ParameterRule,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read profile {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("profile {path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+impl Profile {
+    pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
+        toml::from_str(text).map_err(|e| ProfileError::Parse { path: origin.to_string(), message: e.to_string() })
+    }
+
+    pub fn from_file(path: &Path) -> Result<Profile, ProfileError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: origin.clone(), source })?;
+        Profile::parse(&text, &origin)
+    }
+
+    pub fn idaas() -> Profile {
+        // The embedded profile is checked by a unit test; a broken build-time file is a bug.
+        Profile::parse(IDAAS, "profiles/idaas.toml").expect("the embedded IDaaS profile parses")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_idaas_profile_parses() {
+        let p = Profile::idaas();
+        assert_eq!(p.name, "idaas");
+        assert_eq!(p.flows.implicit, Implicit::OidcOnly);
+        assert!(!p.features.introspection);
+        assert_eq!(p.parameters["acr_values"], ParameterRule::Honoured);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let text = IDAAS.replace("introspection = false", "introspecton = false");
+        let err = Profile::parse(&text, "p.toml").unwrap_err().to_string();
+        assert!(err.contains("introspecton"), "{err}");
+    }
+}

@@ -1,0 +1,233 @@
+//! Redaction of evidence: secrets, passwords, one-time codes, authorization codes and tokens
+//! never reach a report. Applied once, when an exchange is recorded, so no renderer can leak.
+
+use serde_json::Value;
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Parameters and JSON members whose values are secrets or tokens.
+const SECRET_NAMES: [&str; 14] = [
+    "client_secret",
+    "password",
+    "otp",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "token",
+    "client_assertion",
+    "csrf",
+    "logout_token",
+    "assertion",
+    "id_token_hint",
+];
+
+fn is_secret_name(name: &str) -> bool {
+    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// What to redact beyond the well-known names: the literal secret values of this run
+/// (client secrets from the environment, user passwords), wherever they appear.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    values: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
+        // Very short values would redact innocent text; the named rules still cover them.
+        let mut values: Vec<String> = values.into_iter().filter(|v| v.len() >= 4).collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Redactor { values }
+    }
+
+    /// Catch-all: every known secret value and every JWT in free text.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for v in &self.values {
+            out = out.replace(v.as_str(), REDACTED);
+        }
+        redact_jwts(&out)
+    }
+
+    pub fn url(&self, url: &str) -> String {
+        let Ok(mut parsed) = url::Url::parse(url) else { return self.text(url) };
+        if parsed.query().is_some() {
+            let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+            parsed.query_pairs_mut().clear().extend_pairs(pairs.iter().map(|(k, v)| (k, redact_param(k, v))));
+        }
+        if let Some(fragment) = parsed.fragment().map(str::to_string) {
+            parsed.set_fragment(Some(&self.form(&fragment)));
+        }
+        self.text(parsed.as_str())
+    }
+
+    /// An `application/x-www-form-urlencoded` body or fragment.
+    pub fn form(&self, body: &str) -> String {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        let encoded =
+            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (k, redact_param(k, v)))).finish();
+        self.text(&encoded)
+    }
+
+    pub fn header(&self, name: &str, value: &str) -> String {
+        match name.to_ascii_lowercase().as_str() {
+            "authorization" | "proxy-authorization" => match value.split_once(' ') {
+                Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+                None => REDACTED.to_string(),
+            },
+            "cookie" => value.split(';').map(|c| cookie_name(c.trim())).collect::<Vec<_>>().join("; "),
+            "set-cookie" => {
+                let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+                let attributes = if attributes.is_empty() { String::new() } else { format!(";{attributes}") };
+                format!("{}{attributes}", cookie_name(pair.trim()))
+            }
+            "location" | "content-location" => self.url(value),
+            _ => self.text(value),
+        }
+    }
+
+    /// A response or request body, by its content type.
+    pub fn body(&self, content_type: Option<&str>, body: &str) -> String {
+        let ct = content_type.unwrap_or("").to_ascii_lowercase();
+        if ct.contains("json")
+            && let Ok(mut value) = serde_json::from_str::<Value>(body)
+        {
+            redact_json(&mut value);
+            return self.text(&serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        if ct.starts_with("application/x-www-form-urlencoded") {
+            return self.form(body);
+        }
+        if ct.starts_with("text/html") {
+            return redact_html_values(&self.text(body));
+        }
+        self.text(body)
+    }
+}
+
+fn redact_param(name: &str, value: &str) -> String {
+    if is_secret_name(name) { REDACTED.to_string() } else { value.to_string() }
+}
+
+fn cookie_name(pair: &str) -> String {
+    match pair.split_once('=') {
+        Some((name, _)) => format!("{name}={REDACTED}"),
+        None => pair.to_string(),
+    }
+}
+
+fn redact_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_secret_name(k) && !v.is_null() {
+                    *v = Value::String(REDACTED.into());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// Hidden inputs of forms carry CSRF tokens and, in form_post responses, codes and tokens:
+/// blank the value of any input whose name is a secret name.
+fn redact_html_values(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<input") {
+        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..end];
+        let secret = SECRET_NAMES.iter().any(|n| tag.contains(&format!("name=\"{n}\"")));
+        out.push_str(&if secret { blank_value(tag) } else { tag.to_string() });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn blank_value(tag: &str) -> String {
+    let Some(i) = tag.find("value=\"") else { return tag.to_string() };
+    let start = i + "value=\"".len();
+    let end = tag[start..].find('"').map_or(tag.len(), |e| start + e);
+    format!("{}{REDACTED}{}", &tag[..start], &tag[end..])
+}
+
+/// Replaces anything shaped like a JWS/JWT (`eyJ...` header, three base64url parts).
+fn redact_jwts(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if text[i..].starts_with("eyJ") && (i == 0 || !is_b64url(bytes[i - 1])) {
+            let run = &text[i..i + text[i..].bytes().take_while(|b| is_b64url(*b) || *b == b'.').count()];
+            // A sentence may end right after the token: its period is not part of it.
+            let candidate = run.trim_end_matches('.');
+            let len = candidate.len();
+            if candidate.split('.').filter(|p| !p.is_empty()).count() >= 3 {
+                out.push_str("[redacted JWT]");
+                i += len;
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+
+    #[test]
+    fn named_parameters_are_redacted_in_forms_urls_and_fragments() {
+        let r = Redactor::default();
+        let form = r.form("grant_type=authorization_code&code=abc&code_verifier=v&client_secret=s&scope=openid");
+        assert_eq!(
+            form,
+            "grant_type=authorization_code&code=%5Bredacted%5D&code_verifier=%5Bredacted%5D&client_secret=%5Bredacted%5D&scope=openid"
+        );
+        let url = r.url("https://rp.test/cb?code=abc&state=xyz#access_token=t&token_type=Bearer");
+        assert!(!url.contains("abc") && !url.contains("=t&") && url.contains("state=xyz") && url.contains("token_type=Bearer"), "{url}");
+    }
+
+    #[test]
+    fn json_members_headers_and_cookies_are_redacted() {
+        let r = Redactor::default();
+        let body = r.body(
+            Some("application/json"),
+            &format!("{{\"access_token\":\"{JWT}\",\"refresh_token\":\"r\",\"nested\":{{\"id_token\":\"i\"}},\"token_type\":\"Bearer\"}}"),
+        );
+        assert!(!body.contains("c2lnbmF0dXJl") && !body.contains("\"r\"") && !body.contains("\"i\"") && body.contains("Bearer"), "{body}");
+        assert_eq!(r.header("Authorization", "Basic d2ViOnNlY3JldA=="), "Basic [redacted]");
+        assert_eq!(r.header("cookie", "a=1; b=2"), "a=[redacted]; b=[redacted]");
+        assert_eq!(r.header("set-cookie", "oh_session=xyz; Path=/; HttpOnly"), "oh_session=[redacted]; Path=/; HttpOnly");
+    }
+
+    #[test]
+    fn known_secret_values_and_jwts_are_redacted_anywhere() {
+        let r = Redactor::new(["alice-password".to_string(), "ab".to_string()]);
+        let text = r.text(&format!("user typed alice-password; token {JWT}. ab stays"));
+        assert_eq!(text, "user typed [redacted]; token [redacted JWT]. ab stays");
+    }
+
+    #[test]
+    fn hidden_form_values_are_blanked() {
+        let r = Redactor::default();
+        let html = r.body(Some("text/html; charset=utf-8"), r#"<input type="hidden" name="csrf" value="tok"><input type="hidden" name="interaction" value="ix"><input type="hidden" name="code" value="c0de">"#);
+        assert!(!html.contains("tok") && !html.contains("c0de") && html.contains("value=\"ix\""), "{html}");
+    }
+}

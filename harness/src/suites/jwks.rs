@@ -1,0 +1,159 @@
+//! The JSON Web Key Set (RFC 7517 §5) behind `jwks_uri`: every key usable and identifiable,
+//! no private or symmetric key material, and a key for every algorithm the profile signs with.
+
+use super::{Context, strings};
+use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
+use base64::Engine;
+use serde_json::Value;
+
+const REACHABLE: Check =
+    required("jwks.reachable", "The JWKS is served with 200 as a JSON object", "OIDC Discovery §3 (jwks_uri), RFC 7517 §5");
+const CONTENT_TYPE: Check =
+    recommended("jwks.content-type", "The JWKS is served as application/json or application/jwk-set+json", "RFC 7517 §8.5.1");
+const KEYS: Check = required("jwks.keys-array", "The JWKS has a non-empty keys array", "RFC 7517 §5.1");
+const KID: Check = required("jwks.kid", "Every key has a kid", "OIDC Core §10.1, RFC 7517 §4.5");
+const KID_UNIQUE: Check = required("jwks.kid-unique", "kid values are unique", "RFC 7517 §4.5");
+const KTY: Check = required("jwks.kty", "Every key has a known kty", "RFC 7517 §4.1, RFC 7518 §6.1");
+const USE_SIG: Check = recommended("jwks.use-sig", "Signing keys say use=sig", "OIDC Core §10.1.1, RFC 7517 §4.2");
+const ALG: Check = recommended("jwks.alg", "Every key names its alg", "RFC 7517 §4.4");
+const NO_PRIVATE: Check = required(
+    "jwks.no-private-material",
+    "No private or secret key members (d, p, q, dp, dq, qi, oth, k)",
+    "RFC 7518 §6.2.2, §6.3.2, §6.4.1",
+);
+const NO_SYMMETRIC: Check = required("jwks.no-symmetric-keys", "No symmetric (kty oct) keys are published", "RFC 7518 §6.4");
+const RSA_SIZE: Check = required("jwks.rsa-2048", "RSA keys are at least 2048 bits", "RFC 7518 §3.3");
+const EC_CURVE: Check = required("jwks.ec-p256", "ES256 keys are on P-256", "RFC 7518 §3.4");
+const X5C: Check =
+    required("jwks.x5c", "Every key carries an x5c certificate when the profile requires it", "RFC 7517 §4.7, profile (Microsoft Entra)");
+const X5C_DER: Check = recommended("jwks.x5c-der", "x5c values are base64 (not base64url) DER certificates", "RFC 7517 §4.7");
+const ALG_COVERAGE: Check =
+    required("jwks.alg-coverage", "A key exists for every algorithm the profile and discovery sign with", "OIDC Core §10.1");
+
+pub const SUITE: Suite = Suite {
+    name: "jwks",
+    checks: &[
+        REACHABLE,
+        CONTENT_TYPE,
+        KEYS,
+        KID,
+        KID_UNIQUE,
+        KTY,
+        USE_SIG,
+        ALG,
+        NO_PRIVATE,
+        NO_SYMMETRIC,
+        RSA_SIZE,
+        EC_CURVE,
+        X5C,
+        X5C_DER,
+        ALG_COVERAGE,
+    ],
+};
+
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+pub async fn run(ctx: &mut Context, run: &mut Run) {
+    let Some(jwks_uri) = ctx.endpoint("jwks_uri").map(str::to_string) else {
+        for check in SUITE.checks {
+            run.record(&SUITE, check, &[], Outcome::Fail("discovery gave no jwks_uri".into()));
+        }
+        return;
+    };
+    let response = match ctx.http.send(ctx.http.get(&jwks_uri)).await {
+        Ok(r) => r,
+        Err(exchange) => {
+            let why = format!("no response: {}", exchange.error.clone().unwrap_or_default());
+            for check in SUITE.checks {
+                run.record(&SUITE, check, &[&exchange], Outcome::Fail(why.clone()));
+            }
+            return;
+        }
+    };
+    let ev = [&response.exchange];
+    let jwks = response.json().filter(Value::is_object);
+    run.record(
+        &SUITE,
+        &REACHABLE,
+        &ev,
+        Outcome::expect(response.status == 200 && jwks.is_some(), || format!("status {}", response.status)),
+    );
+    let ct = response.header("content-type").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    run.record(
+        &SUITE,
+        &CONTENT_TYPE,
+        &ev,
+        Outcome::expect(ct == "application/json" || ct == "application/jwk-set+json", || format!("content-type {ct:?}")),
+    );
+    let keys: Vec<Value> = jwks.as_ref().and_then(|j| j.get("keys")).and_then(Value::as_array).cloned().unwrap_or_default();
+    run.record(&SUITE, &KEYS, &ev, Outcome::expect(!keys.is_empty(), || "no keys".into()));
+
+    let str_of = |k: &Value, m: &str| k.get(m).and_then(Value::as_str).map(str::to_string);
+    let label = |i: usize, k: &Value| str_of(k, "kid").unwrap_or_else(|| format!("key #{i}"));
+    let each = |pred: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        keys.iter().enumerate().filter(|(_, k)| !pred(k)).map(|(i, k)| label(i, k)).collect()
+    };
+    let report = |run: &mut Run, check: &Check, bad: Vec<String>, what: &str| {
+        run.record(&SUITE, check, &ev, Outcome::expect(bad.is_empty(), || format!("{what}: {}", bad.join(", "))));
+    };
+
+    report(run, &KID, each(&|k| str_of(k, "kid").is_some_and(|s| !s.is_empty())), "no kid");
+    let mut seen = std::collections::HashSet::new();
+    let duplicates: Vec<String> = keys.iter().filter_map(|k| str_of(k, "kid")).filter(|kid| !seen.insert(kid.clone())).collect();
+    report(run, &KID_UNIQUE, duplicates, "duplicate kid");
+    report(run, &KTY, each(&|k| matches!(k.get("kty").and_then(Value::as_str), Some("RSA" | "EC" | "OKP" | "oct"))), "unknown kty");
+    report(run, &USE_SIG, each(&|k| k.get("use").is_none_or(|u| u == "sig")), "use is not sig");
+    report(run, &ALG, each(&|k| str_of(k, "alg").is_some()), "no alg");
+    report(run, &NO_PRIVATE, each(&|k| PRIVATE_MEMBERS.iter().all(|m| k.get(*m).is_none())), "private key material published");
+    report(run, &NO_SYMMETRIC, each(&|k| k.get("kty").and_then(Value::as_str) != Some("oct")), "symmetric key published");
+    report(
+        run,
+        &RSA_SIZE,
+        each(&|k| k.get("kty").and_then(Value::as_str) != Some("RSA") || rsa_bits(k).is_some_and(|b| b >= 2048)),
+        "RSA key under 2048 bits",
+    );
+    report(
+        run,
+        &EC_CURVE,
+        each(&|k| k.get("alg").and_then(Value::as_str) != Some("ES256") || k.get("crv").and_then(Value::as_str) == Some("P-256")),
+        "ES256 key not on P-256",
+    );
+    if ctx.profile.features.jwks_x5c {
+        report(run, &X5C, each(&|k| k.get("x5c").and_then(Value::as_array).is_some_and(|c| !c.is_empty())), "no x5c");
+    } else {
+        run.record(&SUITE, &X5C, &ev, Outcome::Skip("the profile does not require x5c".into()));
+    }
+    report(run, &X5C_DER, each(&|k| strings(Some(k), "x5c").iter().all(|c| is_der_certificate(c))), "x5c is not base64 DER");
+
+    let mut wanted: Vec<String> = ctx.profile.flows.id_token_signing_algs.clone();
+    wanted.extend(strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported").iter().map(|s| s.to_string()));
+    wanted.retain(|a| a != "none" && !a.starts_with("HS"));
+    wanted.sort();
+    wanted.dedup();
+    let uncovered: Vec<String> = wanted.into_iter().filter(|alg| !keys.iter().any(|k| key_fits(k, alg))).collect();
+    report(run, &ALG_COVERAGE, uncovered, "no key for");
+}
+
+/// Whether a key can verify `alg`: its own `alg`, or its `kty` (and curve) when it names none.
+fn key_fits(key: &Value, alg: &str) -> bool {
+    let kty = key.get("kty").and_then(Value::as_str);
+    match key.get("alg").and_then(Value::as_str) {
+        Some(a) => a == alg,
+        None => match alg {
+            "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => kty == Some("RSA"),
+            "ES256" => kty == Some("EC") && key.get("crv").and_then(Value::as_str) == Some("P-256"),
+            "EdDSA" => kty == Some("OKP"),
+            _ => false,
+        },
+    }
+}
+
+fn rsa_bits(key: &Value) -> Option<usize> {
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key.get("n")?.as_str()?).ok()?;
+    let first = n.iter().position(|b| *b != 0)?;
+    Some((n.len() - first) * 8 - n[first].leading_zeros() as usize)
+}
+
+fn is_der_certificate(value: &str) -> bool {
+    base64::engine::general_purpose::STANDARD.decode(value).is_ok_and(|der| der.first() == Some(&0x30) && der.len() > 100)
+}

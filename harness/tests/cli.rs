@@ -1,0 +1,94 @@
+//! The conform and lint commands as a user meets them: the default run, reports, selection,
+//! and one-sentence errors.
+
+use reports::{Report, Verdict};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_default_run_passes_and_writes_reports_without_secrets() {
+    let dir = temp("default");
+    let out = Command::new(BIN).args(["conform", "--report-dir"]).arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("PASSED"), "{stderr}");
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(report.target.embedded);
+    assert!(report.checks.len() >= 40);
+    assert!(report.checks.iter().all(|c| c.verdict == Verdict::Pass && !c.spec.is_empty()));
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), report.checks.len());
+    assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().starts_with("# oidc-harness conform: PASSED"));
+    let config = reference_server::Config::default();
+    let secrets: Vec<String> =
+        config.clients.iter().filter_map(|c| c.client_secret.clone()).chain(config.users.iter().map(|u| u.password.clone())).collect();
+    for file in ["report.json", "junit.xml", "summary.md"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{secret} in {file}");
+        }
+    }
+}
+
+#[test]
+fn suite_and_check_narrow_the_run() {
+    let dir = temp("narrow");
+    let out = Command::new(BIN).args(["conform", "--suite", "jwks", "--report-dir"]).arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(report.checks.iter().all(|c| c.suite == "jwks"));
+    let out = Command::new(BIN).args(["conform", "--check", "discovery.issuer-identical", "--report-dir"]).arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report.checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["discovery.issuer-identical"]);
+}
+
+#[test]
+fn list_prints_every_check_with_its_citation() {
+    let out = Command::new(BIN).args(["conform", "--list"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() >= 40);
+    assert!(text.lines().any(|l| l.starts_with("discovery.issuer-identical") && l.contains("OIDC Discovery §4.3")));
+}
+
+#[test]
+fn usage_errors_are_one_sentence_with_exit_code_2() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["conform", "--suite", "nope"], "unknown suite `nope`"),
+        (&["conform", "--check", "nope"], "unknown check `nope`"),
+        (&["conform", "--target", "http://127.0.0.1:9/api/oidc"], "cannot reach the target's discovery document"),
+        (&["conform", "--profile", "/nonexistent.toml"], "cannot read profile /nonexistent.toml"),
+    ];
+    for (args, message) in cases {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn lint_reports_the_idaas_contradiction_and_fails_an_unresolved_one() {
+    let out = Command::new(BIN).args(["lint", concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles/idaas.toml")]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("`acr_values` is listed by the source as both supported and unsupported; resolved as Honoured"));
+    let dir = temp("lint");
+    let unresolved = include_str!("../../profiles/idaas.toml").split("[[resolution]]").next().unwrap().to_string();
+    std::fs::write(dir.join("p.toml"), unresolved).unwrap();
+    let out = Command::new(BIN).arg("lint").arg(dir.join("p.toml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("error: `acr_values` is listed by the source as both supported and unsupported; add a [[resolution]]")
+    );
+}

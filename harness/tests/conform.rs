@@ -1,0 +1,215 @@
+//! `oidc-harness conform` end to end: against the embedded server, and against canned
+//! misbehaving servers (wiremock) that prove each check can fail, and fail alone.
+
+use reports::{Report, Verdict};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+const PLACEHOLDER: &str = "http://issuer.placeholder/api/oidc";
+
+fn report_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-conform-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn conform(args: &[&str], dir: &PathBuf) -> (Output, Option<Report>) {
+    let out = Command::new(BIN).arg("conform").args(args).arg("--report-dir").arg(dir).output().unwrap();
+    let report = std::fs::read_to_string(dir.join("report.json")).ok().map(|t| Report::from_json(&t).unwrap());
+    (out, report)
+}
+
+/// The reference server's real discovery document and JWKS, with its issuer replaced by a
+/// placeholder: a baseline that passes every check.
+async fn baseline() -> (Value, Value) {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let get = |p: &str| reqwest::get(format!("{}{p}", server.issuer()));
+    let meta = get("/.well-known/openid-configuration").await.unwrap().text().await.unwrap();
+    let jwks: Value = get("/jwks").await.unwrap().json().await.unwrap();
+    let meta: Value = serde_json::from_str(&meta.replace(server.issuer(), PLACEHOLDER)).unwrap();
+    server.shutdown().await;
+    (meta, jwks)
+}
+
+/// Serves `meta` and `jwks` (placeholder replaced) plus `extra` mocks, runs conform against it,
+/// and returns the ids of the checks that failed or warned.
+async fn failing_checks(name: &str, meta: Value, jwks: Value, extra: Vec<Mock>) -> Vec<String> {
+    let mock = MockServer::start().await;
+    let issuer = format!("{}/api/oidc", mock.uri());
+    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    for m in extra {
+        m.mount(&mock).await;
+    }
+    let dir = report_dir(name);
+    let target = issuer.clone();
+    let (out, report) = tokio::task::spawn_blocking(move || conform(&["--target", &target], &dir)).await.unwrap();
+    let report = report.unwrap_or_else(|| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
+    let failing: Vec<String> =
+        report.checks.iter().filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning)).map(|c| c.id.clone()).collect();
+    assert_eq!(out.status.code(), Some(if report.passed() { 0 } else { 1 }), "exit code follows the verdicts");
+    failing
+}
+
+#[tokio::test]
+async fn the_baseline_passes_every_check() {
+    let (meta, jwks) = baseline().await;
+    assert_eq!(failing_checks("baseline", meta, jwks, vec![]).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn each_discovery_defect_fails_exactly_its_check() {
+    let (meta, jwks) = baseline().await;
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut m = meta.clone();
+        f(&mut m);
+        m
+    };
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        ("issuer-slash", mutate(&|m| m["issuer"] = json!(format!("{PLACEHOLDER}/"))), vec!["discovery.issuer-identical"]),
+        (
+            "introspection",
+            mutate(&|m| m["introspection_endpoint"] = json!(format!("{PLACEHOLDER}/introspect"))),
+            vec!["discovery.introspection-advertised"],
+        ),
+        (
+            "registration",
+            mutate(&|m| m["registration_endpoint"] = json!(format!("{PLACEHOLDER}/register"))),
+            vec!["discovery.registration-advertised"],
+        ),
+        (
+            "encryption",
+            mutate(&|m| m["id_token_encryption_alg_values_supported"] = json!(["RSA-OAEP"])),
+            vec!["discovery.encryption-advertised"],
+        ),
+        ("plain", mutate(&|m| m["code_challenge_methods_supported"] = json!(["S256", "plain"])), vec!["discovery.pkce-no-plain"]),
+        (
+            "no-s256",
+            mutate(&|m| m["code_challenge_methods_supported"] = json!(["plain"])),
+            vec!["discovery.pkce-s256", "discovery.pkce-no-plain"],
+        ),
+        (
+            "no-iss-param",
+            mutate(&|m| m.as_object_mut().unwrap().remove("authorization_response_iss_parameter_supported").map(|_| ()).unwrap()),
+            vec!["discovery.iss-parameter"],
+        ),
+        (
+            "no-rs256",
+            mutate(&|m| m["id_token_signing_alg_values_supported"] = json!(["ES256", "PS256", "EdDSA"])),
+            vec!["discovery.id-token-algs"],
+        ),
+        (
+            "alg-none",
+            mutate(&|m| m["id_token_signing_alg_values_supported"].as_array_mut().unwrap().push(json!("none"))),
+            vec!["discovery.no-alg-none"],
+        ),
+        ("http-endpoint", mutate(&|m| m["token_endpoint"] = json!("http://idp.example.test/token")), vec!["discovery.endpoints-https"]),
+        ("no-form-post", mutate(&|m| m["response_modes_supported"] = json!(["query", "fragment"])), vec!["discovery.response-modes"]),
+        (
+            "no-revocation",
+            mutate(&|m| m.as_object_mut().unwrap().remove("revocation_endpoint").map(|_| ()).unwrap()),
+            vec!["discovery.revocation-advertised"],
+        ),
+        ("implicit-missing", mutate(&|m| m["response_types_supported"] = json!(["code"])), vec!["discovery.response-types"]),
+        ("no-claims-param", mutate(&|m| m["claims_parameter_supported"] = json!(false)), vec!["discovery.claims-parameter"]),
+    ];
+    for (name, meta, expected) in cases {
+        let failing = failing_checks(name, meta, jwks.clone(), vec![]).await;
+        assert_eq!(failing, expected, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn absent_features_that_are_served_anyway_are_caught() {
+    let (meta, jwks) = baseline().await;
+    let introspection = Mock::given(method("POST"))
+        .and(path("/api/oidc/token/introspection"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})));
+    assert_eq!(
+        failing_checks("served-introspection", meta.clone(), jwks.clone(), vec![introspection]).await,
+        ["discovery.introspection-not-served"]
+    );
+    let registration = Mock::given(method("POST"))
+        .and(path("/api/oidc/register"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"client_id": "new", "client_secret": "s3cr3t-value"})));
+    assert_eq!(failing_checks("served-registration", meta, jwks, vec![registration]).await, ["discovery.registration-not-served"]);
+}
+
+#[tokio::test]
+async fn each_jwks_defect_fails_exactly_its_check() {
+    let (meta, jwks) = baseline().await;
+    let mutate = |f: &dyn Fn(&mut Vec<Value>)| {
+        let mut j = jwks.clone();
+        f(j["keys"].as_array_mut().unwrap());
+        j
+    };
+    let rs256 = |keys: &mut Vec<Value>| keys.iter().position(|k| k["alg"] == "RS256").unwrap();
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        ("no-kid", mutate(&|k| drop(k[0].as_object_mut().unwrap().remove("kid"))), vec!["jwks.kid"]),
+        ("dup-kid", mutate(&|k| k[1]["kid"] = k[0]["kid"].clone()), vec!["jwks.kid-unique"]),
+        ("private", mutate(&|k| k[0]["d"] = json!("AQAB")), vec!["jwks.no-private-material"]),
+        (
+            "symmetric",
+            mutate(&|k| {
+                k.push(json!({"kty": "oct", "kid": "hmac", "alg": "HS256", "use": "sig", "k": "c2VjcmV0", "x5c": k[0]["x5c"].clone()}))
+            }),
+            vec!["jwks.no-private-material", "jwks.no-symmetric-keys"],
+        ),
+        ("no-x5c", mutate(&|k| drop(k[2].as_object_mut().unwrap().remove("x5c"))), vec!["jwks.x5c"]),
+        ("x5c-url-safe", mutate(&|k| k[0]["x5c"] = json!(["not-base64-der_"])), vec!["jwks.x5c-der"]),
+        (
+            "small-rsa",
+            mutate(&|k| {
+                let i = rs256(k);
+                k[i]["n"] = json!("AQAB")
+            }),
+            vec!["jwks.rsa-2048"],
+        ),
+        (
+            "no-rs256-key",
+            mutate(&|k| {
+                let i = rs256(k);
+                k.remove(i);
+            }),
+            vec!["jwks.alg-coverage"],
+        ),
+        ("use-enc", mutate(&|k| k[0]["use"] = json!("enc")), vec!["jwks.use-sig"]),
+        (
+            "no-alg",
+            mutate(&|k| {
+                let i = rs256(k);
+                drop(k[i].as_object_mut().unwrap().remove("alg"))
+            }),
+            vec!["jwks.alg"],
+        ),
+    ];
+    for (name, jwks, expected) in cases {
+        assert_eq!(failing_checks(name, meta.clone(), jwks, vec![]).await, expected, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn a_discovery_document_that_is_not_json_fails_the_rest_with_a_reason() {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html")).mount(&mock).await;
+    let dir = report_dir("html");
+    let target = format!("{}/api/oidc", mock.uri());
+    let (out, report) = tokio::task::spawn_blocking(move || conform(&["--target", &target, "--suite", "discovery"], &dir)).await.unwrap();
+    let report = report.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json = report.checks.iter().find(|c| c.id == "discovery.json").unwrap();
+    assert_eq!(json.verdict, Verdict::Fail);
+    assert!(json.detail.contains("text/html"), "{}", json.detail);
+    let rest = report.checks.iter().filter(|c| c.id != "discovery.reachable" && c.id != "discovery.json");
+    assert!(rest.clone().all(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning) && c.detail == "no discovery document to check"));
+    assert!(rest.filter(|c| c.severity == reports::Severity::Recommended).all(|c| c.verdict == Verdict::Warning));
+}

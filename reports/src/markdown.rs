@@ -1,0 +1,52 @@
+//! `summary.md`: totals, then failures, warnings and skips, ready for a CI step summary.
+
+use crate::{Report, Verdict};
+use std::fmt::Write;
+
+/// Keeps table cells on one line and stops `|` from splitting them.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+pub fn to_markdown(report: &Report) -> String {
+    let t = report.totals();
+    let mut out = String::new();
+    let outcome = if report.passed() { "PASSED" } else { "FAILED" };
+    let _ = writeln!(out, "# oidc-harness conform: {outcome}\n");
+    let target = if report.target.embedded { " (embedded reference server)" } else { "" };
+    let _ = writeln!(out, "Target `{}`{target}, profile `{}`, {} ms.\n", report.target.issuer, report.profile, report.duration_ms);
+    let _ = writeln!(out, "| checks | passed | failed | warnings | skipped |\n|---|---|---|---|---|");
+    let _ = writeln!(out, "| {} | {} | {} | {} | {} |", t.checks, t.passed, t.failed, t.warnings, t.skipped);
+    for (verdict, heading) in [(Verdict::Fail, "Failed"), (Verdict::Warning, "Warnings"), (Verdict::Skipped, "Skipped")] {
+        let checks: Vec<_> = report.checks.iter().filter(|c| c.verdict == verdict).collect();
+        if checks.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n## {heading}\n\n| check | rule | detail |\n|---|---|---|");
+        for c in checks {
+            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&c.detail));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+
+    #[test]
+    fn lists_failures_warnings_and_skips_with_their_rule() {
+        let md = to_markdown(&sample::report());
+        assert!(md.starts_with("# oidc-harness conform: FAILED"));
+        assert!(md.contains("| 4 | 1 | 1 | 1 | 1 |"));
+        let failed = md.split("## Failed").nth(1).unwrap();
+        assert!(failed.contains("`discovery.no-introspection`") && failed.contains("RFC 6749 §5.2"));
+        assert!(md.contains("## Warnings") && md.contains("## Skipped"));
+    }
+
+    #[test]
+    fn pipes_and_newlines_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}
