@@ -6,8 +6,9 @@ use crate::engine::{Run, Suite};
 use crate::profile::Profile;
 use crate::redact::Redactor;
 use crate::suites::{self, Context};
+use crate::target::Target;
 use anyhow::{Context as _, bail};
-use reports::{Report, Target, Verdict};
+use reports::{Report, Verdict};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,10 @@ pub struct ConformArgs {
     /// Without it, the embedded reference server is started and tested.
     #[arg(long, value_name = "ISSUER_URL")]
     target: Option<String>,
+    /// Client registrations, test user and login settings for --target (TOML); secrets are
+    /// named by environment variable. Without it, suites that need a client are skipped.
+    #[arg(long, value_name = "FILE", requires = "target")]
+    target_config: Option<PathBuf>,
     /// What the target claims (TOML); the embedded IDaaS profile when absent.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
@@ -77,27 +82,38 @@ fn select_suites(args: &ConformArgs) -> anyhow::Result<Vec<&'static Suite>> {
 async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suite]) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
-    let (issuer, embedded, secrets) = match &args.target {
-        Some(url) => (url.trim_end_matches('/').to_string(), None, Vec::new()),
+    let (issuer, embedded, target, secrets) = match &args.target {
+        Some(url) => {
+            let target = match &args.target_config {
+                Some(path) => Target::from_file(path, |var| std::env::var(var).ok())?,
+                None => Target::default(),
+            };
+            let secrets = target.secrets();
+            (url.trim_end_matches('/').to_string(), None, target, secrets)
+        }
         None => {
             let config = reference_server::Config::default();
-            let secrets = embedded_secrets(&config);
+            let target = Target::embedded(&config);
+            let mut secrets = embedded_secrets(&config);
             let server = reference_server::start(config).await.context("starting the embedded reference server")?;
-            let mut secrets = secrets;
             secrets.push(server.admin_token().to_string());
-            (server.issuer().to_string(), Some(server), secrets)
+            (server.issuer().to_string(), Some(server), target, secrets)
         }
     };
     preflight(&issuer).await?;
     eprintln!("conform: {issuer} ({}), profile {}", if embedded.is_some() { "embedded reference server" } else { "target" }, profile.name);
-    let mut ctx = Context { issuer: issuer.clone(), profile, http: Recorder::new(Redactor::new(secrets)), metadata: None };
+    let mut ctx =
+        Context { issuer: issuer.clone(), profile, target, http: Recorder::new(Redactor::new(secrets)), metadata: None, jwks: None };
     let mut run = Run::new(selected.iter().map(|s| s.name).collect(), args.check.clone());
-    // Later suites use what earlier ones learned, so discovery always runs.
+    // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
+    // run; their verdicts are kept only when selected.
     for suite in suites::ALL {
         let before = run.results().len();
         match suite.name {
             "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
-            "jwks" if run.wants(suite) => suites::jwks::run(&mut ctx, &mut run).await,
+            "jwks" => suites::jwks::run(&mut ctx, &mut run).await,
+            "code-flow" if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
+            "client-credentials" if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
             _ => continue,
         }
         if run.wants(suite) {
@@ -113,7 +129,7 @@ async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suit
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started,
         duration_ms: clock.elapsed().as_millis() as u64,
-        target: Target { issuer, embedded: args.target.is_none() },
+        target: reports::Target { issuer, embedded: args.target.is_none() },
         profile: profile_name,
         checks: run.into_results(),
     })

@@ -7,6 +7,7 @@ mod profile;
 mod redact;
 mod serve;
 mod suites;
+mod target;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

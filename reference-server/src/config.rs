@@ -16,6 +16,11 @@ pub struct Config {
     /// `ui_locales`) are rejected with `invalid_request` instead of being ignored.
     #[serde(default)]
     pub strict: bool,
+    /// The origin clients reach the server at, when it differs from the listening address
+    /// (behind a reverse proxy), e.g. `https://idp.example.test`. The issuer is this origin
+    /// followed by `/api/oidc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_origin: Option<String>,
     /// Bearer token for the admin API (bulk revocation, key rotation). When absent, a random one
     /// is generated at start and reported by the server handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -320,6 +325,16 @@ impl Config {
 
     /// Checks the relations a TOML parser cannot: references, uniqueness, client rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(origin) = &self.public_origin {
+            let ok = url::Url::parse(origin)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none() && !origin.ends_with('/'));
+            if !ok {
+                return Err(invalid(
+                    "public_origin",
+                    "must be an http(s) origin without path or trailing slash, e.g. https://idp.example.test",
+                ));
+            }
+        }
         if self.max_tokens_per_user_per_client == 0 {
             return Err(invalid("max_tokens_per_user_per_client", "must be at least 1"));
         }
@@ -460,6 +475,7 @@ impl Default for Config {
         let claims = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         Config {
             strict: false,
+            public_origin: None,
             admin_token: None,
             lifetimes: Lifetimes::default(),
             max_tokens_per_user_per_client: default_max_grants(),
@@ -612,6 +628,15 @@ mod tests {
         config.clients[2].auth_method = AuthMethod::ClientSecretBasic;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("client[2].auth_method"), "{err}");
+    }
+
+    #[test]
+    fn public_origin_must_be_a_bare_origin() {
+        for bad in ["idp.example.test", "https://idp.example.test/", "https://idp.example.test/base", "ftp://idp.example.test"] {
+            let config = Config { public_origin: Some(bad.into()), ..Config::default() };
+            assert!(config.validate().unwrap_err().to_string().contains("public_origin"), "{bad}");
+        }
+        Config { public_origin: Some("https://idp.example.test:8443".into()), ..Config::default() }.validate().unwrap();
     }
 
     #[test]

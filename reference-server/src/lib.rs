@@ -111,7 +111,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`: where the server listens (the issuer may name a public origin).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -152,7 +152,8 @@ pub async fn start_on(config: Config, addr: SocketAddr) -> Result<Server, StartE
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let base_url = format!("http://{local}");
     let admin_token = config.admin_token.clone().unwrap_or_else(util::random_token);
-    let provider = Arc::new(Provider::new(config, format!("{base_url}{ISSUER_PATH}"), admin_token)?);
+    let origin = config.public_origin.clone().unwrap_or_else(|| base_url.clone());
+    let provider = Arc::new(Provider::new(config, format!("{origin}{ISSUER_PATH}"), admin_token)?);
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(provider.clone());
     let task = tokio::spawn(async move {

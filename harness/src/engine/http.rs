@@ -4,6 +4,7 @@
 use crate::redact::Redactor;
 use reports::Exchange;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A response read whole, and its redacted record.
@@ -34,19 +35,17 @@ impl Response {
 
 pub struct Recorder {
     client: reqwest::Client,
-    redactor: Redactor,
+    redactor: Arc<Redactor>,
 }
 
 impl Recorder {
     pub fn new(redactor: Redactor) -> Recorder {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(15))
-            .user_agent(concat!("oidc-harness/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Building a client without TLS options or proxies cannot fail.
-            .expect("HTTP client");
-        Recorder { client, redactor }
+        Recorder { client: client(false), redactor: Arc::new(redactor) }
+    }
+
+    /// A browser: the same redaction, plus its own cookie jar (a fresh login session).
+    pub fn browser(&self) -> Recorder {
+        Recorder { client: client(true), redactor: self.redactor.clone() }
     }
 
     pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
@@ -112,6 +111,17 @@ impl Recorder {
             error: Some(self.redactor.text(error)),
         }
     }
+}
+
+fn client(cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .timeout(Duration::from_secs(15))
+        .user_agent(concat!("oidc-harness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        // Building a client without TLS options or proxies cannot fail.
+        .expect("HTTP client")
 }
 
 /// reqwest's top-level message hides the cause ("error sending request"); keep the chain.

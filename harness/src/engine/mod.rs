@@ -1,6 +1,8 @@
 //! The conformance engine: checks, their outcomes, and the run that collects them into a report.
 
 pub mod http;
+pub mod jwt;
+pub mod login;
 
 use reports::{CheckResult, Exchange, Severity, Verdict};
 use std::time::Instant;

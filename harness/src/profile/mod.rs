@@ -54,6 +54,17 @@ pub struct Flows {
     pub id_token_signing_algs: Vec<String>,
     #[serde(default)]
     pub authorization_response_iss: bool,
+    #[serde(default)]
+    pub access_token_format: AccessTokenFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// RFC 9068 JWT access tokens.
+    Jwt,
+    #[default]
+    Opaque,
 }
 
 #[derive(Debug, Clone, Deserialize)]

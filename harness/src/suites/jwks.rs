@@ -132,6 +132,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     wanted.dedup();
     let uncovered: Vec<String> = wanted.into_iter().filter(|alg| !keys.iter().any(|k| key_fits(k, alg))).collect();
     report(run, &ALG_COVERAGE, uncovered, "no key for");
+    ctx.jwks = jwks;
 }
 
 /// Whether a key can verify `alg`: its own `alg`, or its `kty` (and curve) when it names none.

@@ -1,23 +1,29 @@
 //! The conformance suites, in the order they run. Each suite lists its checks (`--list`), runs
 //! its protocol steps through the recorder, and records one verdict per check.
 
+pub mod client_credentials;
+pub mod code_flow;
 pub mod discovery;
+pub mod flow;
 pub mod jwks;
 
 use crate::engine::Suite;
 use crate::engine::http::Recorder;
 use crate::profile::Profile;
+use crate::target::Target;
 use serde_json::Value;
 
-pub const ALL: [&Suite; 2] = [&discovery::SUITE, &jwks::SUITE];
+pub const ALL: [&Suite; 4] = [&discovery::SUITE, &jwks::SUITE, &code_flow::SUITE, &client_credentials::SUITE];
 
 /// What the suites share: the target, its claims, the HTTP recorder, and what earlier suites
 /// learned (the discovery document).
 pub struct Context {
     pub issuer: String,
     pub profile: Profile,
+    pub target: Target,
     pub http: Recorder,
     pub metadata: Option<Value>,
+    pub jwks: Option<Value>,
 }
 
 impl Context {

@@ -1,0 +1,326 @@
+//! The HTML login driver: drives a browser from the authorization request to the client's
+//! redirect URI through whatever login and consent pages the target shows, exactly as a person
+//! would. It needs no configuration for a standard login page (one password field beside one
+//! text or email field); configuration only names fields or picks the approve button.
+
+use super::http::{Recorder, Response};
+use crate::target::{LoginConfig, Secret, TestUser};
+use reports::Exchange;
+use scraper::{ElementRef, Html, Selector};
+use std::collections::BTreeMap;
+
+/// At most this many pages and redirects between the authorization request and the client.
+const MAX_STEPS: usize = 16;
+
+/// Where the browser arrived at the client, and how the parameters were delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub params: BTreeMap<String, String>,
+    pub delivery: Delivery,
+    /// The status of the response that sent the browser to the client (e.g. 302, 303, 200).
+    pub status: u16,
+}
+
+pub struct Drive {
+    pub result: Result<Arrival, String>,
+    pub exchanges: Vec<Exchange>,
+}
+
+pub struct Credentials<'a> {
+    pub user: Option<&'a TestUser>,
+    pub config: &'a LoginConfig,
+    pub extra: &'a BTreeMap<String, Secret>,
+}
+
+/// Follows the browser from `start` until it is sent to `redirect_uri`.
+pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, redirect_uri: &str, creds: &Credentials<'_>) -> Drive {
+    let mut exchanges = Vec::new();
+    let result = walk(browser, start, redirect_uri, creds, &mut exchanges).await;
+    Drive { result, exchanges }
+}
+
+async fn walk(
+    browser: &Recorder,
+    start: reqwest::RequestBuilder,
+    redirect_uri: &str,
+    creds: &Credentials<'_>,
+    exchanges: &mut Vec<Exchange>,
+) -> Result<Arrival, String> {
+    let mut request = start;
+    let mut logins_submitted = 0;
+    for _ in 0..MAX_STEPS {
+        let response = match browser.send(request).await {
+            Ok(r) => r,
+            Err(exchange) => {
+                let why = exchange.error.clone().unwrap_or_default();
+                exchanges.push(exchange);
+                return Err(format!("no response: {why}"));
+            }
+        };
+        exchanges.push(response.exchange.clone());
+        let here = url::Url::parse(&response.exchange.url).ok();
+        if (300..400).contains(&response.status) {
+            let location = response.header("location").ok_or_else(|| format!("{} redirect without Location", response.status))?;
+            let next = match &here {
+                Some(base) => base.join(location).map_err(|e| format!("bad Location {location}: {e}"))?,
+                None => url::Url::parse(location).map_err(|e| format!("bad Location {location}: {e}"))?,
+            };
+            if is_client(&next, redirect_uri) {
+                return Ok(arrival_from_url(&next, response.status));
+            }
+            request = browser.get(next.as_str());
+            continue;
+        }
+        if response.status != 200 {
+            return Err(format!("the browser got status {} at {}", response.status, response.exchange.url));
+        }
+        let page_url = here.ok_or("the page has no URL")?;
+        let forms = parse_forms(&response);
+        if let Some(form) = forms.iter().find(|f| is_client_action(&page_url, &f.action, redirect_uri)) {
+            let params = form.fields.iter().cloned().collect();
+            return Ok(Arrival { params, delivery: Delivery::FormPost, status: 200 });
+        }
+        if let Some(form) = forms.iter().find(|f| f.has_password) {
+            if logins_submitted > 0 {
+                return Err(
+                    "the login form came back after the credentials were submitted: wrong password, or a field the driver did not fill \
+                            (set login.username_field, login.password_field or login.extra_field_env in the target file)"
+                        .into(),
+                );
+            }
+            let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
+            request = submit(browser, &page_url, form, login_fields(form, user, creds)?)?;
+            logins_submitted += 1;
+            continue;
+        }
+        if let Some(form) = forms.first() {
+            let mut fields = form.fields.clone();
+            fields.extend(approve_button(form, creds.config)?);
+            request = submit(browser, &page_url, form, fields)?;
+            continue;
+        }
+        return Err(format!("the page at {} has no form to continue with", response.exchange.url));
+    }
+    Err(format!("gave up after {MAX_STEPS} pages and redirects without reaching the client"))
+}
+
+/// Whether `url` is the client's redirect URI (its query may carry the response).
+fn is_client(url: &url::Url, redirect_uri: &str) -> bool {
+    let mut bare = url.clone();
+    bare.set_fragment(None);
+    let registered = url::Url::parse(redirect_uri).ok();
+    let Some(mut registered) = registered else { return false };
+    registered.set_fragment(None);
+    bare.scheme() == registered.scheme()
+        && bare.host_str() == registered.host_str()
+        && bare.port() == registered.port()
+        && bare.path() == registered.path()
+}
+
+fn is_client_action(page: &url::Url, action: &str, redirect_uri: &str) -> bool {
+    page.join(action).is_ok_and(|u| is_client(&u, redirect_uri))
+}
+
+fn arrival_from_url(url: &url::Url, status: u16) -> Arrival {
+    let (params, delivery) = match url.fragment() {
+        Some(fragment) if !fragment.is_empty() => {
+            (url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect(), Delivery::Fragment)
+        }
+        _ => (url.query_pairs().into_owned().collect(), Delivery::Query),
+    };
+    Arrival { params, delivery, status }
+}
+
+#[derive(Debug, Clone)]
+struct Form {
+    action: String,
+    method_post: bool,
+    /// Inputs with their current values (hidden inputs, prefilled fields), in order.
+    fields: Vec<(String, String)>,
+    /// Visible text and email inputs: username candidates.
+    text_inputs: Vec<String>,
+    password_inputs: Vec<String>,
+    has_password: bool,
+    /// Submit buttons: (name, value, visible text).
+    buttons: Vec<(Option<String>, Option<String>, String)>,
+}
+
+fn parse_forms(response: &Response) -> Vec<Form> {
+    let doc = Html::parse_document(&response.body);
+    let form_sel = Selector::parse("form").expect("selector");
+    let input_sel = Selector::parse("input").expect("selector");
+    let button_sel = Selector::parse("button").expect("selector");
+    doc.select(&form_sel).map(|form| parse_form(form, &input_sel, &button_sel)).collect()
+}
+
+fn parse_form(form: ElementRef<'_>, input_sel: &Selector, button_sel: &Selector) -> Form {
+    let attr = |e: &ElementRef<'_>, a: &str| e.value().attr(a).map(str::to_string);
+    let mut parsed = Form {
+        action: attr(&form, "action").unwrap_or_default(),
+        method_post: attr(&form, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")),
+        fields: Vec::new(),
+        text_inputs: Vec::new(),
+        password_inputs: Vec::new(),
+        has_password: false,
+        buttons: Vec::new(),
+    };
+    for input in form.select(input_sel) {
+        let kind = attr(&input, "type").unwrap_or_else(|| "text".into()).to_ascii_lowercase();
+        let Some(name) = attr(&input, "name") else { continue };
+        match kind.as_str() {
+            "submit" => parsed.buttons.push((Some(name), attr(&input, "value"), attr(&input, "value").unwrap_or_default())),
+            "password" => {
+                parsed.has_password = true;
+                parsed.password_inputs.push(name);
+            }
+            "checkbox" | "radio" => {
+                if input.value().attr("checked").is_some() {
+                    parsed.fields.push((name, attr(&input, "value").unwrap_or_else(|| "on".into())));
+                }
+            }
+            "text" | "email" | "tel" => {
+                parsed.text_inputs.push(name.clone());
+                if let Some(v) = attr(&input, "value") {
+                    parsed.fields.push((name, v));
+                }
+            }
+            _ => parsed.fields.push((name, attr(&input, "value").unwrap_or_default())),
+        }
+    }
+    for button in form.select(button_sel) {
+        let kind = attr(&button, "type").unwrap_or_else(|| "submit".into());
+        if kind.eq_ignore_ascii_case("submit") {
+            parsed.buttons.push((attr(&button, "name"), attr(&button, "value"), button.text().collect::<String>().trim().to_string()));
+        }
+    }
+    parsed
+}
+
+/// The login form's fields: hidden and prefilled inputs, then the username, password and any
+/// configured extra fields.
+fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result<Vec<(String, String)>, String> {
+    let config = creds.config;
+    let username_field = match &config.username_field {
+        Some(name) => name.clone(),
+        None => match form.text_inputs.as_slice() {
+            [only] => only.clone(),
+            many => many
+                .iter()
+                .find(|n| ["user", "login", "email"].iter().any(|k| n.to_ascii_lowercase().contains(k)))
+                .cloned()
+                .ok_or("cannot tell the username field of the login form: set login.username_field in the target file")?,
+        },
+    };
+    let password_field = match (&config.password_field, form.password_inputs.as_slice()) {
+        (Some(name), _) => name.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => return Err("the login form has several password fields: set login.password_field in the target file".into()),
+    };
+    let mut fields: Vec<(String, String)> =
+        form.fields.iter().filter(|(n, _)| *n != username_field && !creds.extra.contains_key(n)).cloned().collect();
+    fields.push((username_field, user.username.clone()));
+    fields.push((password_field, user.password.expose().to_string()));
+    for (name, value) in creds.extra {
+        if form.text_inputs.contains(name) || form.fields.iter().any(|(n, _)| n == name) {
+            fields.push((name.clone(), value.expose().to_string()));
+        }
+    }
+    Ok(fields)
+}
+
+/// The button that approves: as configured, else the one whose name, value or text says so.
+fn approve_button(form: &Form, config: &LoginConfig) -> Result<Option<(String, String)>, String> {
+    let matches_word = |text: &str, words: &[&str]| words.iter().any(|w| text.to_ascii_lowercase().contains(w));
+    let chosen = match &config.approve_button {
+        Some(wanted) => form.buttons.iter().find(|(n, v, t)| {
+            let pair = format!("{}={}", n.as_deref().unwrap_or(""), v.as_deref().unwrap_or(""));
+            &pair == wanted || t == wanted || v.as_deref() == Some(wanted.as_str())
+        }),
+        None => form.buttons.iter().find(|(n, v, t)| {
+            let label = format!("{} {} {}", n.as_deref().unwrap_or(""), v.as_deref().unwrap_or(""), t);
+            matches_word(&label, &["approve", "allow", "accept", "authorize", "consent", "yes", "continue"])
+                && !matches_word(&label, &["deny", "cancel", "reject", "decline"])
+        }),
+    };
+    match (chosen, form.buttons.len()) {
+        (Some((Some(name), value, _)), _) => Ok(Some((name.clone(), value.clone().unwrap_or_default()))),
+        (Some((None, _, _)), _) | (None, 0 | 1) => Ok(None),
+        (None, _) => Err("cannot tell which button approves the consent page: set login.approve_button in the target file".into()),
+    }
+}
+
+fn submit(browser: &Recorder, page: &url::Url, form: &Form, fields: Vec<(String, String)>) -> Result<reqwest::RequestBuilder, String> {
+    let action = page.join(&form.action).map_err(|e| format!("bad form action {}: {e}", form.action))?;
+    Ok(if form.method_post {
+        browser.post(action.as_str()).form(&fields)
+    } else {
+        let mut url = action;
+        url.query_pairs_mut().clear().extend_pairs(&fields);
+        browser.get(url.as_str())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(html: &str) -> Form {
+        let doc = Html::parse_document(html);
+        let form = doc.select(&Selector::parse("form").unwrap()).next().unwrap();
+        parse_form(form, &Selector::parse("input").unwrap(), &Selector::parse("button").unwrap())
+    }
+
+    fn creds<'a>(config: &'a LoginConfig, extra: &'a BTreeMap<String, Secret>) -> Credentials<'a> {
+        Credentials { user: None, config, extra }
+    }
+
+    #[test]
+    fn a_standard_login_form_needs_no_configuration() {
+        let f = form(
+            r#"<form method="post" action="/login"><input type="hidden" name="csrf" value="t"><input type="email" name="identifier"><input type="password" name="secret"><button>Sign in</button></form>"#,
+        );
+        let user = TestUser { username: "alice".into(), password: Secret::new("pw") };
+        let (config, extra) = (LoginConfig::default(), BTreeMap::new());
+        let fields = login_fields(&f, &user, &creds(&config, &extra)).unwrap();
+        assert_eq!(fields, [("csrf".into(), "t".into()), ("identifier".into(), "alice".into()), ("secret".into(), "pw".into())]);
+    }
+
+    #[test]
+    fn the_username_field_is_found_by_name_among_several() {
+        let f = form(r#"<form method="post"><input name="tenant"><input name="login"><input type="password" name="pw"></form>"#);
+        let user = TestUser { username: "bob".into(), password: Secret::new("x") };
+        let (config, extra) = (LoginConfig::default(), BTreeMap::new());
+        assert!(login_fields(&f, &user, &creds(&config, &extra)).unwrap().contains(&("login".into(), "bob".into())));
+        let ambiguous = form(r#"<form><input name="a"><input name="b"><input type="password" name="pw"></form>"#);
+        assert!(login_fields(&ambiguous, &user, &creds(&config, &extra)).unwrap_err().contains("login.username_field"));
+    }
+
+    #[test]
+    fn the_approve_button_is_chosen_over_deny() {
+        let f = form(
+            r#"<form method="post"><button name="decision" value="deny">Deny</button><button name="decision" value="approve">Allow</button></form>"#,
+        );
+        assert_eq!(approve_button(&f, &LoginConfig::default()).unwrap(), Some(("decision".into(), "approve".into())));
+        let custom = LoginConfig { approve_button: Some("Deny".into()), ..Default::default() };
+        assert_eq!(approve_button(&f, &custom).unwrap(), Some(("decision".into(), "deny".into())));
+        let unclear = form(r#"<form><button name="x" value="1">A</button><button name="x" value="2">B</button></form>"#);
+        assert!(approve_button(&unclear, &LoginConfig::default()).unwrap_err().contains("login.approve_button"));
+    }
+
+    #[test]
+    fn responses_in_the_query_or_fragment_are_read() {
+        let q = arrival_from_url(&url::Url::parse("https://rp.test/cb?code=c&state=s").unwrap(), 303);
+        assert_eq!((q.delivery, q.params["code"].as_str()), (Delivery::Query, "c"));
+        let f = arrival_from_url(&url::Url::parse("https://rp.test/cb#id_token=t&state=s").unwrap(), 303);
+        assert_eq!((f.delivery, f.params["id_token"].as_str()), (Delivery::Fragment, "t"));
+        assert!(is_client(&url::Url::parse("https://rp.test/cb?x=1#y").unwrap(), "https://rp.test/cb"));
+        assert!(!is_client(&url::Url::parse("https://rp.test/cb2").unwrap(), "https://rp.test/cb"));
+    }
+}

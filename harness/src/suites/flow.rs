@@ -1,0 +1,70 @@
+//! Protocol steps the suites share: an authorization request driven through the login pages,
+//! and token requests with the registration's client authentication.
+
+use super::Context;
+use crate::engine::http::{Recorder, Response};
+use crate::engine::login::{Credentials, Drive, drive};
+use crate::target::{AuthMethod, Registration};
+use base64::Engine;
+use reports::Exchange;
+
+/// An RFC 7636 verifier and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    let verifier = random("v", 43);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    (verifier.clone(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref()))
+}
+
+/// A fresh unguessable value (state, nonce, verifier) of `len` characters.
+pub fn random(prefix: &str, len: usize) -> String {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = [0u8; 48];
+    // Without an entropy source nothing here can be trusted; the OS always provides one.
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).expect("system random");
+    let mut out = prefix.to_string();
+    out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    out.truncate(len.max(prefix.len()));
+    out
+}
+
+/// Sends the browser to the authorization endpoint with `params` (client_id and redirect_uri
+/// from the registration) and follows it to the client.
+pub async fn authorize(ctx: &Context, browser: &Recorder, reg: &Registration, params: &[(&str, &str)]) -> Result<Drive, String> {
+    let endpoint = ctx.endpoint("authorization_endpoint").ok_or("discovery gave no authorization_endpoint")?;
+    let redirect_uri = reg.redirect_uri.as_deref().ok_or_else(|| format!("client {} has no redirect_uri in the target", reg.client_id))?;
+    let mut all = vec![("client_id", reg.client_id.as_str()), ("redirect_uri", redirect_uri)];
+    all.extend_from_slice(params);
+    let url = url::Url::parse_with_params(endpoint, &all).map_err(|e| format!("authorization_endpoint {endpoint}: {e}"))?;
+    let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
+    Ok(drive(browser, browser.get(url.as_str()), redirect_uri, &creds).await)
+}
+
+/// A token request authenticated as `reg` says (RFC 6749 §2.3.1).
+pub async fn token(ctx: &Context, reg: &Registration, form: &[(&str, &str)]) -> Result<Response, Exchange> {
+    let endpoint = ctx.endpoint("token_endpoint").unwrap_or_default().to_string();
+    ctx.http.send(authenticated(&ctx.http, &endpoint, reg, form)).await
+}
+
+/// A POST to `endpoint` with the registration's client authentication.
+pub fn authenticated(http: &Recorder, endpoint: &str, reg: &Registration, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    let secret = reg.secret.as_ref().map(|s| s.expose()).unwrap_or("");
+    let request = http.post(endpoint);
+    match reg.auth_method {
+        AuthMethod::ClientSecretBasic => {
+            // RFC 6749 §2.3.1: form-urlencode each part before base64.
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&reg.client_id), enc(secret)));
+            request.header("authorization", format!("Basic {basic}")).form(&fields)
+        }
+        AuthMethod::ClientSecretPost => {
+            fields.push(("client_id", &reg.client_id));
+            fields.push(("client_secret", secret));
+            request.form(&fields)
+        }
+        AuthMethod::None => {
+            fields.push(("client_id", &reg.client_id));
+            request.form(&fields)
+        }
+    }
+}

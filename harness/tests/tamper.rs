@@ -1,0 +1,182 @@
+//! The flow suites can fail, and fail precisely: a reverse proxy in front of the reference
+//! server changes one thing per case, and exactly the checks for that rule must fail.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use reports::{Report, Verdict};
+use std::process::Command;
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+
+/// Changes a response: (request path, status, headers, body).
+type Tamper = Arc<dyn Fn(&str, &mut StatusCode, &mut HeaderMap, &mut Vec<u8>) + Send + Sync>;
+
+/// Starts the reference server behind a tampering proxy; returns the issuer (at the proxy).
+async fn tampered(tamper: Tamper) -> (String, reference_server::Server) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let config = reference_server::Config { public_origin: Some(proxy.clone()), ..Default::default() };
+    let server = reference_server::start(config).await.unwrap();
+    let upstream = server.base_url().to_string();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let (client, upstream, tamper) = (client.clone(), upstream.clone(), tamper.clone());
+        async move {
+            let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let mut request = client.request(method, format!("{upstream}{path_and_query}")).body(body);
+            for (name, value) in &headers {
+                if name != "host" {
+                    request = request.header(name, value);
+                }
+            }
+            let response = request.send().await.unwrap();
+            let mut status = response.status();
+            let mut headers = response.headers().clone();
+            let mut body = response.bytes().await.unwrap().to_vec();
+            tamper(uri.path(), &mut status, &mut headers, &mut body);
+            headers.remove("content-length");
+            let mut out = axum::http::Response::new(Body::from(body));
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            out
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("{proxy}/api/oidc"), server)
+}
+
+/// Runs the flow suites against `issuer` with the reference server's target file; returns the
+/// checks that did not pass.
+async fn failing(name: &str, issuer: String) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-tamper-{}-{name}", std::process::id()));
+    let out = tokio::task::spawn_blocking(move || {
+        let target_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+        let out = Command::new(BIN)
+            .args([
+                "conform",
+                "--target",
+                &issuer,
+                "--target-config",
+                target_file,
+                "--suite",
+                "code-flow",
+                "--suite",
+                "client-credentials",
+                "--report-dir",
+            ])
+            .arg(&dir)
+            .envs([
+                ("OH_WEB_SECRET", "web-app-secret"),
+                ("OH_WEB_POST_SECRET", "web-app-post-secret"),
+                ("OH_SERVICE_SECRET", "service-client-secret"),
+                ("OH_USER_PASSWORD", "bob-password"),
+            ])
+            .output()
+            .unwrap();
+        (out, std::fs::read_to_string(dir.join("report.json")).ok())
+    })
+    .await
+    .unwrap();
+    let report = Report::from_json(&out.1.unwrap_or_else(|| panic!("no report: {}", String::from_utf8_lossy(&out.0.stderr)))).unwrap();
+    assert!(report.checks.iter().all(|c| c.verdict != Verdict::Skipped), "every check ran");
+    report.checks.iter().filter(|c| c.verdict != Verdict::Pass).map(|c| c.id.clone()).collect()
+}
+
+fn tamper(f: impl Fn(&str, &mut StatusCode, &mut HeaderMap, &mut Vec<u8>) + Send + Sync + 'static) -> Tamper {
+    Arc::new(f)
+}
+
+#[tokio::test]
+async fn through_an_honest_proxy_everything_passes() {
+    let (issuer, _server) = tampered(tamper(|_, _, _, _| {})).await;
+    assert_eq!(failing("honest", issuer).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_token_response_without_no_store_fails_exactly_those_checks() {
+    let (issuer, _server) = tampered(tamper(|path, _, headers, _| {
+        if path.ends_with("/token") {
+            headers.remove("cache-control");
+        }
+    }))
+    .await;
+    assert_eq!(failing("no-store", issuer).await, ["code.token-no-store", "cc.no-store", "token.error-no-store"]);
+}
+
+#[tokio::test]
+async fn a_missing_rfc_9207_iss_fails_exactly_that_check() {
+    let (issuer, _server) = tampered(tamper(|_, status, headers, _| {
+        if *status == StatusCode::SEE_OTHER
+            && let Some(location) = headers.get("location").and_then(|l| l.to_str().ok())
+            && location.starts_with("https://app.example.test/callback")
+        {
+            let mut url = url::Url::parse(location).unwrap();
+            let kept: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != "iss").collect();
+            url.query_pairs_mut().clear().extend_pairs(kept);
+            headers.insert("location", HeaderValue::from_str(url.as_str()).unwrap());
+        }
+    }))
+    .await;
+    assert_eq!(failing("no-iss", issuer).await, ["code.iss-parameter"]);
+}
+
+#[tokio::test]
+async fn a_307_back_to_the_client_fails_exactly_that_check() {
+    let (issuer, _server) = tampered(tamper(|_, status, headers, _| {
+        let to_client = headers.get("location").and_then(|l| l.to_str().ok()).is_some_and(|l| l.starts_with("https://app.example.test/"));
+        if *status == StatusCode::SEE_OTHER && to_client {
+            *status = StatusCode::TEMPORARY_REDIRECT;
+        }
+    }))
+    .await;
+    assert_eq!(failing("307", issuer).await, ["code.redirect-not-307"]);
+}
+
+#[tokio::test]
+async fn a_tampered_id_token_nonce_fails_signature_and_nonce() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (issuer, _server) = tampered(tamper(move |path, _, _, body| {
+        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else { return };
+        let Some(id_token) = json["id_token"].as_str().map(str::to_string) else { return };
+        if !path.ends_with("/token") {
+            return;
+        }
+        let parts: Vec<&str> = id_token.split('.').collect();
+        let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        if claims.get("nonce").is_none() {
+            return;
+        }
+        claims["nonce"] = "forged".into();
+        json["id_token"] = format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2]).into();
+        *body = json.to_string().into_bytes();
+    }))
+    .await;
+    assert_eq!(failing("nonce", issuer).await, ["id-token.signature", "id-token.nonce"]);
+}
+
+#[tokio::test]
+async fn a_reusable_code_fails_single_use_and_replay_checks() {
+    // The proxy answers a second redemption of the same code with the first response.
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, Vec<u8>>::new()));
+    let (issuer, _server) = tampered(tamper(move |path, status, _, body| {
+        if !path.ends_with("/token") {
+            return;
+        }
+        let mut seen = seen.lock().unwrap();
+        let key = String::from_utf8_lossy(body).to_string();
+        if *status == StatusCode::OK {
+            seen.insert("last-success".into(), body.clone());
+        } else if key.contains("invalid_grant")
+            && key.contains("already used")
+            && let Some(first) = seen.get("last-success")
+        {
+            *status = StatusCode::OK;
+            *body = first.clone();
+        }
+    }))
+    .await;
+    let failing = failing("reuse", issuer).await;
+    assert_eq!(failing, ["code.single-use"], "the server still revoked the tokens, so replay-revokes passes");
+}
