@@ -112,7 +112,11 @@ async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suit
         match suite.name {
             "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
             "jwks" => suites::jwks::run(&mut ctx, &mut run).await,
+            "authorization-endpoint" if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
             "code-flow" if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
+            "pkce" if run.wants(suite) => suites::pkce::run(&mut ctx, &mut run).await,
+            "userinfo" if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
+            "lifecycle" if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
             "client-credentials" if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
             _ => continue,
         }

@@ -31,6 +31,8 @@ pub struct Arrival {
 pub struct Drive {
     pub result: Result<Arrival, String>,
     pub exchanges: Vec<Exchange>,
+    /// Login forms submitted on the way (0 when an existing session sufficed).
+    pub logins: usize,
 }
 
 pub struct Credentials<'a> {
@@ -42,8 +44,9 @@ pub struct Credentials<'a> {
 /// Follows the browser from `start` until it is sent to `redirect_uri`.
 pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, redirect_uri: &str, creds: &Credentials<'_>) -> Drive {
     let mut exchanges = Vec::new();
-    let result = walk(browser, start, redirect_uri, creds, &mut exchanges).await;
-    Drive { result, exchanges }
+    let mut logins = 0;
+    let result = walk(browser, start, redirect_uri, creds, &mut exchanges, &mut logins).await;
+    Drive { result, exchanges, logins }
 }
 
 async fn walk(
@@ -52,9 +55,9 @@ async fn walk(
     redirect_uri: &str,
     creds: &Credentials<'_>,
     exchanges: &mut Vec<Exchange>,
+    logins_submitted: &mut usize,
 ) -> Result<Arrival, String> {
     let mut request = start;
-    let mut logins_submitted = 0;
     for _ in 0..MAX_STEPS {
         let response = match browser.send(request).await {
             Ok(r) => r,
@@ -88,7 +91,7 @@ async fn walk(
             return Ok(Arrival { params, delivery: Delivery::FormPost, status: 200 });
         }
         if let Some(form) = forms.iter().find(|f| f.has_password) {
-            if logins_submitted > 0 {
+            if *logins_submitted > 0 {
                 return Err(
                     "the login form came back after the credentials were submitted: wrong password, or a field the driver did not fill \
                             (set login.username_field, login.password_field or login.extra_field_env in the target file)"
@@ -97,7 +100,7 @@ async fn walk(
             }
             let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
             request = submit(browser, &page_url, form, login_fields(form, user, creds)?)?;
-            logins_submitted += 1;
+            *logins_submitted += 1;
             continue;
         }
         if let Some(form) = forms.first() {

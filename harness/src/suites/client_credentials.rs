@@ -71,26 +71,8 @@ pub const SUITE: Suite = Suite {
 
 const UNKNOWN_TARGET: &str = "https://unknown-resource.oidc-harness.invalid/";
 
-fn error_of(r: &Response) -> Option<String> {
-    r.json().and_then(|j| j["error"].as_str().map(str::to_string))
-}
-
-/// Records whether `response` is the OAuth error `error` with `status`.
 fn expect_error(run: &mut Run, check: &Check, response: &Result<Response, Exchange>, status: u16, error: &str) {
-    match response {
-        Ok(r) => {
-            let got = error_of(r);
-            run.record(
-                &SUITE,
-                check,
-                &[&r.exchange],
-                Outcome::expect(r.status == status && got.as_deref() == Some(error), || {
-                    format!("status {}, error {got:?}; expected {status} {error}", r.status)
-                }),
-            );
-        }
-        Err(e) => run.record(&SUITE, check, &[e], Outcome::Fail("no response".into())),
-    }
+    super::expect_error(run, &SUITE, check, response, status, error);
 }
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {

@@ -87,11 +87,10 @@ pub const SUITE: Suite = Suite {
 /// Skew allowed between our clock and the server's (OIDC Core §3.1.3.7 (10) leaves it open).
 const SKEW_SECS: u64 = 300;
 
+/// A step failed: every check from `from` on fails with the reason.
 fn skip_rest(run: &mut Run, from: &Check, why: &str, evidence: &[&Exchange]) {
     let start = SUITE.checks.iter().position(|c| c.id == from.id).unwrap_or(0);
-    for check in &SUITE.checks[start..] {
-        run.record(&SUITE, check, evidence, Outcome::Fail(why.to_string()));
-    }
+    super::record_all(run, &SUITE, &SUITE.checks[start..], evidence, &Outcome::Fail(why.to_string()));
 }
 
 fn now() -> u64 {
@@ -100,10 +99,7 @@ fn now() -> u64 {
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        for check in SUITE.checks {
-            run.record(&SUITE, check, &[], Outcome::Skip("the target names no confidential client".into()));
-        }
-        return;
+        return super::record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
     };
     let browser = ctx.http.browser();
     let (state, nonce) = (random("s", 24), random("n", 24));
@@ -433,18 +429,5 @@ async fn fresh_code(
 }
 
 fn expect_invalid_grant(run: &mut Run, check: &Check, response: Result<crate::engine::http::Response, Exchange>) {
-    match response {
-        Ok(r) => {
-            let error = r.json().and_then(|j| j["error"].as_str().map(str::to_string));
-            run.record(
-                &SUITE,
-                check,
-                &[&r.exchange],
-                Outcome::expect(r.status == 400 && error.as_deref() == Some("invalid_grant"), || {
-                    format!("status {}, error {error:?}", r.status)
-                }),
-            );
-        }
-        Err(e) => run.record(&SUITE, check, &[&e], Outcome::Fail("no response".into())),
-    }
+    super::expect_error(run, &SUITE, check, &response, 400, "invalid_grant");
 }

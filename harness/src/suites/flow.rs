@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::engine::http::{Recorder, Response};
-use crate::engine::login::{Credentials, Drive, drive};
+use crate::engine::login::{Arrival, Credentials, Drive, drive};
 use crate::target::{AuthMethod, Registration};
 use base64::Engine;
 use reports::Exchange;
@@ -37,6 +37,38 @@ pub async fn authorize(ctx: &Context, browser: &Recorder, reg: &Registration, pa
     let url = url::Url::parse_with_params(endpoint, &all).map_err(|e| format!("authorization_endpoint {endpoint}: {e}"))?;
     let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
     Ok(drive(browser, browser.get(url.as_str()), redirect_uri, &creds).await)
+}
+
+/// A completed authorization: the parameters the client received, how, and the exchanges.
+pub struct Authorized {
+    pub arrival: Arrival,
+    pub exchanges: Vec<Exchange>,
+    /// Login forms the driver had to submit (0 when an existing session was used).
+    pub logins: usize,
+}
+
+/// Runs an authorization request to the end; `Err` says why it did not reach the client.
+pub async fn authorized(
+    ctx: &Context,
+    browser: &Recorder,
+    reg: &Registration,
+    params: &[(&str, &str)],
+) -> Result<Authorized, (String, Vec<Exchange>)> {
+    let drive = authorize(ctx, browser, reg, params).await.map_err(|why| (why, Vec::new()))?;
+    match drive.result {
+        Ok(arrival) => Ok(Authorized { arrival, exchanges: drive.exchanges, logins: drive.logins }),
+        Err(why) => Err((why, drive.exchanges)),
+    }
+}
+
+/// Redeems `code` for `reg` with its redirect URI and PKCE verifier.
+pub async fn redeem(ctx: &Context, reg: &Registration, code: &str, verifier: Option<&str>) -> Result<Response, Exchange> {
+    let redirect_uri = reg.redirect_uri.as_deref().unwrap_or("");
+    let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    token(ctx, reg, &form).await
 }
 
 /// A token request authenticated as `reg` says (RFC 6749 §2.3.1).

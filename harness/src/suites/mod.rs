@@ -1,19 +1,33 @@
 //! The conformance suites, in the order they run. Each suite lists its checks (`--list`), runs
 //! its protocol steps through the recorder, and records one verdict per check.
 
+pub mod authorization_endpoint;
 pub mod client_credentials;
 pub mod code_flow;
 pub mod discovery;
 pub mod flow;
 pub mod jwks;
+pub mod lifecycle;
+pub mod pkce;
+pub mod userinfo;
 
-use crate::engine::Suite;
-use crate::engine::http::Recorder;
+use crate::engine::http::{Recorder, Response};
+use crate::engine::{Check, Outcome, Run, Suite};
 use crate::profile::Profile;
 use crate::target::Target;
+use reports::Exchange;
 use serde_json::Value;
 
-pub const ALL: [&Suite; 4] = [&discovery::SUITE, &jwks::SUITE, &code_flow::SUITE, &client_credentials::SUITE];
+pub const ALL: [&Suite; 8] = [
+    &discovery::SUITE,
+    &jwks::SUITE,
+    &authorization_endpoint::SUITE,
+    &code_flow::SUITE,
+    &pkce::SUITE,
+    &userinfo::SUITE,
+    &lifecycle::SUITE,
+    &client_credentials::SUITE,
+];
 
 /// What the suites share: the target, its claims, the HTTP recorder, and what earlier suites
 /// learned (the discovery document).
@@ -30,6 +44,36 @@ impl Context {
     /// A string member of the discovery document.
     pub fn endpoint(&self, member: &str) -> Option<&str> {
         self.metadata.as_ref().and_then(|m| m.get(member)).and_then(Value::as_str)
+    }
+}
+
+/// The OAuth error code of a JSON error response.
+pub fn error_code(response: &Response) -> Option<String> {
+    response.json().and_then(|j| j["error"].as_str().map(str::to_string))
+}
+
+/// Records whether `response` is the RFC 6749 §5.2 error `error` with `status`.
+pub fn expect_error(run: &mut Run, suite: &Suite, check: &Check, response: &Result<Response, Exchange>, status: u16, error: &str) {
+    match response {
+        Ok(r) => {
+            let got = error_code(r);
+            run.record(
+                suite,
+                check,
+                &[&r.exchange],
+                Outcome::expect(r.status == status && got.as_deref() == Some(error), || {
+                    format!("status {}, error {got:?}; expected {status} {error}", r.status)
+                }),
+            );
+        }
+        Err(e) => run.record(suite, check, &[e], Outcome::Fail("no response".into())),
+    }
+}
+
+/// Records the same outcome for several checks (a step they all depend on failed or was skipped).
+pub fn record_all(run: &mut Run, suite: &Suite, checks: &[Check], evidence: &[&Exchange], outcome: &Outcome) {
+    for check in checks {
+        run.record(suite, check, evidence, outcome.clone());
     }
 }
 

@@ -70,9 +70,10 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
 /// Whether the browser's session cannot be used as it is for `request`.
 fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, now: u64) -> bool {
     let Some(user) = provider.config.user_by_sub(&session.sub) else { return true };
-    // OIDC Core §3.1.2.1: re-authenticate when more than max_age seconds passed; with whole
-    // seconds, max_age=0 can only be honoured by always re-authenticating.
-    let too_old = request.max_age.is_some_and(|max| max == 0 || now.saturating_sub(session.auth_time) > max);
+    // OIDC Core §3.1.2.1: re-authenticate when more than max_age seconds passed. auth_time has
+    // whole seconds, so a floored elapsed time equal to max_age may really be more: count it as
+    // too old (re-authenticating early is always allowed; this also makes max_age=0 work).
+    let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) >= max);
     let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
     let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
     request.prompt.login || request.prompt.select_account || too_old || other_user || missing_method

@@ -1,0 +1,268 @@
+//! The token lifecycle ("Manage OIDC and OAuth tokens"): refresh (RFC 6749 §6) with rotation
+//! and reuse detection (RFC 9700 §4.14.2), the refreshed ID token (OIDC Core §12.2), and
+//! revocation (RFC 7009) reaching refresh and userinfo.
+
+use super::flow::{authenticated, authorized, pkce_pair, random, redeem, token};
+use super::{Context, expect_error, record_all};
+use crate::engine::http::Response;
+use crate::engine::jwt::Jwt;
+use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
+use crate::target::Registration;
+use reports::Exchange;
+use serde_json::Value;
+
+const ISSUED: Check = required("refresh.issued", "offline_access yields a refresh token", "OIDC Core §11, profile");
+const WORKS: Check = required("refresh.works", "A refresh token gets a new access token", "RFC 6749 §6");
+const ROTATES: Check = required("refresh.rotates", "Refreshing returns a new refresh token", "RFC 9700 §4.14.2, profile");
+const REUSE_REFUSED: Check = required("refresh.reuse-refused", "A rotated-out refresh token gets invalid_grant", "RFC 9700 §4.14.2");
+const REUSE_REVOKES: Check = required("refresh.reuse-revokes-family", "Reuse revokes the newer refresh token too", "RFC 9700 §4.14.2");
+const NARROW: Check = required("refresh.scope-narrows", "A narrower scope is granted on refresh", "RFC 6749 §6");
+const WIDEN: Check = required("refresh.scope-cannot-widen", "A wider scope on refresh gets invalid_scope", "RFC 6749 §6");
+const AUTH_TIME: Check = required("refresh.id-token-auth-time", "The refreshed ID token keeps sub and auth_time", "OIDC Core §12.2");
+const BOUND: Check = required("refresh.bound-to-client", "Another client cannot use the refresh token", "RFC 6749 §6, §10.4");
+const REVOKE_REFRESH: Check = required("revocation.refresh-token", "A revoked refresh token no longer refreshes", "RFC 7009 §2.1-2.2");
+const REVOKE_ACCESS: Check =
+    required("revocation.access-token", "A revoked access token no longer opens userinfo", "RFC 7009 §2.1, profile");
+const UNKNOWN: Check = required("revocation.unknown-token", "Revoking an unknown token answers 200", "RFC 7009 §2.2");
+const UNAUTHENTICATED: Check =
+    required("revocation.client-auth", "Revocation without client authentication gets 401 invalid_client", "RFC 7009 §2.1, RFC 6749 §5.2");
+const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
+
+pub const SUITE: Suite = Suite {
+    name: "lifecycle",
+    checks: &[
+        ISSUED,
+        WORKS,
+        ROTATES,
+        REUSE_REFUSED,
+        REUSE_REVOKES,
+        NARROW,
+        WIDEN,
+        AUTH_TIME,
+        BOUND,
+        REVOKE_REFRESH,
+        REVOKE_ACCESS,
+        UNKNOWN,
+        UNAUTHENTICATED,
+        OTHER_CLIENT,
+    ],
+};
+
+/// A fresh grant with offline_access: the token response body and its exchange.
+async fn grant(ctx: &Context, reg: &Registration, scope: &str) -> Result<(Value, Exchange), String> {
+    let (verifier, challenge) = pkce_pair();
+    let state = random("s", 20);
+    let params = [
+        ("response_type", "code"),
+        ("scope", scope),
+        ("state", state.as_str()),
+        ("prompt", "consent"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let done = authorized(ctx, &ctx.http.browser(), reg, &params).await.map_err(|(why, _)| why)?;
+    let code = done.arrival.params.get("code").ok_or_else(|| format!("no code: {:?}", done.arrival.params.get("error")))?;
+    let r = redeem(ctx, reg, code, Some(&verifier)).await.map_err(|e| format!("no response: {:?}", e.error))?;
+    let body = r.json().filter(|_| r.status == 200).ok_or_else(|| format!("status {}", r.status))?;
+    Ok((body, r.exchange))
+}
+
+async fn refresh(ctx: &Context, reg: &Registration, token_value: &str, scope: Option<&str>) -> Result<Response, Exchange> {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token_value)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    token(ctx, reg, &form).await
+}
+
+fn field(body: &Value, name: &str) -> String {
+    body[name].as_str().unwrap_or_default().to_string()
+}
+
+pub async fn run(ctx: &mut Context, run: &mut Run) {
+    let Some(reg) = ctx.target.confidential.clone() else {
+        return record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+    };
+    if !ctx.profile.flows.refresh_tokens {
+        record_all(run, &SUITE, &SUITE.checks[..9], &[], &Outcome::Skip("the profile has no refresh tokens".into()));
+    } else {
+        refresh_rules(ctx, run, &reg).await;
+    }
+    if !ctx.profile.features.revocation || ctx.endpoint("revocation_endpoint").is_none() {
+        record_all(run, &SUITE, &SUITE.checks[9..], &[], &Outcome::Skip("the profile or discovery has no revocation".into()));
+    } else {
+        revocation_rules(ctx, run, &reg).await;
+    }
+}
+
+async fn refresh_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
+    let (first, exchange) = match grant(ctx, reg, "openid email offline_access").await {
+        Ok(ok) => ok,
+        Err(why) => return record_all(run, &SUITE, &SUITE.checks[..9], &[], &Outcome::Fail(why)),
+    };
+    let r1 = field(&first, "refresh_token");
+    run.record(&SUITE, &ISSUED, &[&exchange], Outcome::expect(!r1.is_empty(), || "no refresh_token in the token response".into()));
+    if r1.is_empty() {
+        return record_all(run, &SUITE, &SUITE.checks[1..9], &[&exchange], &Outcome::Fail("no refresh token to test".into()));
+    }
+    let second = refresh(ctx, reg, &r1, None).await;
+    let second_body = second.as_ref().ok().and_then(|r| r.json().filter(|_| r.status == 200)).unwrap_or(Value::Null);
+    match &second {
+        Ok(r) => run.record(
+            &SUITE,
+            &WORKS,
+            &[&r.exchange],
+            Outcome::expect(second_body["access_token"].is_string(), || format!("status {}", r.status)),
+        ),
+        Err(e) => run.record(&SUITE, &WORKS, &[e], Outcome::Fail("no response".into())),
+    }
+    let r2 = field(&second_body, "refresh_token");
+    let ev: Vec<&Exchange> = second.iter().map(|r| &r.exchange).collect();
+    if ctx.profile.flows.refresh_rotation {
+        run.record(&SUITE, &ROTATES, &ev, Outcome::expect(!r2.is_empty() && r2 != r1, || "the same or no refresh token came back".into()));
+    } else {
+        run.record(&SUITE, &ROTATES, &ev, Outcome::Skip("the profile does not rotate refresh tokens".into()));
+    }
+    let (id1, id2) = (id_token(&first), id_token(&second_body));
+    let kept = match (&id1, &id2) {
+        (Some(a), Some(b)) => Outcome::expect(a.claims["auth_time"] == b.claims["auth_time"] && a.claims["sub"] == b.claims["sub"], || {
+            format!("auth_time {} then {}, sub {} then {}", a.claims["auth_time"], b.claims["auth_time"], a.claims["sub"], b.claims["sub"])
+        }),
+        (Some(_), None) => Outcome::Pass,
+        (None, _) => Outcome::Fail("no ID token in the first token response".into()),
+    };
+    run.record(&SUITE, &AUTH_TIME, &ev, kept);
+
+    if ctx.profile.flows.refresh_rotation && !r2.is_empty() {
+        let reuse = refresh(ctx, reg, &r1, None).await;
+        expect_error(run, &SUITE, &REUSE_REFUSED, &reuse, 400, "invalid_grant");
+        let after = refresh(ctx, reg, &r2, None).await;
+        expect_error(run, &SUITE, &REUSE_REVOKES, &after, 400, "invalid_grant");
+    } else {
+        record_all(run, &SUITE, &[REUSE_REFUSED, REUSE_REVOKES], &ev, &Outcome::Skip("no rotation to test".into()));
+    }
+
+    // Scope rules and client binding on a second grant.
+    match grant(ctx, reg, "openid email offline_access").await {
+        Ok((body, _)) => {
+            let token_value = field(&body, "refresh_token");
+            let wider = refresh(ctx, reg, &token_value, Some("openid email offline_access profile")).await;
+            expect_error(run, &SUITE, &WIDEN, &wider, 400, "invalid_scope");
+            match &ctx.target.other_confidential {
+                Some(other) => {
+                    let foreign = refresh(ctx, other, &token_value, None).await;
+                    expect_error(run, &SUITE, &BOUND, &foreign, 400, "invalid_grant");
+                }
+                None => run.record(&SUITE, &BOUND, &[], Outcome::Skip("the target names no second confidential client".into())),
+            }
+            match refresh(ctx, reg, &token_value, Some("openid")).await {
+                Ok(r) => {
+                    let granted = r.json().map(|b| field(&b, "scope")).unwrap_or_default();
+                    run.record(
+                        &SUITE,
+                        &NARROW,
+                        &[&r.exchange],
+                        Outcome::expect(r.status == 200 && (granted.is_empty() || granted == "openid"), || {
+                            format!("status {}, scope {granted:?}", r.status)
+                        }),
+                    );
+                }
+                Err(e) => run.record(&SUITE, &NARROW, &[&e], Outcome::Fail("no response".into())),
+            }
+        }
+        Err(why) => record_all(run, &SUITE, &[WIDEN, BOUND, NARROW], &[], &Outcome::Fail(why)),
+    }
+}
+
+fn id_token(body: &Value) -> Option<Jwt> {
+    body["id_token"].as_str().and_then(|t| Jwt::decode(t).ok())
+}
+
+async fn revoke(ctx: &Context, reg: Option<&Registration>, token_value: &str) -> Result<Response, Exchange> {
+    let endpoint = ctx.endpoint("revocation_endpoint").unwrap_or_default().to_string();
+    let request = match reg {
+        Some(reg) => authenticated(&ctx.http, &endpoint, reg, &[("token", token_value)]),
+        None => ctx.http.post(&endpoint).form(&[("token", token_value)]),
+    };
+    ctx.http.send(request).await
+}
+
+async fn revocation_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
+    other_client_cannot_revoke(ctx, run, reg).await;
+    revoked_refresh_token_fails(ctx, run, reg).await;
+    revoked_access_token_fails(ctx, run, reg).await;
+    match revoke(ctx, Some(reg), "oidc-harness-unknown-token").await {
+        Ok(r) => run.record(&SUITE, &UNKNOWN, &[&r.exchange], Outcome::expect(r.status == 200, || format!("status {}", r.status))),
+        Err(e) => run.record(&SUITE, &UNKNOWN, &[&e], Outcome::Fail("no response".into())),
+    }
+    let unauthenticated = revoke(ctx, None, "oidc-harness-unknown-token").await;
+    expect_error(run, &SUITE, &UNAUTHENTICATED, &unauthenticated, 401, "invalid_client");
+}
+
+/// Exchanges of several optional responses, for evidence.
+fn evidence<'a>(responses: &'a [&'a Result<Response, Exchange>]) -> Vec<&'a Exchange> {
+    responses
+        .iter()
+        .map(|r| match r {
+            Ok(r) => &r.exchange,
+            Err(e) => e,
+        })
+        .collect()
+}
+
+async fn other_client_cannot_revoke(ctx: &Context, run: &mut Run, reg: &Registration) {
+    let Some(other) = &ctx.target.other_confidential else {
+        return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::Skip("the target names no second confidential client".into()));
+    };
+    let (body, _) = match grant(ctx, reg, "openid offline_access").await {
+        Ok(ok) => ok,
+        Err(why) => return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::Fail(why)),
+    };
+    let token_value = field(&body, "refresh_token");
+    let foreign = revoke(ctx, Some(other), &token_value).await;
+    let still = refresh(ctx, reg, &token_value, None).await;
+    let works = still.as_ref().is_ok_and(|r| r.status == 200);
+    run.record(
+        &SUITE,
+        &OTHER_CLIENT,
+        &evidence(&[&foreign, &still]),
+        Outcome::expect(works, || "another client's revocation request revoked the token".into()),
+    );
+}
+
+async fn revoked_refresh_token_fails(ctx: &Context, run: &mut Run, reg: &Registration) {
+    let (body, _) = match grant(ctx, reg, "openid offline_access").await {
+        Ok(ok) => ok,
+        Err(why) => return run.record(&SUITE, &REVOKE_REFRESH, &[], Outcome::Fail(why)),
+    };
+    let token_value = field(&body, "refresh_token");
+    let revoked = revoke(ctx, Some(reg), &token_value).await;
+    let after = refresh(ctx, reg, &token_value, None).await;
+    let ok = revoked.as_ref().is_ok_and(|r| r.status == 200) && after.as_ref().is_ok_and(|r| r.status == 400);
+    run.record(
+        &SUITE,
+        &REVOKE_REFRESH,
+        &evidence(&[&revoked, &after]),
+        Outcome::expect(ok, || "revocation was not answered 200, or the token still refreshes".into()),
+    );
+}
+
+async fn revoked_access_token_fails(ctx: &Context, run: &mut Run, reg: &Registration) {
+    let Some(userinfo) = ctx.endpoint("userinfo_endpoint").map(str::to_string) else {
+        return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::Skip("no userinfo_endpoint to test the token with".into()));
+    };
+    let (body, _) = match grant(ctx, reg, "openid").await {
+        Ok(ok) => ok,
+        Err(why) => return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::Fail(why)),
+    };
+    let access = field(&body, "access_token");
+    let revoked = revoke(ctx, Some(reg), &access).await;
+    let after = ctx.http.send(ctx.http.get(&userinfo).bearer_auth(&access)).await;
+    let ok = revoked.as_ref().is_ok_and(|r| r.status == 200) && after.as_ref().is_ok_and(|r| r.status == 401);
+    run.record(
+        &SUITE,
+        &REVOKE_ACCESS,
+        &evidence(&[&revoked, &after]),
+        Outcome::expect(ok, || "revocation was not answered 200, or userinfo still accepts the token".into()),
+    );
+}
