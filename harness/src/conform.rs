@@ -45,10 +45,10 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Profile::from_file(path)?,
         None => Profile::idaas(),
     };
-    let selected = select_suites(&args)?;
+    let selected = select_suites(&args, &profile)?;
     if args.list {
         for suite in &selected {
-            for check in suite.checks {
+            for check in suite.checks.iter() {
                 println!("{:<44} {:<12} {:<36} {}", check.id, format!("{:?}", check.severity).to_lowercase(), check.spec, check.title);
             }
         }
@@ -61,17 +61,17 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn select_suites(args: &ConformArgs) -> anyhow::Result<Vec<&'static Suite>> {
+fn select_suites(args: &ConformArgs, profile: &Profile) -> anyhow::Result<Vec<Suite>> {
+    let all = suites::all(profile);
     for name in &args.suite {
-        if !suites::ALL.iter().any(|s| s.name == name) {
-            let known: Vec<_> = suites::ALL.iter().map(|s| s.name).collect();
+        if !all.iter().any(|s| s.name == name) {
+            let known: Vec<_> = all.iter().map(|s| s.name).collect();
             bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
         }
     }
-    let mut selected: Vec<&'static Suite> =
-        suites::ALL.iter().copied().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| n == s.name)).collect();
+    let mut selected: Vec<Suite> = all.into_iter().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| n == s.name)).collect();
     if let Some(id) = &args.check {
-        selected.retain(|s| s.checks.iter().any(|c| c.id == id));
+        selected.retain(|s| s.checks.iter().any(|c| c.id == id.as_str()));
         if selected.is_empty() {
             bail!("unknown check `{id}`; `oidc-harness conform --list` prints every check id");
         }
@@ -79,7 +79,7 @@ fn select_suites(args: &ConformArgs) -> anyhow::Result<Vec<&'static Suite>> {
     Ok(selected)
 }
 
-async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suite]) -> anyhow::Result<Report> {
+async fn conform(args: &ConformArgs, profile: Profile, selected: &[Suite]) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
     let (issuer, embedded, target, secrets) = match &args.target {
@@ -107,7 +107,8 @@ async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suit
     let mut run = Run::new(selected.iter().map(|s| s.name).collect(), args.check.clone());
     // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
     // run; their verdicts are kept only when selected.
-    for suite in suites::ALL {
+    for suite in suites::all(&ctx.profile) {
+        let suite = &suite;
         let before = run.results().len();
         match suite.name {
             "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
@@ -115,6 +116,8 @@ async fn conform(args: &ConformArgs, profile: Profile, selected: &[&'static Suit
             "authorization-endpoint" if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
             "code-flow" if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
             "pkce" if run.wants(suite) => suites::pkce::run(&mut ctx, &mut run).await,
+            suites::parameters::NAME if run.wants(suite) => suites::parameters::run(&mut ctx, &mut run, suite).await,
+            "implicit" if run.wants(suite) => suites::implicit::run(&mut ctx, &mut run).await,
             "userinfo" if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
             "lifecycle" if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
             "client-credentials" if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,

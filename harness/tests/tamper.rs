@@ -12,17 +12,33 @@ const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
 /// Changes a response: (request path, status, headers, body).
 type Tamper = Arc<dyn Fn(&str, &mut StatusCode, &mut HeaderMap, &mut Vec<u8>) + Send + Sync>;
 
+/// Answers a request itself, without forwarding it, when it returns a status.
+type Intercept = Arc<dyn Fn(&str) -> Option<StatusCode> + Send + Sync>;
+
 /// Starts the reference server behind a tampering proxy; returns the issuer (at the proxy).
 async fn tampered(tamper: Tamper) -> (String, reference_server::Server) {
+    tampered_with(reference_server::Config::default(), tamper).await
+}
+
+async fn tampered_with(config: reference_server::Config, tamper: Tamper) -> (String, reference_server::Server) {
+    proxied(config, Arc::new(|_: &str| None), tamper).await
+}
+
+async fn proxied(config: reference_server::Config, intercept: Intercept, tamper: Tamper) -> (String, reference_server::Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy = format!("http://{}", listener.local_addr().unwrap());
-    let config = reference_server::Config { public_origin: Some(proxy.clone()), ..Default::default() };
+    let config = reference_server::Config { public_origin: Some(proxy.clone()), ..config };
     let server = reference_server::start(config).await.unwrap();
     let upstream = server.base_url().to_string();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let (client, upstream, tamper) = (client.clone(), upstream.clone(), tamper.clone());
+        let (client, upstream, tamper, intercept) = (client.clone(), upstream.clone(), tamper.clone(), intercept.clone());
         async move {
+            if let Some(status) = intercept(uri.path()) {
+                let mut out = axum::http::Response::new(Body::empty());
+                *out.status_mut() = status;
+                return out;
+            }
             let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let mut request = client.request(method, format!("{upstream}{path_and_query}")).body(body);
             for (name, value) in &headers {
@@ -46,25 +62,30 @@ async fn tampered(tamper: Tamper) -> (String, reference_server::Server) {
     (format!("{proxy}/api/oidc"), server)
 }
 
-/// Runs the flow suites against `issuer` with the reference server's target file; returns the
-/// checks that did not pass.
+/// Runs the code-flow and client-credentials suites against `issuer` with the reference
+/// server's target file; returns the checks that did not pass.
 async fn failing(name: &str, issuer: String) -> Vec<String> {
+    failing_in(name, issuer, &["code-flow", "client-credentials"], None).await
+}
+
+/// Runs `suites` against `issuer` (with the `profile` text, else the IDaaS profile) and the
+/// reference server's target file; returns the checks that did not pass.
+async fn failing_in(name: &str, issuer: String, suites: &[&str], profile: Option<String>) -> Vec<String> {
     let dir = std::env::temp_dir().join(format!("oidc-harness-tamper-{}-{name}", std::process::id()));
+    let target_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+    let mut args: Vec<String> = vec!["conform".into(), "--target".into(), issuer, "--target-config".into(), target_file.into()];
+    for suite in suites {
+        args.extend(["--suite".to_string(), suite.to_string()]);
+    }
+    if let Some(text) = profile {
+        let path = std::env::temp_dir().join(format!("oidc-harness-tamper-{}-{name}.profile.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        args.extend(["--profile".to_string(), path.display().to_string()]);
+    }
     let out = tokio::task::spawn_blocking(move || {
-        let target_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
         let out = Command::new(BIN)
-            .args([
-                "conform",
-                "--target",
-                &issuer,
-                "--target-config",
-                target_file,
-                "--suite",
-                "code-flow",
-                "--suite",
-                "client-credentials",
-                "--report-dir",
-            ])
+            .args(&args)
+            .arg("--report-dir")
             .arg(&dir)
             .envs([
                 ("OH_WEB_SECRET", "web-app-secret"),
@@ -179,4 +200,70 @@ async fn a_reusable_code_fails_single_use_and_replay_checks() {
     .await;
     let failing = failing("reuse", issuer).await;
     assert_eq!(failing, ["code.single-use"], "the server still revoked the tokens, so replay-revokes passes");
+}
+
+const IDAAS: &str = include_str!("../../profiles/idaas.toml");
+
+#[tokio::test]
+async fn generated_parameter_checks_follow_the_profile_rule() {
+    let strict = reference_server::Config { strict: true, ..Default::default() };
+    let (issuer, _server) = tampered_with(strict, tamper(|_, _, _, _| {})).await;
+    // The IDaaS profile allows ignored or rejected: a strict server passes.
+    assert_eq!(failing_in("strict-idaas", issuer.clone(), &["parameters"], None).await, Vec::<String>::new());
+    // A profile promising that display is ignored: the strict server breaks that promise.
+    let ignored = IDAAS.replace("display = \"ignored-or-rejected\"", "display = \"ignored\"");
+    assert_eq!(failing_in("strict-ignored", issuer, &["parameters"], Some(ignored)).await, ["param.display.ignored"]);
+    // And a lenient server breaks a promise of rejection.
+    let (issuer, _server) = tampered(tamper(|_, _, _, _| {})).await;
+    let rejected = IDAAS.replace("ui_locales = \"ignored-or-rejected\"", "ui_locales = \"rejected\"");
+    assert_eq!(failing_in("lenient-rejected", issuer, &["parameters"], Some(rejected)).await, ["param.ui_locales.rejected"]);
+}
+
+#[tokio::test]
+async fn a_login_page_that_ignores_login_hint_fails_exactly_that_check() {
+    let (issuer, _server) = tampered(tamper(|path, _, _, body| {
+        if path.ends_with("/login") {
+            let html = String::from_utf8_lossy(body).replace("name=\"username\" value=\"bob\"", "name=\"username\" value=\"\"");
+            *body = html.into_bytes();
+        }
+    }))
+    .await;
+    assert_eq!(failing_in("login-hint", issuer, &["parameters"], None).await, ["param.login_hint.honoured"]);
+}
+
+#[tokio::test]
+async fn an_implicit_access_token_that_does_not_match_at_hash_is_caught() {
+    let (issuer, _server) = tampered(tamper(|_, _, headers, _| {
+        let Some(location) = headers.get("location").and_then(|l| l.to_str().ok()).map(str::to_string) else { return };
+        if location.contains("#") && location.contains("access_token=") {
+            let swapped = location.replacen("access_token=", "access_token=x", 1);
+            headers.insert("location", HeaderValue::from_str(&swapped).unwrap());
+        }
+    }))
+    .await;
+    assert_eq!(failing_in("at-hash", issuer, &["implicit"], None).await, ["implicit.at-hash"]);
+}
+
+#[tokio::test]
+async fn a_revocation_endpoint_that_only_says_ok_is_caught() {
+    let fake: Intercept = Arc::new(|path: &str| path.ends_with("/revoke").then_some(StatusCode::OK));
+    let (issuer, _server) = proxied(reference_server::Config::default(), fake, tamper(|_, _, _, _| {})).await;
+    assert_eq!(
+        failing_in("revoke", issuer, &["lifecycle"], None).await,
+        ["revocation.refresh-token", "revocation.access-token", "revocation.client-auth"]
+    );
+}
+
+#[tokio::test]
+async fn userinfo_without_a_bearer_challenge_is_caught() {
+    let (issuer, _server) = tampered(tamper(|path, _, headers, _| {
+        if path.ends_with("/userinfo") {
+            headers.remove("www-authenticate");
+        }
+    }))
+    .await;
+    assert_eq!(
+        failing_in("challenge", issuer, &["userinfo"], None).await,
+        ["userinfo.no-token", "userinfo.invalid-token", "userinfo.id-token-refused"]
+    );
 }

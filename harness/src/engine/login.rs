@@ -33,6 +33,8 @@ pub struct Drive {
     pub exchanges: Vec<Exchange>,
     /// Login forms submitted on the way (0 when an existing session sufficed).
     pub logins: usize,
+    /// What the first login form had prefilled in its username field (`login_hint` shows here).
+    pub prefilled_username: Option<String>,
 }
 
 pub struct Credentials<'a> {
@@ -44,9 +46,9 @@ pub struct Credentials<'a> {
 /// Follows the browser from `start` until it is sent to `redirect_uri`.
 pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, redirect_uri: &str, creds: &Credentials<'_>) -> Drive {
     let mut exchanges = Vec::new();
-    let mut logins = 0;
-    let result = walk(browser, start, redirect_uri, creds, &mut exchanges, &mut logins).await;
-    Drive { result, exchanges, logins }
+    let mut seen = Seen::default();
+    let result = walk(browser, start, redirect_uri, creds, &mut exchanges, &mut seen).await;
+    Drive { result, exchanges, logins: seen.logins, prefilled_username: seen.prefilled_username }
 }
 
 async fn walk(
@@ -55,7 +57,7 @@ async fn walk(
     redirect_uri: &str,
     creds: &Credentials<'_>,
     exchanges: &mut Vec<Exchange>,
-    logins_submitted: &mut usize,
+    seen: &mut Seen,
 ) -> Result<Arrival, String> {
     let mut request = start;
     for _ in 0..MAX_STEPS {
@@ -91,7 +93,7 @@ async fn walk(
             return Ok(Arrival { params, delivery: Delivery::FormPost, status: 200 });
         }
         if let Some(form) = forms.iter().find(|f| f.has_password) {
-            if *logins_submitted > 0 {
+            if seen.logins > 0 {
                 return Err(
                     "the login form came back after the credentials were submitted: wrong password, or a field the driver did not fill \
                             (set login.username_field, login.password_field or login.extra_field_env in the target file)"
@@ -99,8 +101,12 @@ async fn walk(
                 );
             }
             let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
-            request = submit(browser, &page_url, form, login_fields(form, user, creds)?)?;
-            *logins_submitted += 1;
+            let fields = login_fields(form, user, creds)?;
+            seen.prefilled_username = username_field(form, creds.config)
+                .ok()
+                .and_then(|name| form.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()));
+            request = submit(browser, &page_url, form, fields)?;
+            seen.logins += 1;
             continue;
         }
         if let Some(form) = forms.first() {
@@ -139,6 +145,13 @@ fn arrival_from_url(url: &url::Url, status: u16) -> Arrival {
         _ => (url.query_pairs().into_owned().collect(), Delivery::Query),
     };
     Arrival { params, delivery, status }
+}
+
+/// What the driver noticed on the way.
+#[derive(Default)]
+struct Seen {
+    logins: usize,
+    prefilled_username: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,17 +223,7 @@ fn parse_form(form: ElementRef<'_>, input_sel: &Selector, button_sel: &Selector)
 /// configured extra fields.
 fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result<Vec<(String, String)>, String> {
     let config = creds.config;
-    let username_field = match &config.username_field {
-        Some(name) => name.clone(),
-        None => match form.text_inputs.as_slice() {
-            [only] => only.clone(),
-            many => many
-                .iter()
-                .find(|n| ["user", "login", "email"].iter().any(|k| n.to_ascii_lowercase().contains(k)))
-                .cloned()
-                .ok_or("cannot tell the username field of the login form: set login.username_field in the target file")?,
-        },
-    };
+    let username_field = username_field(form, config)?;
     let password_field = match (&config.password_field, form.password_inputs.as_slice()) {
         (Some(name), _) => name.clone(),
         (None, [only]) => only.clone(),
@@ -236,6 +239,22 @@ fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result
         }
     }
     Ok(fields)
+}
+
+/// The login form's username field: as configured, the only text or email input, or the one
+/// whose name says user, login or email.
+fn username_field(form: &Form, config: &LoginConfig) -> Result<String, String> {
+    match &config.username_field {
+        Some(name) => Ok(name.clone()),
+        None => match form.text_inputs.as_slice() {
+            [only] => Ok(only.clone()),
+            many => {
+                many.iter().find(|n| ["user", "login", "email"].iter().any(|k| n.to_ascii_lowercase().contains(k))).cloned().ok_or_else(
+                    || "cannot tell the username field of the login form: set login.username_field in the target file".to_string(),
+                )
+            }
+        },
+    }
 }
 
 /// The button that approves: as configured, else the one whose name, value or text says so.

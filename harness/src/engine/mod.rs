@@ -5,23 +5,25 @@ pub mod jwt;
 pub mod login;
 
 use reports::{CheckResult, Exchange, Severity, Verdict};
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// A check's identity: stable id, title, the rule it verifies, and how much a failure matters.
-#[derive(Debug, Clone, Copy)]
+/// Most are constants; the parameter checks are generated from the profile.
+#[derive(Debug, Clone)]
 pub struct Check {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub spec: &'static str,
+    pub id: Cow<'static, str>,
+    pub title: Cow<'static, str>,
+    pub spec: Cow<'static, str>,
     pub severity: Severity,
 }
 
 pub const fn required(id: &'static str, title: &'static str, spec: &'static str) -> Check {
-    Check { id, title, spec, severity: Severity::Required }
+    Check { id: Cow::Borrowed(id), title: Cow::Borrowed(title), spec: Cow::Borrowed(spec), severity: Severity::Required }
 }
 
 pub const fn recommended(id: &'static str, title: &'static str, spec: &'static str) -> Check {
-    Check { id, title, spec, severity: Severity::Recommended }
+    Check { id: Cow::Borrowed(id), title: Cow::Borrowed(title), spec: Cow::Borrowed(spec), severity: Severity::Recommended }
 }
 
 /// What a check concluded.
@@ -41,9 +43,10 @@ impl Outcome {
 }
 
 /// A suite's list of checks (for `--list` and filtering) and its name.
+#[derive(Debug, Clone)]
 pub struct Suite {
     pub name: &'static str,
-    pub checks: &'static [Check],
+    pub checks: Cow<'static, [Check]>,
 }
 
 /// Collects verdicts for the run, honouring `--suite` / `--check` selections: a suite may run
@@ -69,7 +72,7 @@ impl Run {
         debug_assert!(suite.checks.iter().any(|c| c.id == check.id), "{} is not listed in suite {}", check.id, suite.name);
         let elapsed = self.last.elapsed().as_millis() as u64;
         self.last = Instant::now();
-        if !self.wants(suite) || self.only_check.as_deref().is_some_and(|id| id != check.id) {
+        if !self.wants(suite) || self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
             return;
         }
         let (verdict, detail) = match outcome {

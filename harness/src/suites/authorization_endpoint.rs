@@ -9,6 +9,7 @@ use crate::engine::login::Delivery;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::target::Registration;
 use reports::Exchange;
+use std::borrow::Cow;
 
 const UNREGISTERED_REDIRECT: Check = required(
     "authz.unregistered-redirect-uri",
@@ -44,7 +45,7 @@ const FRAGMENT: Check =
 
 pub const SUITE: Suite = Suite {
     name: "authorization-endpoint",
-    checks: &[
+    checks: Cow::Borrowed(&[
         UNREGISTERED_REDIRECT,
         FOREIGN_REDIRECT,
         UNKNOWN_CLIENT,
@@ -61,7 +62,7 @@ pub const SUITE: Suite = Suite {
         MAX_AGE,
         FORM_POST,
         FRAGMENT,
-    ],
+    ]),
 };
 
 /// How long to wait so that a session is older than `max_age=1` even for a server that floors
@@ -71,7 +72,7 @@ const AGE_WAIT: std::time::Duration = std::time::Duration::from_millis(2100);
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
     };
     let redirect_uri = reg.redirect_uri.clone().unwrap_or_default();
     never_redirected(ctx, run, &reg, &UNREGISTERED_REDIRECT, &reg.client_id, &format!("{redirect_uri}/evil")).await;

@@ -10,6 +10,7 @@ use crate::profile::{AccessTokenFormat, ParameterRule};
 use crate::target::{Registration, Secret};
 use reports::Exchange;
 use serde_json::Value;
+use std::borrow::Cow;
 
 const ISSUED: Check =
     required("cc.token-200", "A client credentials request gets 200 and a JSON object with an access token", "RFC 6749 §4.4.3, §5.1");
@@ -41,7 +42,7 @@ const INVALID_SCOPE: Check = required("token.invalid-scope", "An unknown scope g
 
 pub const SUITE: Suite = Suite {
     name: "client-credentials",
-    checks: &[
+    checks: Cow::Borrowed(&[
         ISSUED,
         NO_STORE,
         BEARER,
@@ -66,7 +67,7 @@ pub const SUITE: Suite = Suite {
         REPEATED,
         GET_REFUSED,
         INVALID_SCOPE,
-    ],
+    ]),
 };
 
 const UNKNOWN_TARGET: &str = "https://unknown-resource.oidc-harness.invalid/";
@@ -77,13 +78,13 @@ fn expect_error(run: &mut Run, check: &Check, response: &Result<Response, Exchan
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     if !ctx.profile.flows.client_credentials {
-        for check in SUITE.checks {
+        for check in SUITE.checks.iter() {
             run.record(&SUITE, check, &[], Outcome::Skip("the profile has no client credentials grant".into()));
         }
         return;
     }
     let Some(reg) = ctx.target.service.clone() else {
-        for check in SUITE.checks {
+        for check in SUITE.checks.iter() {
             run.record(&SUITE, check, &[], Outcome::Skip("the target names no client credentials client".into()));
         }
         return;

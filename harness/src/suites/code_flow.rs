@@ -10,6 +10,7 @@ use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::profile::AccessTokenFormat;
 use reports::Exchange;
 use serde_json::Value;
+use std::borrow::Cow;
 
 const COMPLETES: Check = required("code.completes", "Login and consent lead back to the client with a code", "OIDC Core §3.1.2.5");
 const STATE: Check = required("code.state-echoed", "state comes back unchanged", "RFC 6749 §4.1.2");
@@ -50,7 +51,7 @@ const SUB_STABLE: Check = required("id-token.sub-stable", "A second authorizatio
 
 pub const SUITE: Suite = Suite {
     name: "code-flow",
-    checks: &[
+    checks: Cow::Borrowed(&[
         COMPLETES,
         STATE,
         ISS,
@@ -81,7 +82,7 @@ pub const SUITE: Suite = Suite {
         REDIRECT_BOUND,
         CLIENT_BOUND,
         SUB_STABLE,
-    ],
+    ]),
 };
 
 /// Skew allowed between our clock and the server's (OIDC Core §3.1.3.7 (10) leaves it open).
@@ -99,7 +100,7 @@ fn now() -> u64 {
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return super::record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
     };
     let browser = ctx.http.browser();
     let (state, nonce) = (random("s", 24), random("n", 24));

@@ -5,6 +5,7 @@ use super::{Context, secure_or_loopback, strings};
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::profile::{Implicit, ParameterRule};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 const REACHABLE: Check = required("discovery.reachable", "The discovery document is served with 200", "OIDC Discovery §4.1-4.2");
 const JSON: Check = required("discovery.json", "The discovery document is a JSON object served as application/json", "OIDC Discovery §4.2");
@@ -77,7 +78,7 @@ const REGISTRATION_SERVED: Check = required(
 
 pub const SUITE: Suite = Suite {
     name: "discovery",
-    checks: &[
+    checks: Cow::Borrowed(&[
         REACHABLE,
         JSON,
         ISSUER,
@@ -105,7 +106,7 @@ pub const SUITE: Suite = Suite {
         END_SESSION,
         INTROSPECTION_SERVED,
         REGISTRATION_SERVED,
-    ],
+    ]),
 };
 
 const ENCRYPTION_MEMBERS: [&str; 6] = [
@@ -123,7 +124,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         Ok(r) => r,
         Err(exchange) => {
             let why = format!("no response: {}", exchange.error.clone().unwrap_or_default());
-            for check in SUITE.checks {
+            for check in SUITE.checks.iter() {
                 run.record(&SUITE, check, &[&exchange], Outcome::Fail(why.clone()));
             }
             return;
@@ -145,7 +146,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         }),
     );
     let Some(meta) = metadata else {
-        for check in &SUITE.checks[2..] {
+        for check in SUITE.checks[2..].iter() {
             run.record(&SUITE, check, &ev, Outcome::Fail("no discovery document to check".into()));
         }
         return;

@@ -45,6 +45,7 @@ pub struct Authorized {
     pub exchanges: Vec<Exchange>,
     /// Login forms the driver had to submit (0 when an existing session was used).
     pub logins: usize,
+    pub prefilled_username: Option<String>,
 }
 
 /// Runs an authorization request to the end; `Err` says why it did not reach the client.
@@ -56,7 +57,9 @@ pub async fn authorized(
 ) -> Result<Authorized, (String, Vec<Exchange>)> {
     let drive = authorize(ctx, browser, reg, params).await.map_err(|why| (why, Vec::new()))?;
     match drive.result {
-        Ok(arrival) => Ok(Authorized { arrival, exchanges: drive.exchanges, logins: drive.logins }),
+        Ok(arrival) => {
+            Ok(Authorized { arrival, exchanges: drive.exchanges, logins: drive.logins, prefilled_username: drive.prefilled_username })
+        }
         Err(why) => Err((why, drive.exchanges)),
     }
 }

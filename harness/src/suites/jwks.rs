@@ -5,6 +5,7 @@ use super::{Context, strings};
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use base64::Engine;
 use serde_json::Value;
+use std::borrow::Cow;
 
 const REACHABLE: Check =
     required("jwks.reachable", "The JWKS is served with 200 as a JSON object", "OIDC Discovery §3 (jwks_uri), RFC 7517 §5");
@@ -32,7 +33,7 @@ const ALG_COVERAGE: Check =
 
 pub const SUITE: Suite = Suite {
     name: "jwks",
-    checks: &[
+    checks: Cow::Borrowed(&[
         REACHABLE,
         CONTENT_TYPE,
         KEYS,
@@ -48,14 +49,14 @@ pub const SUITE: Suite = Suite {
         X5C,
         X5C_DER,
         ALG_COVERAGE,
-    ],
+    ]),
 };
 
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(jwks_uri) = ctx.endpoint("jwks_uri").map(str::to_string) else {
-        for check in SUITE.checks {
+        for check in SUITE.checks.iter() {
             run.record(&SUITE, check, &[], Outcome::Fail("discovery gave no jwks_uri".into()));
         }
         return;
@@ -64,7 +65,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         Ok(r) => r,
         Err(exchange) => {
             let why = format!("no response: {}", exchange.error.clone().unwrap_or_default());
-            for check in SUITE.checks {
+            for check in SUITE.checks.iter() {
                 run.record(&SUITE, check, &[&exchange], Outcome::Fail(why.clone()));
             }
             return;

@@ -10,6 +10,7 @@ use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::target::Registration;
 use reports::Exchange;
 use serde_json::Value;
+use std::borrow::Cow;
 
 const ISSUED: Check = required("refresh.issued", "offline_access yields a refresh token", "OIDC Core §11, profile");
 const WORKS: Check = required("refresh.works", "A refresh token gets a new access token", "RFC 6749 §6");
@@ -30,7 +31,7 @@ const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another clie
 
 pub const SUITE: Suite = Suite {
     name: "lifecycle",
-    checks: &[
+    checks: Cow::Borrowed(&[
         ISSUED,
         WORKS,
         ROTATES,
@@ -45,7 +46,7 @@ pub const SUITE: Suite = Suite {
         UNKNOWN,
         UNAUTHENTICATED,
         OTHER_CLIENT,
-    ],
+    ]),
 };
 
 /// A fresh grant with offline_access: the token response body and its exchange.
@@ -81,7 +82,7 @@ fn field(body: &Value, name: &str) -> String {
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
     };
     if !ctx.profile.flows.refresh_tokens {
         record_all(run, &SUITE, &SUITE.checks[..9], &[], &Outcome::Skip("the profile has no refresh tokens".into()));

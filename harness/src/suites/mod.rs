@@ -6,8 +6,10 @@ pub mod client_credentials;
 pub mod code_flow;
 pub mod discovery;
 pub mod flow;
+pub mod implicit;
 pub mod jwks;
 pub mod lifecycle;
+pub mod parameters;
 pub mod pkce;
 pub mod userinfo;
 
@@ -18,16 +20,21 @@ use crate::target::Target;
 use reports::Exchange;
 use serde_json::Value;
 
-pub const ALL: [&Suite; 8] = [
-    &discovery::SUITE,
-    &jwks::SUITE,
-    &authorization_endpoint::SUITE,
-    &code_flow::SUITE,
-    &pkce::SUITE,
-    &userinfo::SUITE,
-    &lifecycle::SUITE,
-    &client_credentials::SUITE,
-];
+/// Every suite for `profile`, in the order they run.
+pub fn all(profile: &Profile) -> Vec<Suite> {
+    vec![
+        discovery::SUITE,
+        jwks::SUITE,
+        authorization_endpoint::SUITE,
+        code_flow::SUITE,
+        pkce::SUITE,
+        parameters::suite(profile),
+        implicit::SUITE,
+        userinfo::SUITE,
+        lifecycle::SUITE,
+        client_credentials::SUITE,
+    ]
+}
 
 /// What the suites share: the target, its claims, the HTTP recorder, and what earlier suites
 /// learned (the discovery document).

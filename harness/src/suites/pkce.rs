@@ -5,6 +5,7 @@ use super::{Context, expect_error, record_all};
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::target::Registration;
 use reports::Exchange;
+use std::borrow::Cow;
 
 const ROUND_TRIP: Check = required("pkce.s256", "A public client redeems its code with the S256 verifier", "RFC 7636 §4.5-4.6");
 const WRONG_VERIFIER: Check = required("pkce.wrong-verifier", "A wrong code_verifier gets invalid_grant", "RFC 7636 §4.6");
@@ -19,7 +20,8 @@ const REQUIRED_PUBLIC: Check =
 const DOWNGRADE: Check =
     recommended("pkce.downgrade", "A code_verifier for a code issued without code_challenge is refused", "RFC 9700 §2.1.1, §4.8.2");
 
-pub const SUITE: Suite = Suite { name: "pkce", checks: &[ROUND_TRIP, WRONG_VERIFIER, MISSING_VERIFIER, PLAIN, REQUIRED_PUBLIC, DOWNGRADE] };
+pub const SUITE: Suite =
+    Suite { name: "pkce", checks: Cow::Borrowed(&[ROUND_TRIP, WRONG_VERIFIER, MISSING_VERIFIER, PLAIN, REQUIRED_PUBLIC, DOWNGRADE]) };
 
 /// Starts a code flow; returns the code (or why there is none) and the exchanges.
 async fn code(ctx: &Context, reg: &Registration, challenge: Option<(&str, &str)>) -> (Vec<Exchange>, Result<String, String>) {
@@ -41,7 +43,7 @@ async fn code(ctx: &Context, reg: &Registration, challenge: Option<(&str, &str)>
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(public) = ctx.target.public.clone() else {
-        return record_all(run, &SUITE, SUITE.checks, &[], &Outcome::Skip("the target names no public client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no public client".into()));
     };
     let (_, challenge) = pkce_pair();
     let (exchanges, issued) = code(ctx, &public, Some((&challenge, "S256"))).await;
