@@ -3,6 +3,7 @@
 
 mod conform;
 mod engine;
+mod expected;
 mod profile;
 mod redact;
 mod serve;

@@ -213,3 +213,48 @@ async fn a_discovery_document_that_is_not_json_fails_the_rest_with_a_reason() {
     assert!(rest.clone().all(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning) && c.detail == "no discovery document to check"));
     assert!(rest.filter(|c| c.severity == reports::Severity::Recommended).all(|c| c.verdict == Verdict::Warning));
 }
+
+#[tokio::test]
+async fn an_expected_failures_list_gates_on_regressions_only() {
+    let (mut meta, jwks) = baseline().await;
+    meta["token_endpoint"] = json!("http://idp.example.test/token");
+    meta["code_challenge_methods_supported"] = json!(["S256", "plain"]);
+    let mock = MockServer::start().await;
+    let issuer = format!("{}/api/oidc", mock.uri());
+    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    let dir = report_dir("expected");
+    let list = dir.join("expected.toml");
+    let write_and_run = |text: &str| {
+        std::fs::write(&list, text).unwrap();
+        let (list, dir, target) = (list.clone(), dir.clone(), issuer.clone());
+        move || conform(&["--target", &target, "--expected", list.to_str().unwrap()], &dir)
+    };
+    // Both known: the run passes, and the listed check that passes is reported.
+    let run = write_and_run(
+        "[[expected]]\nid = \"discovery.endpoints-https\"\nreason = \"staging is plain http\"\n\
+         [[expected]]\nid = \"discovery.pkce-no-plain\"\nreason = \"legacy mobile app\"\n\
+         [[expected]]\nid = \"jwks.kid\"\nreason = \"fixed last sprint\"\n",
+    );
+    let (out, report) = tokio::task::spawn_blocking(run).await.unwrap();
+    let report = report.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report.totals().expected_failures, 2);
+    assert_eq!(report.expected_but_passed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["jwks.kid"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("XPASS jwks.kid"));
+    // One of them unlisted: a regression, and the run fails.
+    let run = write_and_run("[[expected]]\nid = \"discovery.endpoints-https\"\nreason = \"staging is plain http\"\n");
+    let (out, report) = tokio::task::spawn_blocking(run).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report.unwrap().totals().failed, 1);
+    // A typo cannot hide anything.
+    let run = write_and_run("[[expected]]\nid = \"discovery.endpoint-https\"\nreason = \"typo\"\n");
+    let (out, _) = tokio::task::spawn_blocking(run).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`discovery.endpoint-https`, which is not a check id"));
+}

@@ -13,6 +13,11 @@ pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
         for check in report.checks.iter().filter(|c| c.suite == suite_name) {
             let status = match check.verdict {
                 Verdict::Pass | Verdict::Warning => TestCaseStatus::success(),
+                Verdict::Fail if check.expected_failure.is_some() => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(format!("expected failure ({}): {}", check.expected_failure.as_deref().unwrap_or(""), check.detail));
+                    status
+                }
                 Verdict::Fail => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     status.set_message(check.detail.as_str()).set_type(check.spec.as_str());

@@ -27,6 +27,15 @@ pub struct Report {
     /// The profile's name (what the target claims).
     pub profile: String,
     pub checks: Vec<CheckResult>,
+    /// Checks the expected-failures list names that passed: the list can shrink.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_but_passed: Vec<ExpectedPass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedPass {
+    pub id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +81,10 @@ pub struct CheckResult {
     pub duration_ms: u64,
     /// The HTTP exchanges the check made or relied on, redacted.
     pub evidence: Vec<Exchange>,
+    /// Set when the check failed and the run's expected-failures list names it, with the
+    /// reason given there: the failure is known and does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +108,9 @@ pub struct Exchange {
 pub struct Totals {
     pub checks: usize,
     pub passed: usize,
+    /// Required checks that failed and were not expected to.
     pub failed: usize,
+    pub expected_failures: usize,
     pub warnings: usize,
     pub skipped: usize,
 }
@@ -111,16 +126,18 @@ pub enum ReportError {
 impl Report {
     pub fn totals(&self) -> Totals {
         let count = |v: Verdict| self.checks.iter().filter(|c| c.verdict == v).count();
+        let expected = self.checks.iter().filter(|c| c.verdict == Verdict::Fail && c.expected_failure.is_some()).count();
         Totals {
             checks: self.checks.len(),
             passed: count(Verdict::Pass),
-            failed: count(Verdict::Fail),
+            failed: count(Verdict::Fail) - expected,
+            expected_failures: expected,
             warnings: count(Verdict::Warning),
             skipped: count(Verdict::Skipped),
         }
     }
 
-    /// The run passes when no required check failed.
+    /// The run passes when no required check failed unexpectedly.
     pub fn passed(&self) -> bool {
         self.totals().failed == 0
     }
@@ -159,6 +176,7 @@ pub(crate) mod sample {
             verdict,
             detail: detail.into(),
             duration_ms: 3,
+            expected_failure: None,
             evidence: vec![Exchange {
                 method: "GET".into(),
                 url: "http://127.0.0.1:1/api/oidc/.well-known/openid-configuration".into(),
@@ -186,6 +204,7 @@ pub(crate) mod sample {
                 check("jwks.x5c", "jwks", Verdict::Warning, "key k1 has no x5c"),
                 check("revocation.rfc7009", "jwks", Verdict::Skipped, "the profile says revocation is absent"),
             ],
+            expected_but_passed: Vec::new(),
         }
     }
 }
@@ -203,8 +222,11 @@ mod tests {
     #[test]
     fn totals_and_pass_follow_the_verdicts() {
         let mut report = sample::report();
-        assert_eq!(report.totals(), Totals { checks: 4, passed: 1, failed: 1, warnings: 1, skipped: 1 });
+        assert_eq!(report.totals(), Totals { checks: 4, passed: 1, failed: 1, expected_failures: 0, warnings: 1, skipped: 1 });
         assert!(!report.passed());
+        report.checks[1].expected_failure = Some("known".into());
+        assert_eq!(report.totals().expected_failures, 1);
+        assert!(report.passed(), "an expected failure does not fail the run");
         report.checks.retain(|c| c.verdict != Verdict::Fail);
         assert!(report.passed(), "warnings and skips do not fail a run");
         assert_eq!(report.suites(), ["discovery", "jwks"]);

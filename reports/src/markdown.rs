@@ -15,16 +15,32 @@ pub fn to_markdown(report: &Report) -> String {
     let _ = writeln!(out, "# oidc-harness conform: {outcome}\n");
     let target = if report.target.embedded { " (embedded reference server)" } else { "" };
     let _ = writeln!(out, "Target `{}`{target}, profile `{}`, {} ms.\n", report.target.issuer, report.profile, report.duration_ms);
-    let _ = writeln!(out, "| checks | passed | failed | warnings | skipped |\n|---|---|---|---|---|");
-    let _ = writeln!(out, "| {} | {} | {} | {} | {} |", t.checks, t.passed, t.failed, t.warnings, t.skipped);
-    for (verdict, heading) in [(Verdict::Fail, "Failed"), (Verdict::Warning, "Warnings"), (Verdict::Skipped, "Skipped")] {
-        let checks: Vec<_> = report.checks.iter().filter(|c| c.verdict == verdict).collect();
+    let _ = writeln!(out, "| checks | passed | failed | expected failures | warnings | skipped |\n|---|---|---|---|---|---|");
+    let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", t.checks, t.passed, t.failed, t.expected_failures, t.warnings, t.skipped);
+    let sections: [(&str, &dyn Fn(&crate::CheckResult) -> bool); 4] = [
+        ("Failed", &|c| c.verdict == Verdict::Fail && c.expected_failure.is_none()),
+        ("Expected failures", &|c| c.verdict == Verdict::Fail && c.expected_failure.is_some()),
+        ("Warnings", &|c| c.verdict == Verdict::Warning),
+        ("Skipped", &|c| c.verdict == Verdict::Skipped),
+    ];
+    for (heading, wanted) in sections {
+        let checks: Vec<_> = report.checks.iter().filter(|c| wanted(c)).collect();
         if checks.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n## {heading}\n\n| check | rule | detail |\n|---|---|---|");
         for c in checks {
-            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&c.detail));
+            let detail = match &c.expected_failure {
+                Some(reason) => format!("{} (expected: {reason})", c.detail),
+                None => c.detail.clone(),
+            };
+            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&detail));
+        }
+    }
+    if !report.expected_but_passed.is_empty() {
+        let _ = writeln!(out, "\n## Expected to fail, but passed: remove from the expected list\n");
+        for e in &report.expected_but_passed {
+            let _ = writeln!(out, "- `{}` ({})", e.id, cell(&e.reason));
         }
     }
     out
@@ -39,7 +55,7 @@ mod tests {
     fn lists_failures_warnings_and_skips_with_their_rule() {
         let md = to_markdown(&sample::report());
         assert!(md.starts_with("# oidc-harness conform: FAILED"));
-        assert!(md.contains("| 4 | 1 | 1 | 1 | 1 |"));
+        assert!(md.contains("| 4 | 1 | 1 | 0 | 1 | 1 |"));
         let failed = md.split("## Failed").nth(1).unwrap();
         assert!(failed.contains("`discovery.no-introspection`") && failed.contains("RFC 6749 §5.2"));
         assert!(md.contains("## Warnings") && md.contains("## Skipped"));

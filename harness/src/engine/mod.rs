@@ -91,6 +91,7 @@ impl Run {
             detail,
             duration_ms: elapsed,
             evidence: evidence.iter().map(|e| (*e).clone()).collect(),
+            expected_failure: None,
         });
     }
 
