@@ -27,7 +27,7 @@ pub struct ConformArgs {
     /// What the target claims (TOML); the embedded IDaaS profile when absent.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
-    /// Where report.json, junit.xml and summary.md are written.
+    /// Where report.json, junit.xml, summary.md and report.html are written.
     #[arg(long, value_name = "DIR", default_value = "oidc-harness-report")]
     report_dir: PathBuf,
     /// Run only this suite (repeatable).
@@ -194,6 +194,7 @@ fn write_reports(report: &Report, dir: &Path) -> anyhow::Result<()> {
     write("report.json", report.to_json()?)?;
     write("junit.xml", reports::to_junit_xml(report)?)?;
     write("summary.md", reports::to_markdown(report))?;
+    write("report.html", reports::to_html(report))?;
     Ok(())
 }
 

@@ -29,10 +29,19 @@ fn the_default_run_passes_and_writes_reports_without_secrets() {
     let config = reference_server::Config::default();
     let secrets: Vec<String> =
         config.clients.iter().filter_map(|c| c.client_secret.clone()).chain(config.users.iter().map(|u| u.password.clone())).collect();
-    for file in ["report.json", "junit.xml", "summary.md"] {
+    for file in ["report.json", "junit.xml", "summary.md", "report.html"] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "{secret} in {file}");
+        }
+        // Tokens (JWTs) and authorization codes are evidence-worthy but never printable.
+        assert!(!text.contains("eyJhbGciOi"), "a JWT in {file}");
+        for code in text.split("code=").skip(1) {
+            assert!(
+                code.starts_with("%5Bredacted%5D") || code.starts_with("[redacted]"),
+                "a code in {file}: {}",
+                &code[..code.len().min(40)]
+            );
         }
     }
 }

@@ -5,9 +5,11 @@
 //! Evidence arrives here already redacted: the engine's HTTP recorder replaces secrets,
 //! passwords, codes and tokens before anything is stored.
 
+mod html;
 mod junit;
 mod markdown;
 
+pub use html::to_html;
 pub use junit::to_junit_xml;
 pub use markdown::to_markdown;
 
@@ -102,6 +104,28 @@ pub struct Exchange {
     pub response_body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl CheckResult {
+    /// How the check is shown and grouped: `fail`, `xfail` (an expected failure), `warning`,
+    /// `skipped` or `pass`.
+    pub fn label(&self) -> &'static str {
+        match (self.verdict, &self.expected_failure) {
+            (Verdict::Fail, Some(_)) => "xfail",
+            (Verdict::Fail, None) => "fail",
+            (Verdict::Warning, _) => "warning",
+            (Verdict::Skipped, _) => "skipped",
+            (Verdict::Pass, _) => "pass",
+        }
+    }
+
+    /// The detail, with the reason when the failure was expected.
+    pub fn detail_with_expectation(&self) -> String {
+        match &self.expected_failure {
+            Some(reason) => format!("{} (expected: {reason})", self.detail),
+            None => self.detail.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -1,6 +1,6 @@
 //! `summary.md`: totals, then failures, warnings and skips, ready for a CI step summary.
 
-use crate::{Report, Verdict};
+use crate::Report;
 use std::fmt::Write;
 
 /// Keeps table cells on one line and stops `|` from splitting them.
@@ -17,24 +17,14 @@ pub fn to_markdown(report: &Report) -> String {
     let _ = writeln!(out, "Target `{}`{target}, profile `{}`, {} ms.\n", report.target.issuer, report.profile, report.duration_ms);
     let _ = writeln!(out, "| checks | passed | failed | expected failures | warnings | skipped |\n|---|---|---|---|---|---|");
     let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", t.checks, t.passed, t.failed, t.expected_failures, t.warnings, t.skipped);
-    let sections: [(&str, &dyn Fn(&crate::CheckResult) -> bool); 4] = [
-        ("Failed", &|c| c.verdict == Verdict::Fail && c.expected_failure.is_none()),
-        ("Expected failures", &|c| c.verdict == Verdict::Fail && c.expected_failure.is_some()),
-        ("Warnings", &|c| c.verdict == Verdict::Warning),
-        ("Skipped", &|c| c.verdict == Verdict::Skipped),
-    ];
-    for (heading, wanted) in sections {
-        let checks: Vec<_> = report.checks.iter().filter(|c| wanted(c)).collect();
+    for (label, heading) in [("fail", "Failed"), ("xfail", "Expected failures"), ("warning", "Warnings"), ("skipped", "Skipped")] {
+        let checks: Vec<_> = report.checks.iter().filter(|c| c.label() == label).collect();
         if checks.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n## {heading}\n\n| check | rule | detail |\n|---|---|---|");
         for c in checks {
-            let detail = match &c.expected_failure {
-                Some(reason) => format!("{} (expected: {reason})", c.detail),
-                None => c.detail.clone(),
-            };
-            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&detail));
+            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&c.detail_with_expectation()));
         }
     }
     if !report.expected_but_passed.is_empty() {
