@@ -36,6 +36,10 @@ pub struct ConformArgs {
     /// Run only this check.
     #[arg(long, value_name = "ID")]
     check: Option<String>,
+    /// A directory of extra scenario files (`*.toml`, the format of `scenarios/`), run after
+    /// the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
     /// Checks this target is known to fail, each with a reason (TOML `[[expected]]` entries with
     /// `id` and `reason`): the run passes when only those fail.
     #[arg(long, value_name = "FILE")]
@@ -50,7 +54,11 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Profile::from_file(path)?,
         None => Profile::idaas(),
     };
-    let selected = select_suites(&args, &profile)?;
+    let mut scenario_files = crate::scenario::files();
+    if let Some(dir) = &args.scenarios {
+        scenario_files.extend(crate::scenario::from_dir(dir).map_err(anyhow::Error::msg)?);
+    }
+    let selected = select_suites(&args, &profile, &scenario_files)?;
     if args.list {
         for suite in &selected {
             for check in suite.checks.iter() {
@@ -59,28 +67,35 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let known: Vec<String> = suites::all(&profile).iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
+    let known: Vec<String> =
+        suites::all(&profile, &scenario_files).iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
     let expected = match &args.expected {
         Some(path) => Expected::from_file(path, &known)?,
         None => Expected::default(),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let mut report = runtime.block_on(conform(&args, profile, &selected))?;
+    let mut report = runtime.block_on(conform(&args, profile, &selected, &scenario_files))?;
     expected.apply(&mut report);
     write_reports(&report, &args.report_dir)?;
     print_summary(&report, &args.report_dir);
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn select_suites(args: &ConformArgs, profile: &Profile) -> anyhow::Result<Vec<Suite>> {
-    let all = suites::all(profile);
+fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> anyhow::Result<Vec<Suite>> {
+    let all = suites::all(profile, scenario_files);
+    let mut ids = std::collections::HashSet::new();
+    for check in all.iter().flat_map(|s| s.checks.iter()) {
+        if !ids.insert(check.id.as_ref()) {
+            bail!("check id `{}` is defined twice (a scenario file reuses a built-in id?)", check.id);
+        }
+    }
     for name in &args.suite {
-        if !all.iter().any(|s| s.name == name) {
-            let known: Vec<_> = all.iter().map(|s| s.name).collect();
+        if !all.iter().any(|s| s.name == name.as_str()) {
+            let known: Vec<_> = all.iter().map(|s| s.name.as_ref()).collect();
             bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
         }
     }
-    let mut selected: Vec<Suite> = all.into_iter().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| n == s.name)).collect();
+    let mut selected: Vec<Suite> = all.into_iter().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| *n == s.name)).collect();
     if let Some(id) = &args.check {
         selected.retain(|s| s.checks.iter().any(|c| c.id == id.as_str()));
         if selected.is_empty() {
@@ -90,7 +105,12 @@ fn select_suites(args: &ConformArgs, profile: &Profile) -> anyhow::Result<Vec<Su
     Ok(selected)
 }
 
-async fn conform(args: &ConformArgs, profile: Profile, selected: &[Suite]) -> anyhow::Result<Report> {
+async fn conform(
+    args: &ConformArgs,
+    profile: Profile,
+    selected: &[Suite],
+    scenario_files: &[crate::scenario::ScenarioFile],
+) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
     let (issuer, embedded, target, secrets) = match &args.target {
@@ -115,27 +135,30 @@ async fn conform(args: &ConformArgs, profile: Profile, selected: &[Suite]) -> an
     eprintln!("conform: {issuer} ({}), profile {}", if embedded.is_some() { "embedded reference server" } else { "target" }, profile.name);
     let mut ctx =
         Context { issuer: issuer.clone(), profile, target, http: Recorder::new(Redactor::new(secrets)), metadata: None, jwks: None };
-    let mut run = Run::new(selected.iter().map(|s| s.name).collect(), args.check.clone());
+    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), args.check.clone());
     // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
     // run; their verdicts are kept only when selected.
-    for suite in suites::all(&ctx.profile) {
+    for suite in suites::all(&ctx.profile, scenario_files) {
         let suite = &suite;
         let before = run.results().len();
-        match suite.name {
+        match suite.name.as_ref() {
             "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
             "jwks" => suites::jwks::run(&mut ctx, &mut run).await,
             "authorization-endpoint" if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
             "code-flow" if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
-            "pkce" if run.wants(suite) => suites::pkce::run(&mut ctx, &mut run).await,
             suites::parameters::NAME if run.wants(suite) => suites::parameters::run(&mut ctx, &mut run, suite).await,
             "implicit" if run.wants(suite) => suites::implicit::run(&mut ctx, &mut run).await,
             "userinfo" if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
             "lifecycle" if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
             "client-credentials" if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
+            name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
+                Some(file) => crate::scenario::run(&ctx, &mut run, suite, file).await,
+                None => continue,
+            },
             _ => continue,
         }
         if run.wants(suite) {
-            progress(suite.name, &run.results()[before..]);
+            progress(&suite.name, &run.results()[before..]);
         }
     }
     let profile_name = ctx.profile.name.clone();

@@ -6,6 +6,7 @@ mod engine;
 mod expected;
 mod profile;
 mod redact;
+mod scenario;
 mod serve;
 mod suites;
 mod target;

@@ -101,3 +101,57 @@ fn lint_reports_the_idaas_contradiction_and_fails_an_unresolved_one() {
             .contains("error: `acr_values` is listed by the source as both supported and unsupported; add a [[resolution]]")
     );
 }
+
+#[test]
+fn extra_scenario_files_run_and_can_fail_with_a_reason() {
+    let dir = temp("scenarios");
+    std::fs::write(
+        dir.join("custom.toml"),
+        r#"suite = "custom"
+
+[[scenario]]
+id = "custom.code"
+title = "A plain request gets a code"
+spec = "RFC 6749 §4.1.2"
+severity = "required"
+
+  [[scenario.step]]
+  do = "authorize"
+  expect = { code = true, state_echoed = true, delivery = "query" }
+
+  [[scenario.step]]
+  do = "redeem"
+  expect = { status = 200, has = ["access_token", "id_token"], lacks = ["refresh_token"], no_store = true }
+
+[[scenario]]
+id = "custom.wrong-expectation"
+title = "Deliberately wrong: a valid request expected to fail"
+spec = "none"
+severity = "required"
+
+  [[scenario.step]]
+  do = "authorize"
+  expect = { error = "invalid_request" }
+"#,
+    )
+    .unwrap();
+    let reports = dir.join("out");
+    let out = Command::new(BIN)
+        .args(["conform", "--suite", "custom", "--scenarios"])
+        .arg(&dir)
+        .arg("--report-dir")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = Report::from_json(&std::fs::read_to_string(reports.join("report.json")).unwrap()).unwrap();
+    let verdicts: Vec<_> = report.checks.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
+    assert_eq!(verdicts, [("custom.code", Verdict::Pass), ("custom.wrong-expectation", Verdict::Fail)]);
+    assert!(report.checks[1].detail.starts_with("step 1 (authorize): expected error invalid_request"), "{}", report.checks[1].detail);
+    assert!(!report.checks[1].evidence.is_empty());
+
+    std::fs::write(dir.join("custom.toml"), "suite = \"custom\"\n[[scenario]]\nid = \"x\"\ntitle = \"t\"\nspec = \"s\"\nseverity = \"required\"\n[[scenario.step]]\ndo = \"authorise\"\n").unwrap();
+    let out = Command::new(BIN).args(["conform", "--scenarios"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("custom.toml"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -45,7 +45,7 @@ impl Outcome {
 /// A suite's list of checks (for `--list` and filtering) and its name.
 #[derive(Debug, Clone)]
 pub struct Suite {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub checks: Cow<'static, [Check]>,
 }
 
@@ -53,18 +53,18 @@ pub struct Suite {
 /// only because a later one needs what it learns, and its verdicts are then left out.
 pub struct Run {
     results: Vec<CheckResult>,
-    suites: Vec<&'static str>,
+    suites: Vec<String>,
     only_check: Option<String>,
     last: Instant,
 }
 
 impl Run {
-    pub fn new(suites: Vec<&'static str>, only_check: Option<String>) -> Run {
+    pub fn new(suites: Vec<String>, only_check: Option<String>) -> Run {
         Run { results: Vec::new(), suites, only_check, last: Instant::now() }
     }
 
     pub fn wants(&self, suite: &Suite) -> bool {
-        self.suites.contains(&suite.name)
+        self.suites.iter().any(|s| *s == suite.name)
     }
 
     /// Records the verdict of `check` with the exchanges it relied on.

@@ -1,5 +1,6 @@
 //! The authorization endpoint's rules, every verdict decided from the wire: where the browser
-//! was (or was not) sent, the status, the error, a later `auth_time`, a login form served.
+//! was (or was not) sent, a later `auth_time`, a login form served. (The error responses for
+//! bad requests are data: `scenarios/authorization-errors.toml`.)
 
 use super::flow::{authorize, authorized, pkce_pair, random, redeem};
 use super::{Context, record_all};
@@ -20,14 +21,6 @@ const FOREIGN_REDIRECT: Check =
     required("authz.foreign-redirect-uri", "A foreign redirect_uri is never redirected to", "RFC 6749 §4.1.2.1, RFC 9700 §4.1");
 const UNKNOWN_CLIENT: Check =
     required("authz.unknown-client", "An unknown client_id is never redirected to its redirect_uri", "RFC 6749 §4.1.2.1");
-const MISSING_RESPONSE_TYPE: Check =
-    required("authz.missing-response-type", "A request without response_type gets invalid_request", "RFC 6749 §4.1.2.1");
-const UNKNOWN_RESPONSE_TYPE: Check =
-    required("authz.unknown-response-type", "An unknown response_type gets unsupported_response_type", "RFC 6749 §4.1.2.1");
-const ERROR_STATE: Check = required("authz.error-state", "Error responses echo state", "RFC 6749 §4.1.2.1");
-const ERROR_ISS: Check = required("authz.error-iss", "Error responses carry iss", "RFC 9207 §2");
-const REPEATED: Check = required("authz.repeated-parameter", "A repeated parameter gets invalid_request", "RFC 6749 §3.1");
-const UNKNOWN_PARAMETER: Check = required("authz.unknown-parameter-ignored", "An unknown parameter is ignored", "RFC 6749 §3.1");
 const POST: Check = required("authz.post", "The authorization request also works as a form POST", "OIDC Core §3.1.2.1");
 const PROMPT_NONE: Check =
     required("authz.prompt-none", "prompt=none without a session gets login_required", "OIDC Core §3.1.2.1, §3.1.2.6");
@@ -44,17 +37,11 @@ const FRAGMENT: Check =
     required("authz.fragment", "response_mode=fragment delivers the code in the fragment", "OAuth 2.0 Multiple Response Types §2.1");
 
 pub const SUITE: Suite = Suite {
-    name: "authorization-endpoint",
+    name: Cow::Borrowed("authorization-endpoint"),
     checks: Cow::Borrowed(&[
         UNREGISTERED_REDIRECT,
         FOREIGN_REDIRECT,
         UNKNOWN_CLIENT,
-        MISSING_RESPONSE_TYPE,
-        UNKNOWN_RESPONSE_TYPE,
-        ERROR_STATE,
-        ERROR_ISS,
-        REPEATED,
-        UNKNOWN_PARAMETER,
         POST,
         PROMPT_NONE,
         SSO,
@@ -78,7 +65,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     never_redirected(ctx, run, &reg, &UNREGISTERED_REDIRECT, &reg.client_id, &format!("{redirect_uri}/evil")).await;
     never_redirected(ctx, run, &reg, &FOREIGN_REDIRECT, &reg.client_id, "https://attacker.oidc-harness.invalid/callback").await;
     never_redirected(ctx, run, &reg, &UNKNOWN_CLIENT, "oidc-harness-unknown-client", &redirect_uri).await;
-    errors(ctx, run, &reg).await;
+    post_request(ctx, run, &reg).await;
     sessions(ctx, run, &reg).await;
     response_modes(ctx, run, &reg).await;
 }
@@ -126,71 +113,6 @@ async fn error_response(
         Ok(a) => (a.exchanges, Ok(a.arrival.params)),
         Err((why, exchanges)) => (exchanges, Err(why)),
     }
-}
-
-async fn errors(ctx: &Context, run: &mut Run, reg: &Registration) {
-    let (_, challenge) = pkce_pair();
-    let state = random("s", 20);
-    let expect = |run: &mut Run,
-                  check: &Check,
-                  result: &(Vec<Exchange>, Result<std::collections::BTreeMap<String, String>, String>),
-                  error: &str| {
-        let ev: Vec<&Exchange> = result.0.iter().collect();
-        let outcome = match &result.1 {
-            Ok(p) => Outcome::expect(p.get("error").map(String::as_str) == Some(error) && !p.contains_key("code"), || {
-                format!("the client received {p:?}")
-            }),
-            Err(why) => Outcome::Fail(format!("no error came back to the client: {why}")),
-        };
-        run.record(&SUITE, check, &ev, outcome);
-    };
-    let without_type: Vec<(&str, &str)> = code_params(&state, &challenge).into_iter().filter(|(k, _)| *k != "response_type").collect();
-    let missing = error_response(ctx, reg, &without_type).await;
-    expect(run, &MISSING_RESPONSE_TYPE, &missing, "invalid_request");
-    let mut unknown_type = code_params(&state, &challenge);
-    unknown_type[0].1 = "oidc_harness_unknown";
-    let unknown = error_response(ctx, reg, &unknown_type).await;
-    expect(run, &UNKNOWN_RESPONSE_TYPE, &unknown, "unsupported_response_type");
-    let ev: Vec<&Exchange> = unknown.0.iter().collect();
-    let params = unknown.1.as_ref().ok();
-    run.record(
-        &SUITE,
-        &ERROR_STATE,
-        &ev,
-        Outcome::expect(params.and_then(|p| p.get("state")) == Some(&state), || {
-            format!("state came back as {:?}", params.and_then(|p| p.get("state")))
-        }),
-    );
-    run.record(
-        &SUITE,
-        &ERROR_ISS,
-        &ev,
-        if ctx.profile.flows.authorization_response_iss {
-            Outcome::expect(params.and_then(|p| p.get("iss")).map(String::as_str) == Some(ctx.issuer.as_str()), || {
-                "no iss in the error response".into()
-            })
-        } else {
-            Outcome::Skip("the profile does not claim RFC 9207".into())
-        },
-    );
-    let mut repeated = code_params(&state, &challenge);
-    repeated.push(("scope", "openid"));
-    let result = error_response(ctx, reg, &repeated).await;
-    expect(run, &REPEATED, &result, "invalid_request");
-    let mut extra = code_params(&state, &challenge);
-    extra.push(("oidc_harness_unknown", "1"));
-    let result = error_response(ctx, reg, &extra).await;
-    let ev: Vec<&Exchange> = result.0.iter().collect();
-    run.record(
-        &SUITE,
-        &UNKNOWN_PARAMETER,
-        &ev,
-        match &result.1 {
-            Ok(p) => Outcome::expect(p.contains_key("code"), || format!("the client received {p:?}")),
-            Err(why) => Outcome::Fail(why.clone()),
-        },
-    );
-    post_request(ctx, run, reg).await;
 }
 
 async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {

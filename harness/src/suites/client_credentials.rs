@@ -41,7 +41,7 @@ const GET_REFUSED: Check = required("token.post-only", "The token endpoint does 
 const INVALID_SCOPE: Check = required("token.invalid-scope", "An unknown scope gets invalid_scope", "RFC 6749 §5.2");
 
 pub const SUITE: Suite = Suite {
-    name: "client-credentials",
+    name: Cow::Borrowed("client-credentials"),
     checks: Cow::Borrowed(&[
         ISSUED,
         NO_STORE,

@@ -50,7 +50,7 @@ const CLIENT_BOUND: Check =
 const SUB_STABLE: Check = required("id-token.sub-stable", "A second authorization of the same user gives the same sub", "OIDC Core §2");
 
 pub const SUITE: Suite = Suite {
-    name: "code-flow",
+    name: Cow::Borrowed("code-flow"),
     checks: Cow::Borrowed(&[
         COMPLETES,
         STATE,

@@ -77,7 +77,7 @@ const REGISTRATION_SERVED: Check = required(
 );
 
 pub const SUITE: Suite = Suite {
-    name: "discovery",
+    name: Cow::Borrowed("discovery"),
     checks: Cow::Borrowed(&[
         REACHABLE,
         JSON,

@@ -33,7 +33,7 @@ const OIDC_ONLY: Check = required(
 const NO_QUERY: Check = required("implicit.no-query", "response_mode=query never carries tokens", "OAuth Multiple Response Types §2.1");
 
 pub const SUITE: Suite = Suite {
-    name: "implicit",
+    name: Cow::Borrowed("implicit"),
     checks: Cow::Borrowed(&[ID_TOKEN_TOKEN, FRAGMENT, SIGNATURE, NONCE, AT_HASH, ID_TOKEN_ONLY, NONCE_REQUIRED, OIDC_ONLY, NO_QUERY]),
 };
 

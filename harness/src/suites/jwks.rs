@@ -32,7 +32,7 @@ const ALG_COVERAGE: Check =
     required("jwks.alg-coverage", "A key exists for every algorithm the profile and discovery sign with", "OIDC Core §10.1");
 
 pub const SUITE: Suite = Suite {
-    name: "jwks",
+    name: Cow::Borrowed("jwks"),
     checks: Cow::Borrowed(&[
         REACHABLE,
         CONTENT_TYPE,

@@ -30,7 +30,7 @@ const UNAUTHENTICATED: Check =
 const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
 
 pub const SUITE: Suite = Suite {
-    name: "lifecycle",
+    name: Cow::Borrowed("lifecycle"),
     checks: Cow::Borrowed(&[
         ISSUED,
         WORKS,

@@ -10,7 +10,6 @@ pub mod implicit;
 pub mod jwks;
 pub mod lifecycle;
 pub mod parameters;
-pub mod pkce;
 pub mod userinfo;
 
 use crate::engine::http::{Recorder, Response};
@@ -20,20 +19,21 @@ use crate::target::Target;
 use reports::Exchange;
 use serde_json::Value;
 
-/// Every suite for `profile`, in the order they run.
-pub fn all(profile: &Profile) -> Vec<Suite> {
-    vec![
-        discovery::SUITE,
-        jwks::SUITE,
-        authorization_endpoint::SUITE,
+/// Every suite for `profile`, in the order they run: the Rust suites, with the suites of the
+/// scenario files (`scenarios/*.toml` and any given with `--scenarios`) after the
+/// authorization endpoint's.
+pub fn all(profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> Vec<Suite> {
+    let mut all = vec![discovery::SUITE, jwks::SUITE, authorization_endpoint::SUITE];
+    all.extend(scenario_files.iter().map(crate::scenario::suite));
+    all.extend([
         code_flow::SUITE,
-        pkce::SUITE,
         parameters::suite(profile),
         implicit::SUITE,
         userinfo::SUITE,
         lifecycle::SUITE,
         client_credentials::SUITE,
-    ]
+    ]);
+    all
 }
 
 /// What the suites share: the target, its claims, the HTTP recorder, and what earlier suites
@@ -96,4 +96,18 @@ pub fn secure_or_loopback(url: &str) -> bool {
 /// The string values of a JSON array member.
 pub fn strings<'a>(value: Option<&'a Value>, member: &str) -> Vec<&'a str> {
     value.and_then(|v| v.get(member)).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn check_ids_are_unique_across_suites() {
+        let mut seen = std::collections::HashSet::new();
+        for suite in super::all(&crate::profile::Profile::idaas(), &crate::scenario::files()) {
+            for check in suite.checks.iter() {
+                assert!(seen.insert(check.id.to_string()), "{} appears twice", check.id);
+            }
+        }
+        assert!(seen.len() >= 150, "{} checks", seen.len());
+    }
 }

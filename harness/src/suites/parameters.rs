@@ -18,7 +18,7 @@ pub const NAME: &str = "parameters";
 /// The suite for `profile`: one check per parameter rule.
 pub fn suite(profile: &Profile) -> Suite {
     let checks = profile.parameters.iter().map(|(name, rule)| check_for(profile, name, *rule)).collect::<Vec<_>>();
-    Suite { name: NAME, checks: Cow::Owned(checks) }
+    Suite { name: Cow::Borrowed(NAME), checks: Cow::Owned(checks) }
 }
 
 fn slug(rule: ParameterRule) -> &'static str {
