@@ -135,6 +135,15 @@ async fn conform(
     eprintln!("conform: {issuer} ({}), profile {}", if embedded.is_some() { "embedded reference server" } else { "target" }, profile.name);
     let mut ctx =
         Context { issuer: issuer.clone(), profile, target, http: Recorder::new(Redactor::new(secrets)), metadata: None, jwks: None };
+    if args.target.is_some() {
+        // Discovery is needed to find the login page; its own checks run again below.
+        let url = format!("{issuer}/.well-known/openid-configuration");
+        ctx.metadata = ctx.http.send(ctx.http.get(&url)).await.ok().and_then(|r| r.json());
+        if let Err(why) = suites::flow::probe_login(&ctx).await {
+            bail!("login preflight: {why}");
+        }
+        ctx.metadata = None;
+    }
     let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), args.check.clone());
     // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
     // run; their verdicts are kept only when selected.

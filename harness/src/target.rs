@@ -69,6 +69,27 @@ pub struct LoginConfig {
     pub extra_field_env: BTreeMap<String, String>,
     /// The `name=value` or visible text of the button that approves consent.
     pub approve_button: Option<String>,
+    /// A JSON login API: requests run in the browser (sharing its cookies) before the
+    /// authorization request, for targets whose login page is a script, not a form.
+    #[serde(default, rename = "json_request")]
+    pub json_requests: Vec<JsonRequest>,
+}
+
+/// One request of a JSON login API. In `body`, the strings `{username}` and `{password}` are
+/// replaced by the test user's credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRequest {
+    #[serde(default = "post")]
+    pub method: String,
+    /// Absolute, or a path on the issuer's origin.
+    pub url: String,
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+}
+
+fn post() -> String {
+    "POST".into()
 }
 
 #[derive(Debug, Clone, Default)]

@@ -258,3 +258,105 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`discovery.endpoint-https`, which is not a check id"));
 }
+
+#[tokio::test]
+async fn a_json_login_api_runs_first_and_shares_the_cookie_jar() {
+    use wiremock::matchers::{body_json, header};
+    let (meta, jwks) = baseline().await;
+    let mock = MockServer::start().await;
+    let issuer = format!("{}/api/oidc", mock.uri());
+    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    // The login API wants the substituted credentials and answers with a session cookie ...
+    Mock::given(method("POST"))
+        .and(path("/api/login"))
+        .and(body_json(json!({"user": {"name": "bob", "secret": "bob-password"}})))
+        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "sid=s3ss10n; Path=/"))
+        .mount(&mock)
+        .await;
+    // ... which the authorization endpoint requires before it issues a code.
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/authorize"))
+        .and(header("cookie", "sid=s3ss10n"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://app.example.test/callback?code=c0de"))
+        .mount(&mock)
+        .await;
+    let dir = report_dir("json-login");
+    let target_file = dir.join("target.toml");
+    std::fs::write(
+        &target_file,
+        "[clients.confidential]\nclient_id = \"web\"\nsecret_env = \"OH_TEST_SECRET\"\nredirect_uri = \"https://app.example.test/callback\"\n\
+         [user]\nusername = \"bob\"\npassword_env = \"OH_TEST_PASSWORD\"\n\
+         [[login.json_request]]\nurl = \"/api/login\"\nbody = { user = { name = \"{username}\", secret = \"{password}\" } }\n",
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let out = Command::new(BIN)
+            .args(["conform", "--target", &issuer, "--target-config"])
+            .arg(&target_file)
+            .args(["--check", "authz.unknown-parameter-ignored", "--report-dir"])
+            .arg(&dir)
+            .envs([("OH_TEST_SECRET", "s"), ("OH_TEST_PASSWORD", "bob-password")])
+            .output()
+            .unwrap();
+        (out, std::fs::read_to_string(dir.join("report.json")).ok())
+    })
+    .await
+    .unwrap();
+    let report = Report::from_json(&out.1.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.0.stderr)))).unwrap();
+    let check = &report.checks[0];
+    assert_eq!(check.verdict, Verdict::Pass, "{}", check.detail);
+    assert_eq!(check.evidence[0].url, format!("{}/api/login", mock.uri()));
+    assert!(!report.to_json().unwrap().contains("bob-password"), "the password is redacted in the login request body");
+}
+
+#[tokio::test]
+async fn a_login_page_the_driver_cannot_fill_stops_the_run_in_preflight() {
+    let (meta, jwks) = baseline().await;
+    let mock = MockServer::start().await;
+    let issuer = format!("{}/api/oidc", mock.uri());
+    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    let page = "<form method=\"post\" action=\"/signin\"><input name=\"tenant\"><input name=\"account\"><input type=\"password\" name=\"pw\"></form>";
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/authorize"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))
+        .mount(&mock)
+        .await;
+    let dir = report_dir("preflight");
+    let target_file = dir.join("target.toml");
+    std::fs::write(
+        &target_file,
+        "[clients.confidential]\nclient_id = \"web\"\nsecret_env = \"OH_TEST_SECRET\"\nredirect_uri = \"https://app.example.test/callback\"\n\
+         [user]\nusername = \"bob\"\npassword_env = \"OH_TEST_PASSWORD\"\n",
+    )
+    .unwrap();
+    let run = move |extra: &'static str| {
+        let (issuer, target_file, dir) = (issuer.clone(), target_file.clone(), dir.clone());
+        move || {
+            let mut cmd = Command::new(BIN);
+            cmd.args(["conform", "--target", &issuer, "--target-config"]).arg(&target_file).arg("--report-dir").arg(&dir);
+            if !extra.is_empty() {
+                std::fs::write(&target_file, format!("{}{extra}", std::fs::read_to_string(&target_file).unwrap())).unwrap();
+            }
+            cmd.envs([("OH_TEST_SECRET", "s"), ("OH_TEST_PASSWORD", "pw")]).output().unwrap()
+        }
+    };
+    let out = tokio::task::spawn_blocking(run("")).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("login preflight: cannot tell the username field of the login form: set login.username_field"), "{stderr}");
+    // Naming the field fixes the preflight (the run then goes on to its checks).
+    let out = tokio::task::spawn_blocking(run("[login]\nusername_field = \"account\"\n")).await.unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}

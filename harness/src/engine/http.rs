@@ -36,16 +36,27 @@ impl Response {
 pub struct Recorder {
     client: reqwest::Client,
     redactor: Arc<Redactor>,
+    /// A browser that has been through the JSON login API already.
+    logged_in: std::sync::atomic::AtomicBool,
 }
 
 impl Recorder {
     pub fn new(redactor: Redactor) -> Recorder {
-        Recorder { client: client(false), redactor: Arc::new(redactor) }
+        Recorder { client: client(false), redactor: Arc::new(redactor), logged_in: Default::default() }
     }
 
     /// A browser: the same redaction, plus its own cookie jar (a fresh login session).
     pub fn browser(&self) -> Recorder {
-        Recorder { client: client(true), redactor: self.redactor.clone() }
+        Recorder { client: client(true), redactor: self.redactor.clone(), logged_in: Default::default() }
+    }
+
+    /// Marks the browser as logged in; returns whether it already was.
+    pub fn mark_logged_in(&self) -> bool {
+        self.logged_in.swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, url)
     }
 
     pub fn get(&self, url: &str) -> reqwest::RequestBuilder {

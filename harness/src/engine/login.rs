@@ -43,12 +43,67 @@ pub struct Credentials<'a> {
     pub extra: &'a BTreeMap<String, Secret>,
 }
 
+/// Runs the target's JSON login API requests in `browser`, once per browser, so its cookies
+/// carry the session into the authorization request.
+pub async fn json_login(browser: &Recorder, issuer: &str, creds: &Credentials<'_>, exchanges: &mut Vec<Exchange>) -> Result<(), String> {
+    if creds.config.json_requests.is_empty() || browser.mark_logged_in() {
+        return Ok(());
+    }
+    let user = creds.user.ok_or("the target file has login.json_request entries but no [user]")?;
+    let origin = url::Url::parse(issuer).map_err(|e| format!("issuer {issuer}: {e}"))?;
+    for (n, step) in creds.config.json_requests.iter().enumerate() {
+        let url = origin.join(&step.url).map_err(|e| format!("login.json_request[{n}].url {}: {e}", step.url))?;
+        let method = reqwest::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("login.json_request[{n}].method {} is not an HTTP method", step.method))?;
+        let mut request = browser.request(method, url.as_str());
+        if let Some(body) = &step.body {
+            request = request.json(&with_credentials(body, user));
+        }
+        match browser.send(request).await {
+            Ok(r) => {
+                let status = r.status;
+                exchanges.push(r.exchange);
+                if !(200..400).contains(&status) {
+                    return Err(format!(
+                        "login.json_request[{n}] ({} {url}) answered {status}: check the URL and the test user",
+                        step.method
+                    ));
+                }
+            }
+            Err(e) => {
+                exchanges.push(e);
+                return Err(format!("login.json_request[{n}] ({} {url}) got no response", step.method));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `body` with `{username}` and `{password}` replaced in every string.
+fn with_credentials(body: &serde_json::Value, user: &TestUser) -> serde_json::Value {
+    use serde_json::Value;
+    match body {
+        Value::String(s) => Value::String(s.replace("{username}", &user.username).replace("{password}", user.password.expose())),
+        Value::Array(items) => Value::Array(items.iter().map(|v| with_credentials(v, user)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), with_credentials(v, user))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Follows the browser from `start` until it is sent to `redirect_uri`.
 pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, redirect_uri: &str, creds: &Credentials<'_>) -> Drive {
     let mut exchanges = Vec::new();
     let mut seen = Seen::default();
-    let result = walk(browser, start, redirect_uri, creds, &mut exchanges, &mut seen).await;
+    let result = walk(browser, start, redirect_uri, creds, &mut exchanges, &mut seen, false).await;
+    let result = result.and_then(|arrival| arrival.ok_or_else(|| "stopped at the login form".to_string()));
     Drive { result, exchanges, logins: seen.logins, prefilled_username: seen.prefilled_username }
+}
+
+/// Preflight: walks to the first login form and checks the driver can fill it, without
+/// submitting anything. `Ok` also when the client is reached without a login.
+pub async fn probe(browser: &Recorder, start: reqwest::RequestBuilder, redirect_uri: &str, creds: &Credentials<'_>) -> Result<(), String> {
+    let mut exchanges = Vec::new();
+    walk(browser, start, redirect_uri, creds, &mut exchanges, &mut Seen::default(), true).await.map(|_| ())
 }
 
 async fn walk(
@@ -58,7 +113,8 @@ async fn walk(
     creds: &Credentials<'_>,
     exchanges: &mut Vec<Exchange>,
     seen: &mut Seen,
-) -> Result<Arrival, String> {
+    stop_at_login: bool,
+) -> Result<Option<Arrival>, String> {
     let mut request = start;
     for _ in 0..MAX_STEPS {
         let response = match browser.send(request).await {
@@ -78,7 +134,7 @@ async fn walk(
                 None => url::Url::parse(location).map_err(|e| format!("bad Location {location}: {e}"))?,
             };
             if is_client(&next, redirect_uri) {
-                return Ok(arrival_from_url(&next, response.status));
+                return Ok(Some(arrival_from_url(&next, response.status)));
             }
             request = browser.get(next.as_str());
             continue;
@@ -90,7 +146,7 @@ async fn walk(
         let forms = parse_forms(&response);
         if let Some(form) = forms.iter().find(|f| is_client_action(&page_url, &f.action, redirect_uri)) {
             let params = form.fields.iter().cloned().collect();
-            return Ok(Arrival { params, delivery: Delivery::FormPost, status: 200 });
+            return Ok(Some(Arrival { params, delivery: Delivery::FormPost, status: 200 }));
         }
         if let Some(form) = forms.iter().find(|f| f.has_password) {
             if seen.logins > 0 {
@@ -102,6 +158,9 @@ async fn walk(
             }
             let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
             let fields = login_fields(form, user, creds)?;
+            if stop_at_login {
+                return Ok(None);
+            }
             seen.prefilled_username = username_field(form, creds.config)
                 .ok()
                 .and_then(|name| form.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()));
@@ -334,6 +393,16 @@ mod tests {
         assert_eq!(approve_button(&f, &custom).unwrap(), Some(("decision".into(), "deny".into())));
         let unclear = form(r#"<form><button name="x" value="1">A</button><button name="x" value="2">B</button></form>"#);
         assert!(approve_button(&unclear, &LoginConfig::default()).unwrap_err().contains("login.approve_button"));
+    }
+
+    #[test]
+    fn json_login_bodies_get_the_credentials() {
+        let user = TestUser { username: "bob".into(), password: Secret::new("pw") };
+        let body = serde_json::json!({"identifier": "{username}", "factors": [{"password": "{password}"}], "remember": true});
+        assert_eq!(
+            with_credentials(&body, &user),
+            serde_json::json!({"identifier": "bob", "factors": [{"password": "pw"}], "remember": true})
+        );
     }
 
     #[test]

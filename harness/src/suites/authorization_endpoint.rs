@@ -125,8 +125,14 @@ async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
     let browser = ctx.http.browser();
     let creds =
         crate::engine::login::Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
+    let mut exchanges = Vec::new();
+    if let Err(why) = crate::engine::login::json_login(&browser, &ctx.issuer, &creds, &mut exchanges).await {
+        let ev: Vec<&Exchange> = exchanges.iter().collect();
+        return run.record(&SUITE, &POST, &ev, Outcome::Fail(why));
+    }
     let drive = crate::engine::login::drive(&browser, browser.post(endpoint).form(&form), redirect_uri, &creds).await;
-    let ev: Vec<&Exchange> = drive.exchanges.iter().collect();
+    exchanges.extend(drive.exchanges);
+    let ev: Vec<&Exchange> = exchanges.iter().collect();
     run.record(
         &SUITE,
         &POST,

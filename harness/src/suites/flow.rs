@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::engine::http::{Recorder, Response};
-use crate::engine::login::{Arrival, Credentials, Drive, drive};
+use crate::engine::login::{Arrival, Credentials, Drive, drive, json_login, probe};
 use crate::target::{AuthMethod, Registration};
 use base64::Engine;
 use reports::Exchange;
@@ -36,7 +36,37 @@ pub async fn authorize(ctx: &Context, browser: &Recorder, reg: &Registration, pa
     all.extend_from_slice(params);
     let url = url::Url::parse_with_params(endpoint, &all).map_err(|e| format!("authorization_endpoint {endpoint}: {e}"))?;
     let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
-    Ok(drive(browser, browser.get(url.as_str()), redirect_uri, &creds).await)
+    let mut login_exchanges = Vec::new();
+    if let Err(why) = json_login(browser, &ctx.issuer, &creds, &mut login_exchanges).await {
+        return Ok(Drive { result: Err(why), exchanges: login_exchanges, logins: 0, prefilled_username: None });
+    }
+    let mut drive = drive(browser, browser.get(url.as_str()), redirect_uri, &creds).await;
+    login_exchanges.append(&mut drive.exchanges);
+    drive.exchanges = login_exchanges;
+    Ok(drive)
+}
+
+/// Preflight for a deployment: the login driver can reach and fill the login form of the
+/// confidential client's authorization request (nothing is submitted).
+pub async fn probe_login(ctx: &Context) -> Result<(), String> {
+    let (Some(reg), Some(_)) = (&ctx.target.confidential, &ctx.target.user) else { return Ok(()) };
+    let endpoint = ctx.endpoint("authorization_endpoint").ok_or("discovery gave no authorization_endpoint")?;
+    let redirect_uri = reg.redirect_uri.as_deref().ok_or("`clients.confidential.redirect_uri` is not set in the target file")?;
+    let (_, challenge) = pkce_pair();
+    let params = [
+        ("client_id", reg.client_id.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "preflight"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = url::Url::parse_with_params(endpoint, &params).map_err(|e| e.to_string())?;
+    let browser = ctx.http.browser();
+    let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
+    json_login(&browser, &ctx.issuer, &creds, &mut Vec::new()).await?;
+    probe(&browser, browser.get(url.as_str()), redirect_uri, &creds).await
 }
 
 /// A completed authorization: the parameters the client received, how, and the exchanges.
