@@ -144,7 +144,8 @@ async fn conform(
         }
         ctx.metadata = None;
     }
-    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), args.check.clone());
+    let total = if args.check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
+    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), args.check.clone(), total);
     // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
     // run; their verdicts are kept only when selected.
     for suite in suites::all(&ctx.profile, scenario_files) {
@@ -167,6 +168,7 @@ async fn conform(
             _ => continue,
         }
         if run.wants(suite) {
+            run.clear_progress();
             progress(&suite.name, &run.results()[before..]);
         }
     }
@@ -211,7 +213,7 @@ async fn preflight(issuer: &str) -> anyhow::Result<()> {
 fn progress(suite: &str, results: &[reports::CheckResult]) {
     let count = |v: Verdict| results.iter().filter(|c| c.verdict == v).count();
     eprintln!(
-        "  {suite:<12} {:>3} passed  {:>3} failed  {:>3} warnings  {:>3} skipped",
+        "  {suite:<24} {:>3} passed  {:>3} failed  {:>3} warnings  {:>3} skipped",
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Warning),

@@ -56,11 +56,34 @@ pub struct Run {
     suites: Vec<String>,
     only_check: Option<String>,
     last: Instant,
+    /// Checks expected in this run, for the progress bar (drawn only on a terminal).
+    expected_total: usize,
+    progress_bar: bool,
 }
 
 impl Run {
-    pub fn new(suites: Vec<String>, only_check: Option<String>) -> Run {
-        Run { results: Vec::new(), suites, only_check, last: Instant::now() }
+    pub fn new(suites: Vec<String>, only_check: Option<String>, expected_total: usize) -> Run {
+        use std::io::IsTerminal;
+        let progress_bar = std::io::stderr().is_terminal();
+        Run { results: Vec::new(), suites, only_check, last: Instant::now(), expected_total, progress_bar }
+    }
+
+    fn draw_progress(&self, suite: &str) {
+        if !self.progress_bar || self.expected_total == 0 {
+            return;
+        }
+        const WIDTH: usize = 30;
+        let done = self.results.len().min(self.expected_total);
+        let filled = done * WIDTH / self.expected_total;
+        let failed = self.results.iter().filter(|r| r.verdict == Verdict::Fail).count();
+        eprint!("\r\x1b[K[{}{}] {done}/{} {failed} failed  {suite}", "=".repeat(filled), " ".repeat(WIDTH - filled), self.expected_total);
+    }
+
+    /// Clears the progress bar so that a normal line can be printed.
+    pub fn clear_progress(&self) {
+        if self.progress_bar {
+            eprint!("\r\x1b[K");
+        }
     }
 
     pub fn wants(&self, suite: &Suite) -> bool {
@@ -93,6 +116,7 @@ impl Run {
             evidence: evidence.iter().map(|e| (*e).clone()).collect(),
             expected_failure: None,
         });
+        self.draw_progress(&suite.name);
     }
 
     pub fn results(&self) -> &[CheckResult] {
