@@ -60,11 +60,17 @@ fn suite_and_check_narrow_the_run() {
 }
 
 #[test]
-fn list_prints_every_check_with_its_citation() {
+fn list_prints_every_check_with_its_citation_and_docs_checks_md_is_current() {
     let out = Command::new(BIN).args(["conform", "--list"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.lines().count() >= 40);
-    assert!(text.lines().any(|l| l.starts_with("discovery.issuer-identical") && l.contains("OIDC Discovery §4.3")));
+    assert!(text.lines().filter(|l| l.starts_with("| `")).count() >= 150);
+    assert!(text.lines().any(|l| l.starts_with("| `discovery.issuer-identical` | required | OIDC Discovery §4.3 |")));
+    assert!(
+        text.lines().filter(|l| l.starts_with("| `")).all(|l| l.split(" | ").nth(2).is_some_and(|spec| !spec.trim().is_empty())),
+        "every check cites a rule"
+    );
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CHECKS.md")).unwrap();
+    assert!(docs == text, "docs/CHECKS.md is stale: run `cargo run -p harness -- conform --list > docs/CHECKS.md`");
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct Profile {
     pub flows: Flows,
     pub features: Features,
     #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
     pub source: Source,
     #[serde(default)]
     pub parameters: BTreeMap<String, ParameterRule>,
@@ -77,6 +79,13 @@ pub struct Features {
     pub end_session: bool,
     #[serde(default)]
     pub jwks_x5c: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Live token grants per user per application; the oldest is dropped beyond it.
+    pub max_tokens_per_user_per_application: Option<usize>,
 }
 
 /// The source document's own lists, verbatim: lint compares them with the rules.

@@ -7,7 +7,7 @@ use crate::engine::http::Response;
 use crate::engine::jwt::Jwt;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::profile::{AccessTokenFormat, ParameterRule};
-use crate::target::{Registration, Secret};
+use crate::target::{AuthMethod, Registration, Secret};
 use reports::Exchange;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -38,6 +38,15 @@ const UNSUPPORTED_GRANT: Check =
 const MISSING_GRANT: Check = required("token.missing-grant-type", "A request without grant_type gets invalid_request", "RFC 6749 §5.2");
 const REPEATED: Check = required("token.repeated-parameter", "A repeated parameter gets invalid_request", "RFC 6749 §3.1, §5.2");
 const GET_REFUSED: Check = required("token.post-only", "The token endpoint does not issue tokens over GET", "RFC 6749 §3.2");
+const AUTH_BASIC: Check =
+    required("token.auth-client-secret-basic", "A client registered for client_secret_basic authenticates with it", "RFC 6749 §2.3.1");
+const AUTH_POST: Check = required(
+    "token.auth-client-secret-post",
+    "A client registered for client_secret_post authenticates with it",
+    "RFC 6749 §2.3.1, OIDC Core §9",
+);
+const AUTH_NONE: Check = required("token.auth-none", "A public client is identified by client_id alone", "RFC 6749 §2.1, §3.2.1");
+const AUTH_MIXED: Check = required("token.auth-one-method", "Credentials in both the header and the body are refused", "RFC 6749 §2.3");
 const INVALID_SCOPE: Check = required("token.invalid-scope", "An unknown scope gets invalid_scope", "RFC 6749 §5.2");
 
 pub const SUITE: Suite = Suite {
@@ -67,6 +76,10 @@ pub const SUITE: Suite = Suite {
         REPEATED,
         GET_REFUSED,
         INVALID_SCOPE,
+        AUTH_BASIC,
+        AUTH_POST,
+        AUTH_NONE,
+        AUTH_MIXED,
     ]),
 };
 
@@ -104,6 +117,65 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     }
     audiences(ctx, run, &reg).await;
     errors(ctx, run, &reg).await;
+    authentication(ctx, run).await;
+}
+
+/// Each authentication method the profile claims, probed with a refresh request carrying a
+/// bogus token: authentication comes first (RFC 6749 §3.2.1), so a client that authenticated
+/// gets `invalid_grant`, one that did not gets 401 `invalid_client`.
+async fn authentication(ctx: &Context, run: &mut Run) {
+    let regs = [&ctx.target.service, &ctx.target.confidential, &ctx.target.other_confidential, &ctx.target.public];
+    let probe = [("grant_type", "refresh_token"), ("refresh_token", "oidc-harness-bogus-refresh-token")];
+    for (check, method, name) in [
+        (&AUTH_BASIC, AuthMethod::ClientSecretBasic, "client_secret_basic"),
+        (&AUTH_POST, AuthMethod::ClientSecretPost, "client_secret_post"),
+        (&AUTH_NONE, AuthMethod::None, "none"),
+    ] {
+        if !ctx.profile.flows.token_endpoint_auth_methods.iter().any(|m| m == name) {
+            run.record(&SUITE, check, &[], Outcome::Skip(format!("the profile does not claim {name}")));
+            continue;
+        }
+        let Some(reg) = regs.iter().filter_map(|r| r.as_ref()).find(|r| r.auth_method == method) else {
+            run.record(&SUITE, check, &[], Outcome::Skip(format!("the target names no client using {name}")));
+            continue;
+        };
+        match token(ctx, reg, &probe).await {
+            Ok(r) => {
+                let error = super::error_code(&r);
+                run.record(
+                    &SUITE,
+                    check,
+                    &[&r.exchange],
+                    Outcome::expect(r.status != 401 && error.as_deref() != Some("invalid_client"), || {
+                        format!("{} was not authenticated: status {}, error {error:?}", reg.client_id, r.status)
+                    }),
+                );
+            }
+            Err(e) => run.record(&SUITE, check, &[&e], Outcome::Fail("no response".into())),
+        }
+    }
+    let Some(reg) = regs.iter().filter_map(|r| r.as_ref()).find(|r| r.auth_method == AuthMethod::ClientSecretBasic) else {
+        return run.record(&SUITE, &AUTH_MIXED, &[], Outcome::Skip("the target names no client using client_secret_basic".into()));
+    };
+    let secret = reg.secret.as_ref().map(|s| s.expose()).unwrap_or("");
+    let both = authenticated(
+        &ctx.http,
+        ctx.endpoint("token_endpoint").unwrap_or_default(),
+        reg,
+        &[probe[0], probe[1], ("client_id", &reg.client_id), ("client_secret", secret)],
+    );
+    let response = ctx.http.send(both).await;
+    match &response {
+        Ok(r) => run.record(
+            &SUITE,
+            &AUTH_MIXED,
+            &[&r.exchange],
+            Outcome::expect(matches!(r.status, 400 | 401) && super::error_code(r).as_deref() != Some("invalid_grant"), || {
+                format!("accepted: status {}, error {:?}", r.status, super::error_code(r))
+            }),
+        ),
+        Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], Outcome::Fail("no response".into())),
+    }
 }
 
 fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope: &str) {

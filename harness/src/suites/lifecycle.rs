@@ -27,6 +27,11 @@ const REVOKE_ACCESS: Check =
 const UNKNOWN: Check = required("revocation.unknown-token", "Revoking an unknown token answers 200", "RFC 7009 §2.2");
 const UNAUTHENTICATED: Check =
     required("revocation.client-auth", "Revocation without client authentication gets 401 invalid_client", "RFC 7009 §2.1, RFC 6749 §5.2");
+const TOKEN_CAP: Check = required(
+    "lifecycle.token-cap",
+    "Beyond the per-user, per-application token limit the oldest grant is dropped, the next kept",
+    "profile (Manage OIDC and OAuth tokens)",
+);
 const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
 
 pub const SUITE: Suite = Suite {
@@ -46,8 +51,14 @@ pub const SUITE: Suite = Suite {
         UNKNOWN,
         UNAUTHENTICATED,
         OTHER_CLIENT,
+        TOKEN_CAP,
     ]),
 };
+
+/// The refresh-token checks, and the revocation checks: skipped or failed together when the
+/// step they depend on cannot run.
+const REFRESH_CHECKS: [Check; 9] = [ISSUED, WORKS, ROTATES, REUSE_REFUSED, REUSE_REVOKES, NARROW, WIDEN, AUTH_TIME, BOUND];
+const REVOCATION_CHECKS: [Check; 5] = [REVOKE_REFRESH, REVOKE_ACCESS, UNKNOWN, UNAUTHENTICATED, OTHER_CLIENT];
 
 /// A fresh grant with offline_access: the token response body and its exchange.
 async fn grant(ctx: &Context, reg: &Registration, scope: &str) -> Result<(Value, Exchange), String> {
@@ -85,26 +96,82 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
     };
     if !ctx.profile.flows.refresh_tokens {
-        record_all(run, &SUITE, &SUITE.checks[..9], &[], &Outcome::Skip("the profile has no refresh tokens".into()));
+        record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::Skip("the profile has no refresh tokens".into()));
     } else {
         refresh_rules(ctx, run, &reg).await;
     }
     if !ctx.profile.features.revocation || ctx.endpoint("revocation_endpoint").is_none() {
-        record_all(run, &SUITE, &SUITE.checks[9..], &[], &Outcome::Skip("the profile or discovery has no revocation".into()));
+        record_all(run, &SUITE, &REVOCATION_CHECKS, &[], &Outcome::Skip("the profile or discovery has no revocation".into()));
     } else {
         revocation_rules(ctx, run, &reg).await;
     }
+    token_cap(ctx, run, &reg).await;
+}
+
+/// Issues one grant and then `cap` more in one browser session: the first must be gone (its
+/// refresh token refused), the second still alive. Earlier grants of the run are older still,
+/// so they only make the first more certainly the one dropped.
+async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
+    let Some(cap) = ctx.profile.limits.max_tokens_per_user_per_application else {
+        return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Skip("the profile states no token limit".into()));
+    };
+    if !ctx.profile.flows.refresh_tokens {
+        return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Skip("the profile has no refresh tokens to observe the limit with".into()));
+    }
+    let browser = ctx.http.browser();
+    let mut refresh_tokens = Vec::with_capacity(2);
+    for n in 0..=cap {
+        let (verifier, challenge) = pkce_pair();
+        let state = random("s", 20);
+        let params = [
+            ("response_type", "code"),
+            ("scope", "openid offline_access"),
+            ("state", state.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let body = match authorized(ctx, &browser, reg, &params).await {
+            Ok(done) => match done.arrival.params.get("code") {
+                Some(code) => redeem(ctx, reg, code, Some(&verifier)).await.ok().and_then(|r| r.json()),
+                None => None,
+            },
+            Err(_) => None,
+        };
+        let Some(body) = body.filter(|b| b["refresh_token"].is_string()) else {
+            return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Fail(format!("grant {} of {} gave no refresh token", n + 1, cap + 1)));
+        };
+        if n < 2 {
+            refresh_tokens.push(field(&body, "refresh_token"));
+        }
+    }
+    let oldest = refresh(ctx, reg, &refresh_tokens[0], None).await;
+    let next = refresh(ctx, reg, &refresh_tokens[1], None).await;
+    let dropped = oldest.as_ref().is_ok_and(|r| r.status == 400);
+    let kept = next.as_ref().is_ok_and(|r| r.status == 200);
+    run.record(
+        &SUITE,
+        &TOKEN_CAP,
+        &evidence(&[&oldest, &next]),
+        Outcome::expect(dropped && kept, || {
+            format!(
+                "after {} grants: the first was {}, the second {}",
+                cap + 1,
+                if dropped { "dropped" } else { "kept" },
+                if kept { "kept" } else { "dropped" }
+            )
+        }),
+    );
 }
 
 async fn refresh_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
     let (first, exchange) = match grant(ctx, reg, "openid email offline_access").await {
         Ok(ok) => ok,
-        Err(why) => return record_all(run, &SUITE, &SUITE.checks[..9], &[], &Outcome::Fail(why)),
+        Err(why) => return record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::Fail(why)),
     };
     let r1 = field(&first, "refresh_token");
     run.record(&SUITE, &ISSUED, &[&exchange], Outcome::expect(!r1.is_empty(), || "no refresh_token in the token response".into()));
     if r1.is_empty() {
-        return record_all(run, &SUITE, &SUITE.checks[1..9], &[&exchange], &Outcome::Fail("no refresh token to test".into()));
+        return record_all(run, &SUITE, &REFRESH_CHECKS[1..], &[&exchange], &Outcome::Fail("no refresh token to test".into()));
     }
     let second = refresh(ctx, reg, &r1, None).await;
     let second_body = second.as_ref().ok().and_then(|r| r.json().filter(|_| r.status == 200)).unwrap_or(Value::Null);
