@@ -35,9 +35,8 @@ async fn baseline() -> (Value, Value) {
     (meta, jwks)
 }
 
-/// Serves `meta` and `jwks` (placeholder replaced) plus `extra` mocks, runs conform against it,
-/// and returns the ids of the checks that failed or warned.
-async fn failing_checks(name: &str, meta: Value, jwks: Value, extra: Vec<Mock>) -> Vec<String> {
+/// A wiremock target serving `meta` (its placeholder replaced by the mock's issuer) and `jwks`.
+async fn mock_target(meta: Value, jwks: Value) -> (MockServer, String) {
     let mock = MockServer::start().await;
     let issuer = format!("{}/api/oidc", mock.uri());
     let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
@@ -47,6 +46,13 @@ async fn failing_checks(name: &str, meta: Value, jwks: Value, extra: Vec<Mock>) 
         .mount(&mock)
         .await;
     Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    (mock, issuer)
+}
+
+/// Serves `meta` and `jwks` plus `extra` mocks, runs conform against it, and returns the ids of
+/// the checks that failed or warned.
+async fn failing_checks(name: &str, meta: Value, jwks: Value, extra: Vec<Mock>) -> Vec<String> {
+    let (mock, issuer) = mock_target(meta, jwks).await;
     for m in extra {
         m.mount(&mock).await;
     }
@@ -219,15 +225,7 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
     let (mut meta, jwks) = baseline().await;
     meta["token_endpoint"] = json!("http://idp.example.test/token");
     meta["code_challenge_methods_supported"] = json!(["S256", "plain"]);
-    let mock = MockServer::start().await;
-    let issuer = format!("{}/api/oidc", mock.uri());
-    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
-    Mock::given(method("GET"))
-        .and(path("/api/oidc/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    let (_mock, issuer) = mock_target(meta, jwks).await;
     let dir = report_dir("expected");
     let list = dir.join("expected.toml");
     let write_and_run = |text: &str| {
@@ -263,15 +261,7 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
 async fn a_json_login_api_runs_first_and_shares_the_cookie_jar() {
     use wiremock::matchers::{body_json, header};
     let (meta, jwks) = baseline().await;
-    let mock = MockServer::start().await;
-    let issuer = format!("{}/api/oidc", mock.uri());
-    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
-    Mock::given(method("GET"))
-        .and(path("/api/oidc/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    let (mock, issuer) = mock_target(meta, jwks).await;
     // The login API wants the substituted credentials and answers with a session cookie ...
     Mock::given(method("POST"))
         .and(path("/api/login"))
@@ -318,15 +308,7 @@ async fn a_json_login_api_runs_first_and_shares_the_cookie_jar() {
 #[tokio::test]
 async fn a_login_page_the_driver_cannot_fill_stops_the_run_in_preflight() {
     let (meta, jwks) = baseline().await;
-    let mock = MockServer::start().await;
-    let issuer = format!("{}/api/oidc", mock.uri());
-    let meta: Value = serde_json::from_str(&meta.to_string().replace(PLACEHOLDER, &issuer)).unwrap();
-    Mock::given(method("GET"))
-        .and(path("/api/oidc/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    let (mock, issuer) = mock_target(meta, jwks).await;
     let page = "<form method=\"post\" action=\"/signin\"><input name=\"tenant\"><input name=\"account\"><input type=\"password\" name=\"pw\"></form>";
     Mock::given(method("GET"))
         .and(path("/api/oidc/authorize"))

@@ -2,7 +2,7 @@
 //! was (or was not) sent, a later `auth_time`, a login form served. (The error responses for
 //! bad requests are data: `scenarios/authorization-errors.toml`.)
 
-use super::flow::{authorize, authorized, pkce_pair, random, redeem};
+use super::flow::{Authorized, CodeAuthorization, authorize, authorized, code_authorization, pkce_pair, redeem};
 use super::{Context, record_all};
 use crate::engine::http::Recorder;
 use crate::engine::jwt::Jwt;
@@ -151,17 +151,14 @@ async fn auth_time(ctx: &Context, reg: &Registration, code: &str, verifier: &str
     Jwt::decode(&id_token).ok()?.claims["auth_time"].as_u64()
 }
 
+/// A code flow in `browser` with `extra`, and the auth_time of the ID token it yields.
 async fn login_flow(
     ctx: &Context,
     browser: &Recorder,
     reg: &Registration,
     extra: &[(&str, &str)],
-) -> Result<(super::flow::Authorized, Option<u64>), (String, Vec<Exchange>)> {
-    let (verifier, challenge) = pkce_pair();
-    let state = random("s", 20);
-    let mut params = code_params(&state, &challenge);
-    params.extend_from_slice(extra);
-    let done = authorized(ctx, browser, reg, &params).await?;
+) -> Result<(Authorized, Option<u64>), (String, Vec<Exchange>)> {
+    let CodeAuthorization { done, verifier, .. } = code_authorization(ctx, browser, reg, "openid", extra).await?;
     let time = match done.arrival.params.get("code") {
         Some(code) => auth_time(ctx, reg, code, &verifier).await,
         None => None,
@@ -196,7 +193,7 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
     };
     let record_flow = |run: &mut Run,
                        check: &Check,
-                       result: Result<(super::flow::Authorized, Option<u64>), (String, Vec<Exchange>)>,
+                       result: Result<(Authorized, Option<u64>), (String, Vec<Exchange>)>,
                        judge: &dyn Fn(usize, Option<u64>) -> Outcome| match result {
         Ok((done, time)) => {
             let ev: Vec<&Exchange> = done.exchanges.iter().collect();

@@ -91,16 +91,10 @@ fn expect_error(run: &mut Run, check: &Check, response: &Result<Response, Exchan
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     if !ctx.profile.flows.client_credentials {
-        for check in SUITE.checks.iter() {
-            run.record(&SUITE, check, &[], Outcome::Skip("the profile has no client credentials grant".into()));
-        }
-        return;
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the profile has no client credentials grant".into()));
     }
     let Some(reg) = ctx.target.service.clone() else {
-        for check in SUITE.checks.iter() {
-            run.record(&SUITE, check, &[], Outcome::Skip("the target names no client credentials client".into()));
-        }
-        return;
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no client credentials client".into()));
     };
     let scope = reg.scope.clone().unwrap_or_default();
     let mut form = vec![("grant_type", "client_credentials")];

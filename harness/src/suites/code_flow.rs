@@ -2,7 +2,7 @@
 //! response, ID token validation step by step (OIDC Core §3.1.3.7), the access token
 //! (RFC 9068 where the profile says JWT), and the code's single use and bindings.
 
-use super::flow::{authorize, pkce_pair, random, token};
+use super::flow::{authorize, code_authorization, pkce_pair, random, token};
 use super::{Context, strings};
 use crate::engine::jwt::{Jwt, half_hash};
 use crate::engine::login::Delivery;
@@ -411,22 +411,11 @@ async fn fresh_code(
     browser: &crate::engine::http::Recorder,
     reg: &crate::target::Registration,
 ) -> Result<(String, String), String> {
-    let (verifier, challenge) = pkce_pair();
-    let state = random("s", 24);
-    let params = [
-        ("response_type", "code"),
-        ("scope", "openid"),
-        ("state", state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let arrival = authorize(ctx, browser, reg, &params).await?.result?;
-    let code = arrival
-        .params
-        .get("code")
-        .cloned()
-        .ok_or_else(|| format!("no code in a further authorization response: {:?}", arrival.params.get("error")))?;
-    Ok((code, verifier))
+    let auth = code_authorization(ctx, browser, reg, "openid", &[]).await.map_err(|(why, _)| why)?;
+    let params = &auth.done.arrival.params;
+    let code =
+        params.get("code").cloned().ok_or_else(|| format!("no code in a further authorization response: {:?}", params.get("error")))?;
+    Ok((code, auth.verifier))
 }
 
 fn expect_invalid_grant(run: &mut Run, check: &Check, response: Result<crate::engine::http::Response, Exchange>) {

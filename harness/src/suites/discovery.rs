@@ -124,10 +124,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         Ok(r) => r,
         Err(exchange) => {
             let why = format!("no response: {}", exchange.error.clone().unwrap_or_default());
-            for check in SUITE.checks.iter() {
-                run.record(&SUITE, check, &[&exchange], Outcome::Fail(why.clone()));
-            }
-            return;
+            return super::record_all(run, &SUITE, &SUITE.checks, &[&exchange], &Outcome::Fail(why));
         }
     };
     let ev = [&response.exchange];
@@ -146,10 +143,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         }),
     );
     let Some(meta) = metadata else {
-        for check in SUITE.checks[2..].iter() {
-            run.record(&SUITE, check, &ev, Outcome::Fail("no discovery document to check".into()));
-        }
-        return;
+        return super::record_all(run, &SUITE, &SUITE.checks[2..], &ev, &Outcome::Fail("no discovery document to check".into()));
     };
     let profile = &ctx.profile;
     let member = |name: &str| meta.get(name).and_then(Value::as_str).map(str::to_string);

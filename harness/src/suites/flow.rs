@@ -94,6 +94,63 @@ pub async fn authorized(
     }
 }
 
+/// A code-flow authorization and the PKCE verifier that redeems its code.
+pub struct CodeAuthorization {
+    pub done: Authorized,
+    pub verifier: String,
+}
+
+/// Runs a code-flow authorization for `reg`: `response_type=code`, `scope`, a fresh `state`, an
+/// S256 PKCE challenge, then `extra`. The client may still have received an error.
+pub async fn code_authorization(
+    ctx: &Context,
+    browser: &Recorder,
+    reg: &Registration,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Result<CodeAuthorization, (String, Vec<Exchange>)> {
+    let (verifier, challenge) = pkce_pair();
+    let state = random("s", 20);
+    let mut params = vec![
+        ("response_type", "code"),
+        ("scope", scope),
+        ("state", state.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    params.extend_from_slice(extra);
+    let done = authorized(ctx, browser, reg, &params).await?;
+    Ok(CodeAuthorization { done, verifier })
+}
+
+/// A code flow redeemed: the 200 token response's JSON body, and every exchange on the way.
+pub async fn code_tokens(
+    ctx: &Context,
+    browser: &Recorder,
+    reg: &Registration,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Result<(serde_json::Value, Vec<Exchange>), (String, Vec<Exchange>)> {
+    let CodeAuthorization { done, verifier, .. } = code_authorization(ctx, browser, reg, scope, extra).await?;
+    let mut exchanges = done.exchanges;
+    let Some(code) = done.arrival.params.get("code") else {
+        return Err((format!("no code: error {:?}", done.arrival.params.get("error")), exchanges));
+    };
+    match redeem(ctx, reg, code, Some(&verifier)).await {
+        Ok(r) => {
+            exchanges.push(r.exchange.clone());
+            match r.json().filter(|_| r.status == 200) {
+                Some(body) => Ok((body, exchanges)),
+                None => Err((format!("the token endpoint answered {}", r.status), exchanges)),
+            }
+        }
+        Err(e) => {
+            exchanges.push(e);
+            Err(("no response from the token endpoint".into(), exchanges))
+        }
+    }
+}
+
 /// Redeems `code` for `reg` with its redirect URI and PKCE verifier.
 pub async fn redeem(ctx: &Context, reg: &Registration, code: &str, verifier: Option<&str>) -> Result<Response, Exchange> {
     let redirect_uri = reg.redirect_uri.as_deref().unwrap_or("");

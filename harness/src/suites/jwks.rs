@@ -56,19 +56,13 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(jwks_uri) = ctx.endpoint("jwks_uri").map(str::to_string) else {
-        for check in SUITE.checks.iter() {
-            run.record(&SUITE, check, &[], Outcome::Fail("discovery gave no jwks_uri".into()));
-        }
-        return;
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Fail("discovery gave no jwks_uri".into()));
     };
     let response = match ctx.http.send(ctx.http.get(&jwks_uri)).await {
         Ok(r) => r,
         Err(exchange) => {
             let why = format!("no response: {}", exchange.error.clone().unwrap_or_default());
-            for check in SUITE.checks.iter() {
-                run.record(&SUITE, check, &[&exchange], Outcome::Fail(why.clone()));
-            }
-            return;
+            return super::record_all(run, &SUITE, &SUITE.checks, &[&exchange], &Outcome::Fail(why));
         }
     };
     let ev = [&response.exchange];

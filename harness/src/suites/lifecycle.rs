@@ -2,7 +2,7 @@
 //! and reuse detection (RFC 9700 §4.14.2), the refreshed ID token (OIDC Core §12.2), and
 //! revocation (RFC 7009) reaching refresh and userinfo.
 
-use super::flow::{authenticated, authorized, pkce_pair, random, redeem, token};
+use super::flow::{authenticated, code_tokens, token};
 use super::{Context, expect_error, record_all};
 use crate::engine::http::Response;
 use crate::engine::jwt::Jwt;
@@ -60,23 +60,13 @@ pub const SUITE: Suite = Suite {
 const REFRESH_CHECKS: [Check; 9] = [ISSUED, WORKS, ROTATES, REUSE_REFUSED, REUSE_REVOKES, NARROW, WIDEN, AUTH_TIME, BOUND];
 const REVOCATION_CHECKS: [Check; 5] = [REVOKE_REFRESH, REVOKE_ACCESS, UNKNOWN, UNAUTHENTICATED, OTHER_CLIENT];
 
-/// A fresh grant with offline_access: the token response body and its exchange.
+/// A fresh grant (asking for consent, as OIDC Core §11 wants for offline_access): the token
+/// response body and its exchange.
 async fn grant(ctx: &Context, reg: &Registration, scope: &str) -> Result<(Value, Exchange), String> {
-    let (verifier, challenge) = pkce_pair();
-    let state = random("s", 20);
-    let params = [
-        ("response_type", "code"),
-        ("scope", scope),
-        ("state", state.as_str()),
-        ("prompt", "consent"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let done = authorized(ctx, &ctx.http.browser(), reg, &params).await.map_err(|(why, _)| why)?;
-    let code = done.arrival.params.get("code").ok_or_else(|| format!("no code: {:?}", done.arrival.params.get("error")))?;
-    let r = redeem(ctx, reg, code, Some(&verifier)).await.map_err(|e| format!("no response: {:?}", e.error))?;
-    let body = r.json().filter(|_| r.status == 200).ok_or_else(|| format!("status {}", r.status))?;
-    Ok((body, r.exchange))
+    let (body, mut exchanges) =
+        code_tokens(ctx, &ctx.http.browser(), reg, scope, &[("prompt", "consent")]).await.map_err(|(why, _)| why)?;
+    let exchange = exchanges.pop().ok_or("no exchange")?;
+    Ok((body, exchange))
 }
 
 async fn refresh(ctx: &Context, reg: &Registration, token_value: &str, scope: Option<&str>) -> Result<Response, Exchange> {
@@ -121,22 +111,7 @@ async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
     let browser = ctx.http.browser();
     let mut refresh_tokens = Vec::with_capacity(2);
     for n in 0..=cap {
-        let (verifier, challenge) = pkce_pair();
-        let state = random("s", 20);
-        let params = [
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-            ("state", state.as_str()),
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        let body = match authorized(ctx, &browser, reg, &params).await {
-            Ok(done) => match done.arrival.params.get("code") {
-                Some(code) => redeem(ctx, reg, code, Some(&verifier)).await.ok().and_then(|r| r.json()),
-                None => None,
-            },
-            Err(_) => None,
-        };
+        let body = code_tokens(ctx, &browser, reg, "openid offline_access", &[]).await.ok().map(|(body, _)| body);
         let Some(body) = body.filter(|b| b["refresh_token"].is_string()) else {
             return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Fail(format!("grant {} of {} gave no refresh token", n + 1, cap + 1)));
         };

@@ -2,7 +2,7 @@
 //! parameter must visibly take effect, each ignored one must change nothing, each rejected one
 //! must get `invalid_request`.
 
-use super::flow::{authorized, pkce_pair, random, redeem};
+use super::flow::{CodeAuthorization, code_authorization, redeem};
 use super::{Context, record_all};
 use crate::engine::http::Recorder;
 use crate::engine::jwt::Jwt;
@@ -97,17 +97,7 @@ async fn try_flow(
     reg: &Registration,
     extra: &[(&str, &str)],
 ) -> Result<FlowEnd, (String, Vec<Exchange>)> {
-    let (verifier, challenge) = pkce_pair();
-    let state = random("s", 20);
-    let mut params = vec![
-        ("response_type", "code"),
-        ("scope", "openid"),
-        ("state", state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    params.extend_from_slice(extra);
-    let done = authorized(ctx, browser, reg, &params).await?;
+    let CodeAuthorization { done, verifier, .. } = code_authorization(ctx, browser, reg, "openid", extra).await?;
     let mut exchanges = done.exchanges;
     let Some(code) = done.arrival.params.get("code") else {
         return Ok(FlowEnd::ClientError(done.arrival.params.get("error").cloned().unwrap_or_default(), exchanges));

@@ -1,6 +1,6 @@
 //! The UserInfo endpoint (OIDC Core §5.3) and bearer token use (RFC 6750).
 
-use super::flow::{authorized, pkce_pair, random, redeem};
+use super::flow::code_tokens;
 use super::{Context, record_all};
 use crate::engine::jwt::Jwt;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
@@ -27,22 +27,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     let (Some(endpoint), Some(reg)) = (ctx.endpoint("userinfo_endpoint").map(str::to_string), ctx.target.confidential.clone()) else {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("no userinfo_endpoint or no confidential client".into()));
     };
-    let (verifier, challenge) = pkce_pair();
-    let state = random("s", 20);
-    let params = [
-        ("response_type", "code"),
-        ("scope", "openid"),
-        ("state", state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let tokens = match authorized(ctx, &ctx.http.browser(), &reg, &params).await {
-        Ok(done) => match done.arrival.params.get("code") {
-            Some(code) => redeem(ctx, &reg, code, Some(&verifier)).await.ok().and_then(|r| r.json()),
-            None => None,
-        },
-        Err(_) => None,
-    };
+    let tokens = code_tokens(ctx, &ctx.http.browser(), &reg, "openid", &[]).await.ok().map(|(body, _)| body);
     let Some(tokens) = tokens.filter(|t| t["access_token"].is_string()) else {
         return record_all(run, &SUITE, &SUITE.checks[..3], &[], &Outcome::Fail("could not obtain tokens for the test user".into()));
     };
