@@ -173,15 +173,15 @@ async fn conform(
         let suite = &suite;
         let before = run.results().len();
         match suite.name.as_ref() {
-            "discovery" => suites::discovery::run(&mut ctx, &mut run).await,
-            "jwks" => suites::jwks::run(&mut ctx, &mut run).await,
-            "authorization-endpoint" if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
-            "code-flow" if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
+            suites::discovery::NAME => suites::discovery::run(&mut ctx, &mut run).await,
+            suites::jwks::NAME => suites::jwks::run(&mut ctx, &mut run).await,
+            suites::authorization_endpoint::NAME if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
+            suites::code_flow::NAME if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
             suites::parameters::NAME if run.wants(suite) => suites::parameters::run(&mut ctx, &mut run, suite).await,
-            "implicit" if run.wants(suite) => suites::implicit::run(&mut ctx, &mut run).await,
-            "userinfo" if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
-            "lifecycle" if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
-            "client-credentials" if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
+            suites::implicit::NAME if run.wants(suite) => suites::implicit::run(&mut ctx, &mut run).await,
+            suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
+            suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
+            suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
             name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
                 Some(file) => crate::scenario::run(&ctx, &mut run, suite, file).await,
                 None => continue,

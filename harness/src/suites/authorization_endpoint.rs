@@ -36,8 +36,10 @@ const FORM_POST: Check = required(
 const FRAGMENT: Check =
     required("authz.fragment", "response_mode=fragment delivers the code in the fragment", "OAuth 2.0 Multiple Response Types §2.1");
 
+pub const NAME: &str = "authorization-endpoint";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("authorization-endpoint"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         UNREGISTERED_REDIRECT,
         FOREIGN_REDIRECT,

@@ -49,8 +49,10 @@ const AUTH_NONE: Check = required("token.auth-none", "A public client is identif
 const AUTH_MIXED: Check = required("token.auth-one-method", "Credentials in both the header and the body are refused", "RFC 6749 §2.3");
 const INVALID_SCOPE: Check = required("token.invalid-scope", "An unknown scope gets invalid_scope", "RFC 6749 §5.2");
 
+pub const NAME: &str = "client-credentials";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("client-credentials"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         ISSUED,
         NO_STORE,

@@ -49,8 +49,10 @@ const CLIENT_BOUND: Check =
     required("code.bound-to-client", "A code redeemed by another client fails with invalid_grant", "RFC 6749 §4.1.3");
 const SUB_STABLE: Check = required("id-token.sub-stable", "A second authorization of the same user gives the same sub", "OIDC Core §2");
 
+pub const NAME: &str = "code-flow";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("code-flow"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         COMPLETES,
         STATE,

@@ -76,8 +76,10 @@ const REGISTRATION_SERVED: Check = required(
     "RFC 7591 §3, profile",
 );
 
+pub const NAME: &str = "discovery";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("discovery"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         REACHABLE,
         JSON,

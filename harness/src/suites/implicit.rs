@@ -32,8 +32,10 @@ const OIDC_ONLY: Check = required(
 );
 const NO_QUERY: Check = required("implicit.no-query", "response_mode=query never carries tokens", "OAuth Multiple Response Types §2.1");
 
+pub const NAME: &str = "implicit";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("implicit"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[ID_TOKEN_TOKEN, FRAGMENT, SIGNATURE, NONCE, AT_HASH, ID_TOKEN_ONLY, NONCE_REQUIRED, OIDC_ONLY, NO_QUERY]),
 };
 

@@ -31,8 +31,10 @@ const X5C_DER: Check = recommended("jwks.x5c-der", "x5c values are base64 (not b
 const ALG_COVERAGE: Check =
     required("jwks.alg-coverage", "A key exists for every algorithm the profile and discovery sign with", "OIDC Core §10.1");
 
+pub const NAME: &str = "jwks";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("jwks"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         REACHABLE,
         CONTENT_TYPE,

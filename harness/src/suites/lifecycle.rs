@@ -34,8 +34,10 @@ const TOKEN_CAP: Check = required(
 );
 const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
 
+pub const NAME: &str = "lifecycle";
+
 pub const SUITE: Suite = Suite {
-    name: Cow::Borrowed("lifecycle"),
+    name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         ISSUED,
         WORKS,

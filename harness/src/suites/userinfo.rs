@@ -20,8 +20,10 @@ const INVALID_TOKEN: Check =
 const ID_TOKEN_REFUSED: Check =
     recommended("userinfo.id-token-refused", "An ID token is not accepted as an access token", "RFC 9068 §4, OIDC Core §5.3");
 
+pub const NAME: &str = "userinfo";
+
 pub const SUITE: Suite =
-    Suite { name: Cow::Borrowed("userinfo"), checks: Cow::Borrowed(&[GET, SUB, POST_BODY, NO_TOKEN, INVALID_TOKEN, ID_TOKEN_REFUSED]) };
+    Suite { name: Cow::Borrowed(NAME), checks: Cow::Borrowed(&[GET, SUB, POST_BODY, NO_TOKEN, INVALID_TOKEN, ID_TOKEN_REFUSED]) };
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let (Some(endpoint), Some(reg)) = (ctx.endpoint("userinfo_endpoint").map(str::to_string), ctx.target.confidential.clone()) else {
