@@ -267,3 +267,18 @@ async fn userinfo_without_a_bearer_challenge_is_caught() {
         ["userinfo.no-token", "userinfo.invalid-token", "userinfo.id-token-refused"]
     );
 }
+
+#[tokio::test]
+async fn an_error_that_is_not_rfc_6749_json_is_caught() {
+    let (issuer, _server) = tampered(tamper(|path, _, headers, body| {
+        if path.ends_with("/token") && String::from_utf8_lossy(body).contains("unsupported_grant_type") {
+            *body = b"error=unsupported_grant_type".to_vec();
+            headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        }
+    }))
+    .await;
+    assert_eq!(
+        failing_in("error-shape", issuer, &["client-credentials"], None).await,
+        ["token.unsupported-grant-type", "token.error-shape"]
+    );
+}
