@@ -1,11 +1,9 @@
 //! `oidc-harness conform`: run the suites against the embedded reference server (default) or a
 //! deployment, print progress and a summary on stderr, write the reports.
 
-use crate::engine::http::Recorder;
 use crate::engine::{Run, Suite};
 use crate::expected::Expected;
 use crate::profile::Profile;
-use crate::redact::Redactor;
 use crate::suites::{self, Context};
 use crate::target::Target;
 use anyhow::{Context as _, bail};
@@ -44,6 +42,10 @@ pub struct ConformArgs {
     /// `id` and `reason`): the run passes when only those fail.
     #[arg(long, value_name = "FILE")]
     expected: Option<PathBuf>,
+    /// Run the embedded reference server with this named fault (repeatable; see
+    /// `oidc-harness serve --list-faults`), to see which checks catch it.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    fault: Vec<String>,
     /// Print the suites and their checks, and exit.
     #[arg(long)]
     list: bool,
@@ -134,28 +136,25 @@ async fn conform(
 ) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
-    let (issuer, embedded, target, secrets) = match &args.target {
+    let (mut ctx, embedded) = match &args.target {
         Some(url) => {
             let target = match &args.target_config {
                 Some(path) => Target::from_file(path, |var| std::env::var(var).ok())?,
                 None => Target::default(),
             };
             let secrets = target.secrets();
-            (url.trim_end_matches('/').to_string(), None, target, secrets)
+            (Context::new(url.trim_end_matches('/').to_string(), profile, target, secrets), None)
         }
         None => {
-            let config = reference_server::Config::default();
-            let target = Target::embedded(&config);
-            let mut secrets = embedded_secrets(&config);
-            let server = reference_server::start(config).await.context("starting the embedded reference server")?;
-            secrets.push(server.admin_token().to_string());
-            (server.issuer().to_string(), Some(server), target, secrets)
+            let (server, ctx) = start_embedded(embedded_config(&args.fault)?, profile).await?;
+            (ctx, Some(server))
         }
     };
+    let issuer = ctx.issuer.clone();
     preflight(&issuer).await?;
-    eprintln!("conform: {issuer} ({}), profile {}", if embedded.is_some() { "embedded reference server" } else { "target" }, profile.name);
-    let mut ctx =
-        Context { issuer: issuer.clone(), profile, target, http: Recorder::new(Redactor::new(secrets)), metadata: None, jwks: None };
+    let what = if embedded.is_some() { "embedded reference server" } else { "target" };
+    let faults = if args.fault.is_empty() { String::new() } else { format!(" with fault {}", args.fault.join(", ")) };
+    eprintln!("conform: {issuer} ({what}{faults}), profile {}", ctx.profile.name);
     if args.target.is_some() {
         // Discovery is needed to find the login page; its own checks run again below.
         let url = format!("{issuer}/.well-known/openid-configuration");
@@ -165,34 +164,7 @@ async fn conform(
         }
         ctx.metadata = None;
     }
-    let total = if args.check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
-    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), args.check.clone(), total);
-    // Later suites use what earlier ones learned (metadata, keys), so discovery and jwks always
-    // run; their verdicts are kept only when selected.
-    for suite in suites::all(&ctx.profile, scenario_files) {
-        let suite = &suite;
-        let before = run.results().len();
-        match suite.name.as_ref() {
-            suites::discovery::NAME => suites::discovery::run(&mut ctx, &mut run).await,
-            suites::jwks::NAME => suites::jwks::run(&mut ctx, &mut run).await,
-            suites::authorization_endpoint::NAME if run.wants(suite) => suites::authorization_endpoint::run(&mut ctx, &mut run).await,
-            suites::code_flow::NAME if run.wants(suite) => suites::code_flow::run(&mut ctx, &mut run).await,
-            suites::parameters::NAME if run.wants(suite) => suites::parameters::run(&mut ctx, &mut run, suite).await,
-            suites::implicit::NAME if run.wants(suite) => suites::implicit::run(&mut ctx, &mut run).await,
-            suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(&mut ctx, &mut run).await,
-            suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(&mut ctx, &mut run).await,
-            suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(&mut ctx, &mut run).await,
-            name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
-                Some(file) => crate::scenario::run(&ctx, &mut run, suite, file).await,
-                None => continue,
-            },
-            _ => continue,
-        }
-        if run.wants(suite) {
-            run.clear_progress();
-            progress(&suite.name, &run.results()[before..]);
-        }
-    }
+    let results = run_suites(&mut ctx, selected, scenario_files, args.check.clone(), true).await;
     let profile_name = ctx.profile.name.clone();
     if let Some(server) = embedded {
         server.shutdown().await;
@@ -204,9 +176,71 @@ async fn conform(
         duration_ms: clock.elapsed().as_millis() as u64,
         target: reports::Target { issuer, embedded: args.target.is_none() },
         profile: profile_name,
-        checks: run.into_results(),
+        checks: results,
         expected_but_passed: Vec::new(),
     })
+}
+
+/// Runs the `selected` suites against the context's target and returns the verdicts. Discovery
+/// and JWKS always run (later suites need the metadata and keys); their verdicts are kept only
+/// when selected. `verbose` prints a line per suite and draws the progress bar.
+pub async fn run_suites(
+    ctx: &mut Context,
+    selected: &[Suite],
+    scenario_files: &[crate::scenario::ScenarioFile],
+    only_check: Option<String>,
+    verbose: bool,
+) -> Vec<reports::CheckResult> {
+    let total = if only_check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
+    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), only_check, if verbose { total } else { 0 });
+    for suite in suites::all(&ctx.profile, scenario_files) {
+        let suite = &suite;
+        let before = run.results().len();
+        match suite.name.as_ref() {
+            suites::discovery::NAME => suites::discovery::run(ctx, &mut run).await,
+            suites::jwks::NAME => suites::jwks::run(ctx, &mut run).await,
+            suites::authorization_endpoint::NAME if run.wants(suite) => suites::authorization_endpoint::run(ctx, &mut run).await,
+            suites::code_flow::NAME if run.wants(suite) => suites::code_flow::run(ctx, &mut run).await,
+            suites::parameters::NAME if run.wants(suite) => suites::parameters::run(ctx, &mut run, suite).await,
+            suites::implicit::NAME if run.wants(suite) => suites::implicit::run(ctx, &mut run).await,
+            suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(ctx, &mut run).await,
+            suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(ctx, &mut run).await,
+            suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(ctx, &mut run).await,
+            name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
+                Some(file) => crate::scenario::run(ctx, &mut run, suite, file).await,
+                None => continue,
+            },
+            _ => continue,
+        }
+        if verbose && run.wants(suite) {
+            run.clear_progress();
+            progress(&suite.name, &run.results()[before..]);
+        }
+    }
+    run.into_results()
+}
+
+/// Starts the embedded reference server with `config` and a context for it (its target file and
+/// every secret of its configuration for the redactor).
+pub async fn start_embedded(config: reference_server::Config, profile: Profile) -> anyhow::Result<(reference_server::Server, Context)> {
+    let target = Target::embedded(&config);
+    let mut secrets = embedded_secrets(&config);
+    let server = reference_server::start(config).await.context("starting the embedded reference server")?;
+    secrets.push(server.admin_token().to_string());
+    let ctx = Context::new(server.issuer().to_string(), profile, target, secrets);
+    Ok((server, ctx))
+}
+
+/// The embedded server's configuration, with the named faults switched on.
+pub fn embedded_config(faults: &[String]) -> anyhow::Result<reference_server::Config> {
+    let faults = faults
+        .iter()
+        .map(|name| {
+            reference_server::faults::Fault::from_name(name)
+                .ok_or_else(|| anyhow::anyhow!("unknown fault `{name}`; `oidc-harness serve --list-faults` lists them"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(reference_server::Config { faults, ..Default::default() })
 }
 
 /// Every secret of the embedded server's configuration: redacted wherever it might appear.

@@ -4,6 +4,7 @@
 mod conform;
 mod engine;
 mod expected;
+mod killmatrix;
 mod profile;
 mod redact;
 mod scenario;
@@ -30,6 +31,8 @@ enum Command {
         /// The profile (TOML) to check.
         profile: std::path::PathBuf,
     },
+    /// Run every suite once per fault of the reference server's catalog and write the table.
+    Killmatrix(killmatrix::KillMatrixArgs),
     /// Run the reference authorization server (IDaaS profile) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Conform(args) => conform::run(args),
         Command::Lint { profile } => lint(&profile),
+        Command::Killmatrix(args) => killmatrix::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

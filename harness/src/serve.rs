@@ -20,6 +20,12 @@ pub struct ServeArgs {
     /// Print the built-in configuration as TOML and exit.
     #[arg(long)]
     print_default_config: bool,
+    /// Inject a named fault (repeatable), e.g. `--fault nonce-dropped`.
+    #[arg(long, value_name = "NAME")]
+    fault: Vec<String>,
+    /// Print the fault catalog and exit.
+    #[arg(long)]
+    list_faults: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -27,10 +33,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         print!("{}", Config::default().to_toml());
         return Ok(());
     }
-    let config = match &args.config {
+    if args.list_faults {
+        for e in reference_server::faults::CATALOG {
+            println!("{:<40} {:<32} {}", e.name, e.rule, e.description);
+        }
+        return Ok(());
+    }
+    let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
+    config.faults.extend(crate::conform::embedded_config(&args.fault)?.faults);
+    if !config.faults.is_empty() {
+        let names: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
+        eprintln!("WARNING: injecting faults: {} (this server deliberately breaks rules)", names.join(", "));
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let server = reference_server::start_on(config, SocketAddr::new(args.bind, args.port)).await?;

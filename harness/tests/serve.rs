@@ -60,3 +60,16 @@ fn serve_prints_its_issuer_and_answers_discovery() {
     child.wait().ok();
     assert_eq!(meta["issuer"], issuer.as_str());
 }
+
+#[test]
+fn faults_are_listed_and_unknown_ones_refused() {
+    let out = Command::new(BIN).args(["serve", "--list-faults"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() >= 20);
+    assert!(text.lines().any(|l| l.starts_with("nonce-dropped") && l.contains("OIDC Core")));
+    let out = Command::new(BIN).args(["serve", "--port", "0", "--fault", "no-such-fault"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault `no-such-fault`"));
+    let out = Command::new(BIN).args(["conform", "--fault", "no-such-fault"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -16,6 +16,9 @@ pub struct Config {
     /// `ui_locales`) are rejected with `invalid_request` instead of being ignored.
     #[serde(default)]
     pub strict: bool,
+    /// Named faults to inject (see `faults::CATALOG`); empty for a conformant server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "fault_names")]
+    pub faults: Vec<crate::faults::Fault>,
     /// The origin clients reach the server at, when it differs from the listening address
     /// (behind a reverse proxy), e.g. `https://idp.example.test`. The issuer is this origin
     /// followed by `/api/oidc`.
@@ -254,6 +257,27 @@ pub struct User {
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Faults in TOML by their catalog names.
+mod fault_names {
+    use crate::faults::Fault;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(faults: &[Fault], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(faults.iter().map(|f| f.name()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fault>, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        names
+            .iter()
+            .map(|n| {
+                Fault::from_name(n)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown fault `{n}` (oidc-harness serve --list-faults)")))
+            })
+            .collect()
+    }
+}
+
 fn default_max_grants() -> usize {
     50
 }
@@ -475,6 +499,7 @@ impl Default for Config {
         let claims = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         Config {
             strict: false,
+            faults: Vec::new(),
             public_origin: None,
             admin_token: None,
             lifetimes: Lifetimes::default(),
@@ -605,6 +630,16 @@ mod tests {
         let again = Config::from_toml(&config.to_toml()).expect("printed defaults parse");
         assert_eq!(again.clients.len(), config.clients.len());
         assert_eq!(again.users[0].claims, config.users[0].claims);
+    }
+
+    #[test]
+    fn faults_are_named_in_toml() {
+        let config = Config::from_toml("faults = [\"nonce-dropped\", \"x5c-missing\"]").unwrap();
+        assert_eq!(config.faults, [crate::faults::Fault::NonceDropped, crate::faults::Fault::X5cMissing]);
+        assert!(config.to_toml().contains("faults = [\n    \"nonce-dropped\","), "{}", config.to_toml());
+        let err = Config::from_toml("faults = [\"nope\"]").unwrap_err().to_string();
+        assert!(err.contains("unknown fault `nope`"), "{err}");
+        assert!(Config::default().to_toml().find("faults").is_none(), "a conformant default prints no faults");
     }
 
     #[test]

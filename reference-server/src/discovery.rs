@@ -3,6 +3,7 @@
 //! are deliberately absent.
 
 use crate::config::{Alg, AuthMethod};
+use crate::faults::Fault;
 use crate::provider::Provider;
 use axum::Json;
 use axum::extract::State;
@@ -11,11 +12,30 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn openid_configuration(State(provider): State<Arc<Provider>>) -> Response {
-    Json(metadata(&provider)).into_response()
+    let mut meta = metadata(&provider);
+    if provider.has(Fault::IntrospectionAdvertised) {
+        meta["introspection_endpoint"] = json!(provider.endpoint("/introspect"));
+    }
+    if provider.has(Fault::RegistrationAdvertised) {
+        meta["registration_endpoint"] = json!(provider.endpoint("/register"));
+    }
+    Json(meta).into_response()
 }
 
 pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
-    Json(provider.keys.jwks()).into_response()
+    let mut jwks = provider.keys.jwks();
+    if let Some(keys) = jwks["keys"].as_array_mut() {
+        if provider.has(Fault::SigningKeyMissingFromJwks) {
+            keys.retain(|k| k["alg"] != "RS256");
+        }
+        if provider.has(Fault::X5cMissing) {
+            for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
+                key.remove("x5c");
+                key.remove("x5t#S256");
+            }
+        }
+    }
+    Json(jwks).into_response()
 }
 
 pub fn metadata(provider: &Provider) -> Value {

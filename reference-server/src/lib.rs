@@ -21,6 +21,7 @@ pub mod config;
 mod cookies;
 mod discovery;
 pub mod error;
+pub mod faults;
 mod html;
 pub mod keys;
 mod logout;
@@ -70,6 +71,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/admin/stats", get(admin::stats));
     Router::new()
         .nest(ISSUER_PATH, oidc)
+        .layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses))
         .layer(axum::middleware::map_response(framework_errors_as_oauth))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(provider)
@@ -88,6 +90,39 @@ async fn framework_errors_as_oauth(response: Response) -> Response {
         }
         _ => response,
     }
+}
+
+/// The faults that change responses wholesale live here, in one place, rather than in every
+/// endpoint.
+async fn faults_in_responses(axum::extract::State(provider): axum::extract::State<Arc<Provider>>, response: Response) -> Response {
+    use faults::Fault;
+    let mut response = response;
+    let headers = response.headers_mut();
+    if provider.has(Fault::NoWwwAuthenticate) {
+        headers.remove(axum::http::header::WWW_AUTHENTICATE);
+    }
+    let json = headers.get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if provider.has(Fault::NoCacheControl) && json && response.status().is_success() {
+        let headers = response.headers_mut();
+        headers.remove(axum::http::header::CACHE_CONTROL);
+        headers.remove(axum::http::header::PRAGMA);
+    }
+    if provider.has(Fault::ErrorNotJson) && json && response.status().is_client_error() {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+        let error = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut text = (parts.status, format!("error: {error}")).into_response();
+        for (name, value) in
+            parts.headers.iter().filter(|(n, _)| *n != axum::http::header::CONTENT_TYPE && *n != axum::http::header::CONTENT_LENGTH)
+        {
+            text.headers_mut().insert(name, value.clone());
+        }
+        return text;
+    }
+    response
 }
 
 #[derive(Debug, thiserror::Error)]

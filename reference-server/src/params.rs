@@ -46,6 +46,11 @@ impl Params {
         &self.repeated
     }
 
+    /// Treats repeated parameters as if sent once, with their first value (a fault only).
+    pub fn forget_repeats(&mut self) {
+        self.repeated.clear();
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }

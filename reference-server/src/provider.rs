@@ -1,6 +1,7 @@
 //! The authorization server's shared state: configuration, issuer, keys and store.
 
 use crate::config::{Alg, Config, KeyFile};
+use crate::faults::{Fault, Faults};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::store::Store;
 use std::sync::{Arc, OnceLock};
@@ -14,6 +15,8 @@ pub struct Provider {
     pub admin_token: String,
     /// Set the `Secure` attribute on cookies (the issuer is https).
     pub secure_cookies: bool,
+    /// Injected deviations (none for a conformant server).
+    pub faults: Faults,
 }
 
 impl Provider {
@@ -26,14 +29,20 @@ impl Provider {
                 None => initial_key(*alg),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let faults = Faults::new(config.faults.iter().copied());
         Ok(Provider {
-            store: Store::new(config.max_tokens_per_user_per_client),
+            store: Store::new(config.max_tokens_per_user_per_client, faults),
+            faults,
             secure_cookies: issuer.starts_with("https://"),
             keys: KeySet::new(keys),
             config,
             issuer,
             admin_token,
         })
+    }
+
+    pub fn has(&self, fault: Fault) -> bool {
+        self.faults.has(fault)
     }
 
     pub fn endpoint(&self, path: &str) -> String {

@@ -10,6 +10,7 @@
 //! resource servers consume, so storing them would make memory grow with load for nothing.
 
 use crate::authorize::request::AuthRequest;
+use crate::faults::{Fault, Faults};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
@@ -123,6 +124,7 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     max_grants_per_user: usize,
+    faults: Faults,
 }
 
 /// Counts of what the store holds (for tests and the sweep log).
@@ -137,8 +139,8 @@ pub struct Sizes {
 }
 
 impl Store {
-    pub fn new(max_grants_per_user: usize) -> Store {
-        Store { inner: Mutex::new(Inner::default()), max_grants_per_user }
+    pub fn new(max_grants_per_user: usize, faults: Faults) -> Store {
+        Store { inner: Mutex::new(Inner::default()), max_grants_per_user, faults }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -204,7 +206,9 @@ impl Store {
     ) -> Result<Redeem<(Code, GrantId)>, E> {
         let mut inner = self.lock();
         let Some(record) = inner.codes.get(code) else { return Ok(Redeem::Unknown) };
-        if let Some(grant) = record.redeemed {
+        if let Some(grant) = record.redeemed
+            && !self.faults.has(Fault::CodeReuseAllowed)
+        {
             inner.revoke_grant(grant);
             return Ok(Redeem::Replayed);
         }
@@ -269,7 +273,7 @@ impl Store {
             inner.refresh_tokens.remove(token);
             return Ok(Redeem::Unknown);
         };
-        if record.used {
+        if record.used && !self.faults.has(Fault::RefreshReuseNotDetected) {
             inner.revoke_grant(record.grant);
             return Ok(Redeem::Replayed);
         }
@@ -277,7 +281,9 @@ impl Store {
             return Ok(Redeem::Expired);
         }
         validate(&grant)?;
-        if let Some(r) = inner.refresh_tokens.get_mut(token) {
+        if let Some(r) = inner.refresh_tokens.get_mut(token)
+            && !self.faults.has(Fault::RefreshNotRotated)
+        {
             r.used = true;
         }
         Ok(Redeem::Ok((record.grant, grant)))
@@ -410,7 +416,7 @@ mod tests {
 
     #[test]
     fn the_oldest_grant_is_dropped_beyond_the_cap() {
-        let store = Store::new(3);
+        let store = Store::new(3, Faults::default());
         let ids: Vec<_> = (0..4).map(|_| store.add_grant(grant("alice", "web"))).collect();
         let other = store.add_grant(grant("alice", "spa"));
         assert!(store.grant(ids[0]).is_none(), "oldest dropped");
@@ -420,7 +426,7 @@ mod tests {
 
     #[test]
     fn refresh_reuse_revokes_the_family() {
-        let store = Store::new(50);
+        let store = Store::new(50, Faults::default());
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
         assert!(store.add_access_token("jti1".into(), g, 500));
@@ -433,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_failed_validation_does_not_consume_the_refresh_token() {
-        let store = Store::new(50);
+        let store = Store::new(50, Faults::default());
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
         assert_eq!(store.use_refresh_token("r1", 10, |_| Err("wrong client")), Err("wrong client"));
@@ -442,7 +448,7 @@ mod tests {
 
     #[test]
     fn sweep_drops_expired_entries() {
-        let store = Store::new(50);
+        let store = Store::new(50, Faults::default());
         let g = store.add_grant(Grant { authz: authz("alice", "web"), created: 0, expires: 100 });
         assert!(store.add_refresh_token("r".into(), g, 100));
         assert!(store.add_access_token("a".into(), g, 50));
@@ -454,7 +460,7 @@ mod tests {
 
     #[test]
     fn revocation_is_refused_for_another_clients_token() {
-        let store = Store::new(50);
+        let store = Store::new(50, Faults::default());
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r".into(), g, 500));
         assert_eq!(store.revoke_token("r", "spa"), Revocation::OtherClient);

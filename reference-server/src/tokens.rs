@@ -1,6 +1,7 @@
 //! Minting of ID tokens (OIDC Core §2) and JWT access tokens (RFC 9068).
 
 use crate::config::{Alg, Client, User};
+use crate::faults::Fault;
 use crate::keys::KeyError;
 use crate::provider::Provider;
 use crate::store::Authorization;
@@ -72,19 +73,23 @@ impl Provider {
         let now = now_secs();
         let alg = client.id_token_signing_alg;
         let mut claims = crate::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
-        claims.insert("iss".into(), json!(self.issuer));
+        let iss = if self.has(Fault::WrongIssInIdToken) { format!("{}/", self.issuer) } else { self.issuer.clone() };
+        claims.insert("iss".into(), json!(iss));
         claims.insert("sub".into(), json!(user.sub));
-        claims.insert("aud".into(), json!([client.client_id]));
+        let aud = if self.has(Fault::AudMissingClient) { "oidc-harness-another-client" } else { client.client_id.as_str() };
+        claims.insert("aud".into(), json!([aud]));
         claims.insert("azp".into(), json!(client.client_id));
         claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(now + self.config.lifetimes.id_token_secs));
+        let exp = if self.has(Fault::IdTokenExpired) { now.saturating_sub(60) } else { now + self.config.lifetimes.id_token_secs };
+        claims.insert("exp".into(), json!(exp));
         claims.insert("auth_time".into(), json!(authz.auth_time));
         insert_authentication(&mut claims, authz);
-        if let Some(nonce) = ctx.nonce {
+        if let Some(nonce) = ctx.nonce.filter(|_| !self.has(Fault::NonceDropped)) {
             claims.insert("nonce".into(), json!(nonce));
         }
         if let Some(at) = ctx.access_token {
-            claims.insert("at_hash".into(), json!(half_hash(alg, at)));
+            let hashed = if self.has(Fault::BadAtHash) { format!("{at}.") } else { at.to_string() };
+            claims.insert("at_hash".into(), json!(half_hash(alg, &hashed)));
         }
         if let Some(code) = ctx.code {
             claims.insert("c_hash".into(), json!(half_hash(alg, code)));

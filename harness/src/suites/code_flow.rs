@@ -30,7 +30,7 @@ const ALG: Check = required("id-token.alg", "The ID token alg is one discovery l
 const ISS_CLAIM: Check = required("id-token.iss", "iss is exactly the issuer", "OIDC Core §3.1.3.7 (2)");
 const AUD: Check = required("id-token.aud", "aud contains the client_id", "OIDC Core §3.1.3.7 (3)");
 const AZP: Check = required("id-token.azp", "azp, when present or aud has several values, is the client_id", "OIDC Core §3.1.3.7 (4-5)");
-const EXP: Check = required("id-token.exp", "exp is a number in the future", "OIDC Core §3.1.3.7 (9)");
+const EXP: Check = required("id-token.exp", "exp is a number after iat and in the future", "OIDC Core §3.1.3.7 (9)");
 const IAT: Check = required("id-token.iat", "iat is a number not in the future", "OIDC Core §3.1.3.7 (10)");
 const NONCE: Check = required("id-token.nonce", "nonce is the value sent", "OIDC Core §3.1.3.7 (11)");
 const AUTH_TIME: Check = required("id-token.auth-time", "auth_time is present when max_age was sent", "OIDC Core §3.1.2.1, §3.1.3.7 (13)");
@@ -314,12 +314,11 @@ fn check_id_token(ctx: &Context, run: &mut Run, ev: &[&Exchange], jwt: &Jwt, cli
         Outcome::expect(azp.map_or(aud.len() <= 1, |a| a == client_id), || format!("azp {azp:?} with aud {aud:?}")),
     );
     let now = now();
-    run.record(
-        &SUITE,
-        &EXP,
-        ev,
-        Outcome::expect(claims["exp"].as_u64().is_some_and(|e| e + SKEW_SECS > now), || format!("exp {}", claims["exp"])),
-    );
+    // After its own iat (skew cannot excuse a token issued already expired), and in the future
+    // within the allowed clock skew.
+    let (exp, iat) = (claims["exp"].as_u64(), claims["iat"].as_u64());
+    let exp_ok = exp.is_some_and(|e| e + SKEW_SECS > now && iat.is_none_or(|i| e > i));
+    run.record(&SUITE, &EXP, ev, Outcome::expect(exp_ok, || format!("exp {} with iat {}", claims["exp"], claims["iat"])));
     run.record(
         &SUITE,
         &IAT,

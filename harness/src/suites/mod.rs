@@ -48,6 +48,11 @@ pub struct Context {
 }
 
 impl Context {
+    pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>) -> Context {
+        let http = Recorder::new(crate::redact::Redactor::new(secrets));
+        Context { issuer, profile, target, http, metadata: None, jwks: None }
+    }
+
     /// A string member of the discovery document.
     pub fn endpoint(&self, member: &str) -> Option<&str> {
         self.metadata.as_ref().and_then(|m| m.get(member)).and_then(Value::as_str)

@@ -52,7 +52,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
         Ok(request) => request,
         Err(AuthorizeError::Page(message)) => return error_page(StatusCode::BAD_REQUEST, &message),
         Err(AuthorizeError::Redirect { reply_to, error, description }) => {
-            return reply_error(&reply_to, &provider.issuer, error, &description);
+            return reply_error(&reply_to, provider, error, &description);
         }
     };
     let now = now_secs();
@@ -61,7 +61,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
         Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
         _ if request.prompt.none => {
             // OIDC Core §3.1.2.6: prompt=none and the user must authenticate.
-            reply_error(&reply_to(&request), &provider.issuer, "login_required", "the user must log in")
+            reply_error(&reply_to(&request), provider, "login_required", "the user must log in")
         }
         _ => start_interaction(provider, request, None, "login"),
     }
@@ -114,7 +114,7 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
         };
     }
     if request.prompt.none {
-        return reply_error(&reply_to(&request), &provider.issuer, "consent_required", "the user must approve this client");
+        return reply_error(&reply_to(&request), provider, "consent_required", "the user must approve this client");
     }
     match interaction {
         Some(id) => {
@@ -128,7 +128,7 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
 /// Issues the authorization response for an authenticated, consenting user.
 pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> Response {
     let reply_to = reply_to(request);
-    let deny = |description: &str| reply_error(&reply_to, &provider.issuer, "access_denied", description);
+    let deny = |description: &str| reply_error(&reply_to, provider, "access_denied", description);
     let (Some(client), Some(user)) = (provider.config.client(&request.client_id), provider.config.user_by_sub(&session.sub)) else {
         return deny("the client or user no longer exists");
     };
@@ -175,10 +175,10 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
         ResponseType::IdTokenToken => implicit_tokens(provider, client, user, request, authz, now),
     };
     match issued {
-        Ok(params) => reply(&reply_to, &provider.issuer, params),
+        Ok(params) => reply(&reply_to, provider, params),
         Err(e) => {
             tracing::error!("authorization response failed: {e}");
-            reply_error(&reply_to, &provider.issuer, "server_error", "the server could not sign the response")
+            reply_error(&reply_to, provider, "server_error", "the server could not sign the response")
         }
     }
 }

@@ -173,9 +173,7 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
             provider.store.add_consent(&session_id, &request.client_id, &request.scope_string());
             finish(&provider, &request, &session)
         }
-        Some("deny") => {
-            super::respond::reply_error(&super::reply_to(&request), &provider.issuer, "access_denied", "the user denied the request")
-        }
+        Some("deny") => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),
         _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     };
     with_cleared_interaction(response)

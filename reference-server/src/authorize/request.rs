@@ -4,6 +4,7 @@
 
 use crate::claims::ClaimsRequest;
 use crate::config::{Client, GrantType};
+use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::space_list;
@@ -102,8 +103,16 @@ fn invalid_request<T>(description: impl Into<String>) -> StepResult<T> {
 
 /// Runs the whole pipeline.
 pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+    let mut lenient;
+    let params = if provider.has(Fault::RepeatedParameterAccepted) {
+        lenient = params.clone();
+        lenient.forget_repeats();
+        &lenient
+    } else {
+        params
+    };
     let client = check_client(provider, params).map_err(AuthorizeError::Page)?;
-    let redirect_uri = check_redirect_uri(client, params).map_err(AuthorizeError::Page)?;
+    let redirect_uri = check_redirect_uri(provider, client, params).map_err(AuthorizeError::Page)?;
     let response_type = parse_response_type(params.get("response_type"));
     let reply_to = ReplyTo {
         mode: parse_response_mode(params.get("response_mode"))
@@ -128,10 +137,10 @@ fn validate_after_redirect_uri(
     check_request_objects(params)?;
     let response_type = response_type?;
     let scope = check_scope(client, params)?;
-    check_response_type_allowed(client, response_type, &scope)?;
+    check_response_type_allowed(provider, client, response_type, &scope)?;
     let response_mode = check_response_mode(params, response_type)?;
     let nonce = check_nonce(params, response_type)?;
-    let code_challenge = check_pkce(client, params, response_type)?;
+    let code_challenge = check_pkce(provider, client, params, response_type)?;
     check_unsupported_parameters(provider, params)?;
     let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
@@ -175,12 +184,15 @@ fn check_client<'a>(provider: &'a Provider, params: &Params) -> Result<&'a Clien
 /// RFC 6749 §3.1.2.3 and RFC 9700 §2.1: the redirect URI must match a registered one exactly
 /// (simple string comparison). It may be omitted only by an OAuth request of a client with
 /// exactly one registered URI; OIDC Core §3.1.2.1 always requires it.
-fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, String> {
+fn check_redirect_uri(provider: &Provider, client: &Client, params: &Params) -> Result<String, String> {
+    let registered = |uri: &str| {
+        client.redirect_uris.iter().any(|r| r == uri || (provider.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())))
+    };
     if params.is_repeated("redirect_uri") {
         return Err("The redirect_uri parameter was sent more than once (RFC 6749 §3.1).".into());
     }
     match params.get("redirect_uri") {
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_string()),
+        Some(uri) if registered(uri) => Ok(uri.to_string()),
         Some(uri) => Err(format!("The redirect_uri \"{uri}\" is not registered for client \"{}\".", client.client_id)),
         None => {
             let oidc = space_list(params.get("scope")).iter().any(|s| s == "openid");
@@ -226,9 +238,9 @@ fn parse_response_type(value: Option<&str>) -> StepResult<ResponseType> {
 
 /// RFC 6749 §4.1.2.1 `unauthorized_client`; the profile allows Implicit for OIDC only, so an
 /// Implicit request without `openid` is `unsupported_response_type`.
-fn check_response_type_allowed(client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
+fn check_response_type_allowed(provider: &Provider, client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
     let grant = if response_type.is_implicit() { GrantType::Implicit } else { GrantType::AuthorizationCode };
-    if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") {
+    if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") && !provider.has(Fault::ImplicitWithoutOpenid) {
         return Err((
             "unsupported_response_type",
             "the implicit flow is supported for OpenID Connect only (scope must include openid)".into(),
@@ -290,12 +302,13 @@ fn check_nonce(params: &Params, response_type: ResponseType) -> StepResult<Optio
 
 /// RFC 7636 §4.3/§4.4.1: only S256; `plain` (the default method) refused; a challenge is
 /// 43-128 unreserved characters. Required for public clients (RFC 9700 §2.1.1).
-fn check_pkce(client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
     if response_type.is_implicit() {
         return Ok(None);
     }
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
+        (Some(c), None | Some("plain")) if provider.has(Fault::PkcePlainAccepted) => Ok(Some(c.to_string())),
         (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
         (None, None) if client.pkce_required() => {
             invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)")

@@ -2,18 +2,22 @@
 //! always with `state` echoed and RFC 9207 `iss`, always with 303 See Other.
 
 use super::request::{ReplyTo, ResponseMode};
+use crate::faults::Fault;
 use crate::html::{hidden, page};
+use crate::provider::Provider;
 use crate::util::html_escape;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Sends `params` (plus `state` and `iss`) to the client.
-pub fn reply(reply_to: &ReplyTo, issuer: &str, mut params: Vec<(&str, String)>) -> Response {
-    if let Some(state) = &reply_to.state {
+pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, String)>) -> Response {
+    if let Some(state) = reply_to.state.as_ref().filter(|_| !provider.has(Fault::StateNotEchoed)) {
         params.push(("state", state.clone()));
     }
     // RFC 9207 §2: the issuer identifier in every authorization response, errors included.
-    params.push(("iss", issuer.to_string()));
+    if !provider.has(Fault::IssMissingFromAuthorizationResponse) {
+        params.push(("iss", provider.issuer.clone()));
+    }
     match reply_to.mode {
         ResponseMode::FormPost => form_post(&reply_to.redirect_uri, &params),
         ResponseMode::Query | ResponseMode::Fragment => {
@@ -35,8 +39,8 @@ pub fn reply(reply_to: &ReplyTo, issuer: &str, mut params: Vec<(&str, String)>) 
 }
 
 /// RFC 6749 §4.1.2.1: an error for the client.
-pub fn reply_error(reply_to: &ReplyTo, issuer: &str, error: &str, description: &str) -> Response {
-    reply(reply_to, issuer, vec![("error", error.to_string()), ("error_description", description.to_string())])
+pub fn reply_error(reply_to: &ReplyTo, provider: &Provider, error: &str, description: &str) -> Response {
+    reply(reply_to, provider, vec![("error", error.to_string()), ("error_description", description.to_string())])
 }
 
 /// 303 See Other: the browser follows with GET and drops the form body (RFC 9700 §4.11).

@@ -4,6 +4,7 @@ use super::{issues_refresh_token, user_tokens};
 use crate::authorize::request::is_pkce_value;
 use crate::config::Client;
 use crate::error::OAuthError;
+use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::{Code, Grant, Redeem};
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
-    let validate = |record: &Code| check_binding(client, record, form.get("redirect_uri"), form.get("code_verifier"));
+    let validate = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));
     // The grant lives as long as its access token; recording a refresh token extends it.
     let new_grant =
         |record: &Code| Grant { authz: record.authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs };
@@ -43,18 +44,29 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
 /// RFC 6749 §4.1.3: the code must belong to the client and the redirect URI be identical;
 /// RFC 7636 §4.6: the verifier must hash to the challenge; RFC 9700 §2.1.1: a verifier for a
 /// code issued without a challenge is refused (PKCE downgrade).
-fn check_binding(client: &Client, record: &Code, redirect_uri: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
-    if record.authz.client_id != client.client_id {
+fn check_binding(
+    provider: &Provider,
+    client: &Client,
+    record: &Code,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    if record.authz.client_id != client.client_id && !provider.has(Fault::CodeNotBoundToClient) {
         return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
     }
     let oidc = record.authz.scope.iter().any(|s| s == "openid");
     match redirect_uri {
-        Some(uri) if uri == record.redirect_uri => {}
+        Some(uri) if uri == record.redirect_uri || provider.has(Fault::CodeNotBoundToRedirectUri) => {}
         Some(_) => return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request")),
         None if !oidc && client.redirect_uris.len() == 1 => {}
         None => return Err(OAuthError::invalid_request("redirect_uri is required (RFC 6749 §4.1.3)")),
     }
+    if provider.has(Fault::PkceNotVerified) {
+        return Ok(());
+    }
+    let plain_ok = |v: &str, challenge: &str| provider.has(Fault::PkcePlainAccepted) && constant_time_eq(v, challenge);
     match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if plain_ok(v, challenge) => Ok(()),
         (Some(challenge), Some(v)) if is_pkce_value(v) && constant_time_eq(&b64(&sha256(v.as_bytes())), challenge) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge (RFC 7636 §4.6)")),
         (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required: the authorization request had a code_challenge")),

@@ -29,7 +29,10 @@ fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<St
     if !crate::authorize::is_form(headers) {
         return Err(OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)"));
     }
-    let form = Params::parse(&String::from_utf8_lossy(body));
+    let mut form = Params::parse(&String::from_utf8_lossy(body));
+    if provider.has(crate::faults::Fault::RepeatedParameterAccepted) {
+        form.forget_repeats();
+    }
     if let Some(name) = form.repeated().first() {
         return Err(OAuthError::invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")));
     }

@@ -3,6 +3,7 @@
 use super::user_tokens;
 use crate::config::Client;
 use crate::error::OAuthError;
+use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::Redeem;
@@ -18,7 +19,7 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
             return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
         }
         // RFC 6749 §6: the scope may only narrow.
-        if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s)) {
+        if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s) && !provider.has(Fault::RefreshScopeWidened)) {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
@@ -37,5 +38,10 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     };
     let scope = if requested.is_empty() { grant.authz.scope.clone() } else { requested };
     // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce.
-    user_tokens(provider, client, grant_id, &grant.authz, &scope, None, true)
+    let rotate = !provider.has(Fault::RefreshNotRotated);
+    let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, None, rotate)?;
+    if !rotate {
+        body.insert("refresh_token".into(), serde_json::json!(token));
+    }
+    Ok(body)
 }
