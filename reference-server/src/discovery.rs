@@ -28,6 +28,11 @@ pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
         if provider.has(Fault::SigningKeyMissingFromJwks) {
             keys.retain(|k| k["alg"] != "RS256");
         }
+        if provider.has(Fault::KidMissingFromJwks) {
+            for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
+                key.remove("kid");
+            }
+        }
         if provider.has(Fault::X5cMissing) {
             for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
                 key.remove("x5c");

@@ -35,6 +35,21 @@ pub enum Fault {
     ImplicitWithoutOpenid,
     IssMissingFromAuthorizationResponse,
     RepeatedParameterAccepted,
+    UserinfoSubMismatch,
+    TokenCapNotEnforced,
+    FormPostIgnored,
+    LoginHintIgnored,
+    ClaimsParameterIgnored,
+    OrgIdIgnored,
+    AudienceIgnored,
+    PromptNoneIgnored,
+    PromptLoginIgnored,
+    MaxAgeIgnored,
+    Redirect307,
+    RevocationIgnoresClient,
+    UnknownParameterRejected,
+    MissingResponseTypeAccepted,
+    KidMissingFromJwks,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -109,6 +124,51 @@ pub const CATALOG: &[Entry] = &[
         "RFC 9207 §2",
     ),
     entry(Fault::RepeatedParameterAccepted, "repeated-parameter-accepted", "a repeated parameter is accepted", "RFC 6749 §3.1"),
+    entry(Fault::UserinfoSubMismatch, "userinfo-sub-mismatch", "userinfo's sub differs from the ID token's", "OIDC Core §5.3.2"),
+    entry(
+        Fault::TokenCapNotEnforced,
+        "token-cap-not-enforced",
+        "grants beyond the per-user limit are all kept",
+        "profile (Manage OIDC and OAuth tokens)",
+    ),
+    entry(
+        Fault::FormPostIgnored,
+        "form-post-ignored",
+        "response_mode=form_post answers in the query",
+        "OAuth 2.0 Form Post Response Mode §2",
+    ),
+    entry(
+        Fault::LoginHintIgnored,
+        "login-hint-ignored",
+        "the login page does not prefill the hinted account",
+        "OIDC Core §3.1.2.1, profile",
+    ),
+    entry(
+        Fault::ClaimsParameterIgnored,
+        "claims-parameter-ignored",
+        "the claims request parameter changes nothing",
+        "OIDC Core §5.5, profile",
+    ),
+    entry(Fault::OrgIdIgnored, "org-id-ignored", "org_id is not checked against the user's memberships", "profile (org_id)"),
+    entry(Fault::AudienceIgnored, "audience-ignored", "audience and resource do not set the access token's aud", "RFC 8707 §2, profile"),
+    entry(
+        Fault::PromptNoneIgnored,
+        "prompt-none-ignored",
+        "prompt=none shows the login page instead of login_required",
+        "OIDC Core §3.1.2.1",
+    ),
+    entry(Fault::PromptLoginIgnored, "prompt-login-ignored", "prompt=login reuses the session", "OIDC Core §3.1.2.1"),
+    entry(Fault::MaxAgeIgnored, "max-age-ignored", "max_age never forces a new login", "OIDC Core §3.1.2.1"),
+    entry(Fault::Redirect307, "redirect-307", "authorization responses are sent with 307", "RFC 9700 §4.12 (307 Redirect)"),
+    entry(Fault::RevocationIgnoresClient, "revocation-ignores-client", "any client may revoke another client's token", "RFC 7009 §2.1"),
+    entry(Fault::UnknownParameterRejected, "unknown-parameter-rejected", "an unknown authorization parameter is rejected", "RFC 6749 §3.1"),
+    entry(
+        Fault::MissingResponseTypeAccepted,
+        "missing-response-type-accepted",
+        "a request without response_type is treated as code",
+        "RFC 6749 §4.1.1, §4.1.2.1",
+    ),
+    entry(Fault::KidMissingFromJwks, "kid-missing-from-jwks", "JWKS keys carry no kid", "OIDC Core §10.1, RFC 7517 §4.5"),
 ];
 
 impl Fault {

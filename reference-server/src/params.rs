@@ -51,6 +51,11 @@ impl Params {
         self.repeated.clear();
     }
 
+    /// The names of the parameters sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }

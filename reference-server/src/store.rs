@@ -219,7 +219,7 @@ impl Store {
         validate(record)?;
         let record = record.clone();
         let grant = new_grant(&record);
-        let id = inner.insert_grant(grant, self.max_grants_per_user);
+        let id = inner.insert_grant(grant, self.max_grants_per_user, self.faults);
         if let Some(stored) = inner.codes.get_mut(code) {
             stored.redeemed = Some(id);
         }
@@ -231,7 +231,7 @@ impl Store {
     /// Records a grant (implicit flow, code redemption) and drops the user's oldest one beyond
     /// the cap.
     pub fn add_grant(&self, grant: Grant) -> GrantId {
-        self.lock().insert_grant(grant, self.max_grants_per_user)
+        self.lock().insert_grant(grant, self.max_grants_per_user, self.faults)
     }
 
     pub fn grant(&self, id: GrantId) -> Option<Grant> {
@@ -303,7 +303,7 @@ impl Store {
             inner.refresh_tokens.get(token_or_jti).map(|r| r.grant).or_else(|| inner.access_tokens.get(token_or_jti).map(|r| r.grant));
         let Some(grant) = grant else { return Revocation::Unknown };
         match inner.grants.get(&grant) {
-            Some(g) if g.authz.client_id != client_id => Revocation::OtherClient,
+            Some(g) if g.authz.client_id != client_id && !self.faults.has(Fault::RevocationIgnoresClient) => Revocation::OtherClient,
             Some(_) => {
                 // Revoking a refresh token revokes the grant's access tokens too (RFC 7009 §2.1
                 // "SHOULD"); revoking an access token alone would leave the refresh token able to
@@ -347,7 +347,8 @@ impl Store {
 }
 
 impl Inner {
-    fn insert_grant(&mut self, grant: Grant, cap: usize) -> GrantId {
+    fn insert_grant(&mut self, grant: Grant, cap: usize, faults: Faults) -> GrantId {
+        let cap = if faults.has(Fault::TokenCapNotEnforced) { usize::MAX } else { cap };
         self.next_grant += 1;
         let id = self.next_grant;
         let key = (grant.authz.sub.clone(), grant.authz.client_id.clone());

@@ -88,7 +88,8 @@ fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u
     }
     let user = provider.config.user_by_sub(&grant.authz.sub).ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
     let mut out = crate::claims::user_claims(user, &grant.authz.scope, grant.authz.claims.as_ref().map(|c| &c.userinfo));
-    out.insert("sub".into(), json!(user.sub));
+    let sub = if provider.has(crate::faults::Fault::UserinfoSubMismatch) { format!("{}-other", user.sub) } else { user.sub.clone() };
+    out.insert("sub".into(), json!(sub));
     if let Some(org) = &grant.authz.org_id {
         out.insert("org_id".into(), json!(org));
     }

@@ -6,7 +6,7 @@ use super::flow::{authenticated, code_tokens, token};
 use super::{Context, expect_error, record_all};
 use crate::engine::http::Response;
 use crate::engine::jwt::Jwt;
-use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
+use crate::engine::{Check, Outcome, Run, Suite, required};
 use crate::target::Registration;
 use reports::Exchange;
 use serde_json::Value;
@@ -32,7 +32,7 @@ const TOKEN_CAP: Check = required(
     "Beyond the per-user, per-application token limit the oldest grant is dropped, the next kept",
     "profile (Manage OIDC and OAuth tokens)",
 );
-const OTHER_CLIENT: Check = recommended("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
+const OTHER_CLIENT: Check = required("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
 
 pub const NAME: &str = "lifecycle";
 

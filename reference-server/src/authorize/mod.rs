@@ -11,6 +11,7 @@ pub mod respond;
 
 use crate::authentication::{acr_claim, amr_claim, requirement};
 use crate::cookies;
+use crate::faults::Fault;
 use crate::html::error_page;
 use crate::params::Params;
 use crate::provider::Provider;
@@ -59,7 +60,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
     let session = cookies::get(headers, cookies::SESSION).and_then(|id| provider.store.session(id, now).map(|s| (id.to_string(), s)));
     match session {
         Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
-        _ if request.prompt.none => {
+        _ if request.prompt.none && !provider.has(Fault::PromptNoneIgnored) => {
             // OIDC Core §3.1.2.6: prompt=none and the user must authenticate.
             reply_error(&reply_to(&request), provider, "login_required", "the user must log in")
         }
@@ -73,10 +74,11 @@ fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, no
     // OIDC Core §3.1.2.1: re-authenticate when more than max_age seconds passed. auth_time has
     // whole seconds, so a floored elapsed time equal to max_age may really be more: count it as
     // too old (re-authenticating early is always allowed; this also makes max_age=0 work).
-    let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) >= max);
+    let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) >= max) && !provider.has(Fault::MaxAgeIgnored);
     let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
     let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
-    request.prompt.login || request.prompt.select_account || too_old || other_user || missing_method
+    let prompt_login = request.prompt.login && !provider.has(Fault::PromptLoginIgnored);
+    prompt_login || request.prompt.select_account || too_old || other_user || missing_method
 }
 
 /// `login_hint` names the account by username, email or subject.
@@ -136,7 +138,8 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
     if requirement.unsatisfiable {
         return deny("none of the essential acr values can be satisfied for this user (OIDC Core §5.5.1.1)");
     }
-    let org_id = match &request.org_id {
+    let requested_org = request.org_id.as_ref().filter(|_| !provider.has(Fault::OrgIdIgnored));
+    let org_id = match requested_org {
         Some(org) if !user.orgs.contains(org) => return deny("the user is not a member of the requested org_id"),
         Some(org) => Some(org.clone()),
         None => user.orgs.first().cloned(),

@@ -58,7 +58,7 @@ pub async fn login_page(State(provider): State<Arc<Provider>>, RawQuery(query): 
 
 fn login_form(provider: &Provider, id: &str, found: &Interaction, error: Option<&str>, status: StatusCode) -> Response {
     let request = &found.request;
-    let username = request.login_hint.as_deref().unwrap_or("");
+    let username = request.login_hint.as_deref().filter(|_| !provider.has(crate::faults::Fault::LoginHintIgnored)).unwrap_or("");
     let otp = if may_need_otp(&provider.config, request) {
         "<label>One-time code <input type=\"text\" name=\"otp\" autocomplete=\"one-time-code\" inputmode=\"numeric\"></label>"
     } else {

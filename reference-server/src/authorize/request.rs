@@ -113,7 +113,8 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
     };
     let client = check_client(provider, params).map_err(AuthorizeError::Page)?;
     let redirect_uri = check_redirect_uri(provider, client, params).map_err(AuthorizeError::Page)?;
-    let response_type = parse_response_type(params.get("response_type"));
+    let missing_default = provider.has(Fault::MissingResponseTypeAccepted).then_some("code");
+    let response_type = parse_response_type(params.get("response_type").or(missing_default));
     let reply_to = ReplyTo {
         mode: parse_response_mode(params.get("response_mode"))
             .ok()
@@ -134,19 +135,27 @@ fn validate_after_redirect_uri(
     reply_to: &ReplyTo,
 ) -> StepResult<AuthRequest> {
     check_repeated(params)?;
+    if provider.has(Fault::UnknownParameterRejected)
+        && let Some(unknown) = params.names().find(|n| !KNOWN_PARAMETERS.contains(n))
+    {
+        return invalid_request(format!("unknown parameter {unknown}"));
+    }
     check_request_objects(params)?;
     let response_type = response_type?;
     let scope = check_scope(client, params)?;
     check_response_type_allowed(provider, client, response_type, &scope)?;
-    let response_mode = check_response_mode(params, response_type)?;
+    let mut response_mode = check_response_mode(params, response_type)?;
+    if provider.has(Fault::FormPostIgnored) && response_mode == ResponseMode::FormPost {
+        response_mode = default_response_mode(Some(response_type));
+    }
     let nonce = check_nonce(params, response_type)?;
     let code_challenge = check_pkce(provider, client, params, response_type)?;
     check_unsupported_parameters(provider, params)?;
     let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
-    let claims = check_claims(params)?;
+    let claims = if provider.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(params)? };
     let (acr_values, acr_essential) = requested_acr(params, claims.as_ref());
-    let resource = check_resource(provider, client, params)?;
+    let resource = if provider.has(Fault::AudienceIgnored) { None } else { check_resource(provider, client, params)? };
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: reply_to.redirect_uri.clone(),
@@ -327,6 +336,33 @@ fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_ty
 pub fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
+
+/// Every parameter this endpoint understands (the rest are ignored, RFC 6749 §3.1).
+const KNOWN_PARAMETERS: [&str; 23] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "claims",
+    "acr_values",
+    "amr_values",
+    "audience",
+    "resource",
+    "org_id",
+    "display",
+    "id_token_hint",
+    "ui_locales",
+    "request",
+    "request_uri",
+];
 
 /// The profile's unsupported parameters: ignored, or `invalid_request` in strict mode.
 pub const UNSUPPORTED_PARAMETERS: [&str; 3] = ["display", "id_token_hint", "ui_locales"];

@@ -33,6 +33,11 @@ pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, Str
                     form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str()))).finish();
                 url.set_fragment(Some(&fragment));
             }
+            if provider.has(Fault::Redirect307) {
+                let mut response = see_other(url.as_str());
+                *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+                return response;
+            }
             see_other(url.as_str())
         }
     }

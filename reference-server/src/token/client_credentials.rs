@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let target_error = |(error, description): (&'static str, String)| OAuthError::new(StatusCode::BAD_REQUEST, error, description);
-    let resource = match (form.get("resource"), form.get("audience")) {
+    let ignored = provider.has(crate::faults::Fault::AudienceIgnored);
+    let resource = match (form.get("resource").filter(|_| !ignored), form.get("audience").filter(|_| !ignored)) {
         (Some(r), Some(a)) if r != a => return Err(OAuthError::invalid_request("audience and resource name different targets")),
         (Some(r), _) | (None, Some(r)) => Some(check_target(provider, client, r).map_err(target_error)?),
         (None, None) => client.default_resource.clone(),
