@@ -80,7 +80,7 @@ pub fn metadata(provider: &Provider) -> Value {
         "acr_values_supported": config.acr_levels.iter().map(|l| &l.value).collect::<Vec<_>>(),
         "claim_types_supported": ["normal"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash", "org_id",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "org_id",
             "name", "given_name", "family_name", "preferred_username", "email", "email_verified",
             "phone_number", "phone_number_verified", "address"
         ],

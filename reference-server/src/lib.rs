@@ -69,12 +69,12 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/admin/revoke", post(admin::revoke))
         .route("/admin/rotate-key", post(admin::rotate_key))
         .route("/admin/stats", get(admin::stats));
-    Router::new()
-        .nest(ISSUER_PATH, oidc)
-        .layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses))
-        .layer(axum::middleware::map_response(framework_errors_as_oauth))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(provider)
+    let mut routes = Router::new().nest(ISSUER_PATH, oidc);
+    // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.
+    if provider.faults != faults::Faults::default() {
+        routes = routes.layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses));
+    }
+    routes.layer(axum::middleware::map_response(framework_errors_as_oauth)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(provider)
 }
 
 /// axum answers some bad requests itself (oversized body, wrong method) with plain text; give

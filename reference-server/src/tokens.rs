@@ -15,12 +15,12 @@ pub struct AccessToken {
     pub expires: u64,
 }
 
-/// What an ID token is issued alongside (for `at_hash` and `c_hash`).
+/// What an ID token is issued alongside. (No `c_hash`: only hybrid flows carry a code beside an
+/// ID token, and the profile has none.)
 #[derive(Default)]
 pub struct IdTokenContext<'a> {
     pub nonce: Option<&'a str>,
     pub access_token: Option<&'a str>,
-    pub code: Option<&'a str>,
 }
 
 /// OIDC Core §3.1.3.6 / §3.2.2.9: the left half of the hash of the ASCII value, with the hash
@@ -90,9 +90,6 @@ impl Provider {
         if let Some(at) = ctx.access_token {
             let hashed = if self.has(Fault::BadAtHash) { format!("{at}.") } else { at.to_string() };
             claims.insert("at_hash".into(), json!(half_hash(alg, &hashed)));
-        }
-        if let Some(code) = ctx.code {
-            claims.insert("c_hash".into(), json!(half_hash(alg, code)));
         }
         self.sign(alg, "JWT", &Value::Object(claims))
     }

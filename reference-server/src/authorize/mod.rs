@@ -21,7 +21,7 @@ use crate::util::{now_secs, random_token};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use request::{AuthRequest, AuthorizeError, ReplyTo, ResponseType};
 use respond::{reply, reply_error, see_other};
 use std::sync::Arc;
@@ -197,7 +197,7 @@ fn implicit_tokens(
     now: u64,
 ) -> Result<Vec<(&'static str, String)>, crate::keys::KeyError> {
     let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
-    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt), code: None };
+    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt) };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
     let grant = provider.store.add_grant(Grant { authz, created: now, expires: access.expires });
     provider.store.add_access_token(access.jti, grant, access.expires);
@@ -213,5 +213,5 @@ fn implicit_tokens(
 /// Clears the interaction cookie on the response that ends an interaction.
 pub fn with_cleared_interaction(mut response: Response) -> Response {
     response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::INTERACTION));
-    response.into_response()
+    response
 }

@@ -102,7 +102,7 @@ fn user_tokens(
     let mut body = token_response(provider, access.jwt.clone(), scope);
     if scope.iter().any(|s| s == "openid") {
         let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-        let ctx = crate::tokens::IdTokenContext { nonce, access_token: Some(&access.jwt), code: None };
+        let ctx = crate::tokens::IdTokenContext { nonce, access_token: Some(&access.jwt) };
         let id_token = provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?;
         body.insert("id_token".into(), json!(id_token));
     }
