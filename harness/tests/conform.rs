@@ -80,6 +80,7 @@ async fn each_discovery_defect_fails_exactly_its_check() {
         f(&mut m);
         m
     };
+    let remove = |member: &str| mutate(&|m| drop(m.as_object_mut().unwrap().remove(member)));
     let cases: Vec<(&str, Value, Vec<&str>)> = vec![
         ("issuer-slash", mutate(&|m| m["issuer"] = json!(format!("{PLACEHOLDER}/"))), vec!["discovery.issuer-identical"]),
         (
@@ -127,6 +128,17 @@ async fn each_discovery_defect_fails_exactly_its_check() {
         ),
         ("implicit-missing", mutate(&|m| m["response_types_supported"] = json!(["code"])), vec!["discovery.response-types"]),
         ("no-claims-param", mutate(&|m| m["claims_parameter_supported"] = json!(false)), vec!["discovery.claims-parameter"]),
+        ("no-authorization-endpoint", remove("authorization_endpoint"), vec!["discovery.authorization-endpoint"]),
+        ("no-token-endpoint", remove("token_endpoint"), vec!["discovery.token-endpoint"]),
+        ("no-userinfo", remove("userinfo_endpoint"), vec!["discovery.userinfo-endpoint"]),
+        ("no-end-session", remove("end_session_endpoint"), vec!["discovery.end-session-advertised"]),
+        ("no-openid-scope", mutate(&|m| m["scopes_supported"] = json!(["profile", "email"])), vec!["discovery.scopes-openid"]),
+        ("no-cc-grant", mutate(&|m| m["grant_types_supported"] = json!(["authorization_code"])), vec!["discovery.grant-types"]),
+        (
+            "no-basic",
+            mutate(&|m| m["token_endpoint_auth_methods_supported"] = json!(["client_secret_post", "none"])),
+            vec!["discovery.token-auth-methods"],
+        ),
     ];
     for (name, meta, expected) in cases {
         let failing = failing_checks(name, meta, jwks.clone(), vec![]).await;
@@ -148,6 +160,18 @@ async fn absent_features_that_are_served_anyway_are_caught() {
         .and(path("/api/oidc/register"))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({"client_id": "new", "client_secret": "s3cr3t-value"})));
     assert_eq!(failing_checks("served-registration", meta, jwks, vec![registration]).await, ["discovery.registration-not-served"]);
+}
+
+#[tokio::test]
+async fn a_jwks_that_is_missing_or_mistyped_is_caught() {
+    let (meta, jwks) = baseline().await;
+    let served =
+        |template: ResponseTemplate| Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(template).with_priority(1);
+    let text = ResponseTemplate::new(200).set_body_raw(jwks.to_string(), "text/plain");
+    assert_eq!(failing_checks("jwks-text-plain", meta.clone(), jwks.clone(), vec![served(text)]).await, ["jwks.content-type"]);
+    let missing = served(ResponseTemplate::new(404));
+    let failing = failing_checks("jwks-404", meta, jwks, vec![missing]).await;
+    assert_eq!(failing.first().map(String::as_str), Some("jwks.reachable"), "{failing:?}");
 }
 
 #[tokio::test]
@@ -197,6 +221,16 @@ async fn each_jwks_defect_fails_exactly_its_check() {
             }),
             vec!["jwks.alg"],
         ),
+        ("unknown-kty", mutate(&|k| k[0]["kty"] = json!("RSA-2")), vec!["jwks.kty"]),
+        (
+            "es256-on-p384",
+            mutate(&|k| {
+                let i = k.iter().position(|k| k["alg"] == "ES256").unwrap();
+                k[i]["crv"] = json!("P-384")
+            }),
+            vec!["jwks.ec-p256"],
+        ),
+        ("no-keys", json!({ "keys": [] }), vec!["jwks.keys-array", "jwks.alg-coverage"]),
     ];
     for (name, jwks, expected) in cases {
         assert_eq!(failing_checks(name, meta.clone(), jwks, vec![]).await, expected, "case {name}");

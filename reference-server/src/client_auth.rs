@@ -4,6 +4,7 @@
 
 use crate::config::{AuthMethod, Client};
 use crate::error::OAuthError;
+use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::constant_time_eq;
@@ -31,7 +32,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Params) -> Result<&'a Client, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_secret = form.get("client_secret");
-    if basic.is_some() && post_secret.is_some() {
+    if basic.is_some() && post_secret.is_some() && !provider.has(Fault::MultipleClientAuthAccepted) {
         // RFC 6749 §2.3: a client must not use more than one authentication method per request.
         return Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret"));
     }
@@ -55,7 +56,7 @@ pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Para
     match (&client.client_secret, secret) {
         (None, None) => Ok(client),
         (Some(expected), Some(given)) if constant_time_eq(given, expected) => Ok(client),
-        (Some(_), Some(_)) if provider.has(crate::faults::Fault::BadClientSecretAccepted) => Ok(client),
+        (Some(_), Some(_)) if provider.has(Fault::BadClientSecretAccepted) => Ok(client),
         _ => Err(OAuthError::invalid_client("unknown client or bad credentials")),
     }
 }

@@ -19,7 +19,46 @@ pub async fn openid_configuration(State(provider): State<Arc<Provider>>) -> Resp
     if provider.has(Fault::RegistrationAdvertised) {
         meta["registration_endpoint"] = json!(provider.endpoint("/register"));
     }
+    if provider.has(Fault::DiscoveryIssuerMismatch) {
+        meta["issuer"] = json!(format!("{}/", provider.issuer));
+    }
+    if provider.has(Fault::PlainPkceAdvertised) {
+        meta["code_challenge_methods_supported"] = json!(["S256", "plain"]);
+    }
+    if provider.has(Fault::EncryptionAdvertised) {
+        meta["id_token_encryption_alg_values_supported"] = json!(["RSA-OAEP-256"]);
+        meta["id_token_encryption_enc_values_supported"] = json!(["A256GCM"]);
+    }
+    if provider.has(Fault::IssParameterNotAdvertised) {
+        meta["authorization_response_iss_parameter_supported"] = json!(false);
+    }
+    if provider.has(Fault::ClaimsParameterNotAdvertised) {
+        meta["claims_parameter_supported"] = json!(false);
+    }
+    if provider.has(Fault::IdTokenAlgNotAdvertised)
+        && let Some(algs) = meta["id_token_signing_alg_values_supported"].as_array_mut()
+    {
+        algs.retain(|a| a != "RS256");
+    }
+    if let Some(meta) = meta.as_object_mut().filter(|_| provider.has(Fault::RevocationNotAdvertised)) {
+        meta.remove("revocation_endpoint");
+        meta.remove("revocation_endpoint_auth_methods_supported");
+    }
+    if let Some(meta) = meta.as_object_mut().filter(|_| provider.has(Fault::DiscoveryMetadataMissing)) {
+        meta.remove("response_types_supported");
+        meta.remove("subject_types_supported");
+    }
     Json(meta).into_response()
+}
+
+/// What a server with `introspection-served` or `registration-served` answers at those paths:
+/// the features' usual replies to a request that names no valid token or client.
+pub async fn served_anyway(uri: axum::http::Uri) -> Response {
+    if uri.path().ends_with("/introspect") {
+        return Json(json!({ "active": false })).into_response();
+    }
+    let status = axum::http::StatusCode::BAD_REQUEST;
+    crate::error::OAuthError::new(status, "invalid_client_metadata", "redirect_uris is required").into_response()
 }
 
 pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
@@ -31,6 +70,22 @@ pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
         if provider.has(Fault::KidMissingFromJwks) {
             for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
                 key.remove("kid");
+            }
+        }
+        if provider.has(Fault::PrivateKeyInJwks) {
+            for jwk in keys.iter_mut() {
+                let key = jwk["kid"].as_str().and_then(|kid| provider.keys.find(kid));
+                if let Some(seed) = key.as_ref().and_then(|k| k.ed25519_seed()) {
+                    jwk["d"] = json!(crate::util::b64(seed));
+                }
+            }
+        }
+        if provider.has(Fault::SymmetricKeyInJwks) {
+            keys.push(json!({ "kty": "oct", "kid": "hs256", "use": "sig", "alg": "HS256", "k": crate::util::random_token() }));
+        }
+        if provider.has(Fault::KidReused) {
+            for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
+                key.insert("kid".into(), json!("1"));
             }
         }
         if provider.has(Fault::X5cMissing) {

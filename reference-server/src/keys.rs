@@ -42,6 +42,9 @@ pub struct SigningKey {
     pub kid: String,
     material: Material,
     jwk: Value,
+    /// The Ed25519 private key (RFC 8037 §2 `d`), kept only so the `private-key-in-jwks` fault
+    /// can leak it; never published otherwise.
+    ed25519_seed: Option<Vec<u8>>,
 }
 
 impl SigningKey {
@@ -106,7 +109,13 @@ impl SigningKey {
         obj.insert("alg".into(), json!(alg.as_str()));
         obj.insert("x5c".into(), json!([base64_std(&cert)]));
         obj.insert("x5t#S256".into(), json!(b64(&sha256(&cert))));
-        Ok(SigningKey { alg, kid, material, jwk })
+        // PKCS#8 (RFC 5958, v1 or v2) of an Ed25519 key: a 16-byte prefix, then the 32-byte seed.
+        let ed25519_seed = (alg == Alg::EdDSA).then(|| pkcs8.get(16..48).map(<[u8]>::to_vec)).flatten();
+        Ok(SigningKey { alg, kid, material, jwk, ed25519_seed })
+    }
+
+    pub fn ed25519_seed(&self) -> Option<&[u8]> {
+        self.ed25519_seed.as_deref()
     }
 
     /// The public JWK (RFC 7517 §4) as published in the JWKS.

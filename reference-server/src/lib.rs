@@ -56,19 +56,27 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// The routes below the issuer path.
 pub fn router(provider: Arc<Provider>) -> Router {
+    use faults::Fault;
+    let authorize = get(authorize::get);
+    let authorize = if provider.has(Fault::AuthorizePostRefused) { authorize } else { authorize.post(authorize::post) };
+    let token = post(token::post);
+    let token = if provider.has(Fault::TokenGetAccepted) { token.get(token::get) } else { token };
     let oidc = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/jwks", get(discovery::jwks))
-        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/authorize", authorize)
         .route("/login", get(authorize::pages::login_page).post(authorize::pages::login_submit))
         .route("/consent", get(authorize::pages::consent_page).post(authorize::pages::consent_submit))
-        .route("/token", post(token::post))
+        .route("/token", token)
         .route("/userinfo", get(userinfo::handle).post(userinfo::handle))
         .route("/revoke", post(revocation::post))
         .route("/logout", get(logout::handle).post(logout::handle))
         .route("/admin/revoke", post(admin::revoke))
         .route("/admin/rotate-key", post(admin::rotate_key))
         .route("/admin/stats", get(admin::stats));
+    let oidc = if provider.has(Fault::IntrospectionServed) { oidc.route("/introspect", post(discovery::served_anyway)) } else { oidc };
+    let oidc = if provider.has(Fault::RegistrationServed) { oidc.route("/register", post(discovery::served_anyway)) } else { oidc };
+
     let mut routes = Router::new().nest(ISSUER_PATH, oidc);
     // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.
     if provider.faults != faults::Faults::default() {

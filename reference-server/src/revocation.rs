@@ -3,6 +3,7 @@
 
 use crate::client_auth::authenticate;
 use crate::error::OAuthError;
+use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::Revocation;
@@ -37,10 +38,15 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required (RFC 7009 §2.1)"))?;
     // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`.
     // An expired or foreign-issuer JWT is simply unknown.
-    let jti =
-        verify_own_jwt(provider, token, "at+jwt", now_secs()).ok().and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
+    let jti = verify_own_jwt(provider, token, provider.access_token_typ(), now_secs())
+        .ok()
+        .and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
+    if jti.is_none() && provider.has(Fault::RevocationIgnoresRefreshTokens) {
+        return Ok(());
+    }
     let key = jti.as_deref().unwrap_or(token);
     match provider.store.revoke_token(key, &client.client_id) {
+        Revocation::Unknown if provider.has(Fault::RevocationUnknownTokenError) => Err(OAuthError::invalid_request("unknown token")),
         // RFC 7009 §2.2: an invalid or unknown token is answered with 200 as well.
         Revocation::Revoked | Revocation::Unknown => Ok(()),
         Revocation::OtherClient => Err(OAuthError::invalid_request("the token was not issued to this client (RFC 7009 §2.1)")),

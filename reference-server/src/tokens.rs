@@ -64,7 +64,10 @@ impl Provider {
             obj.insert("auth_time".into(), json!(a.auth_time));
             insert_authentication(obj, a);
         }
-        let jwt = self.sign(client.access_token_signing_alg, "at+jwt", &claims)?;
+        if self.has(Fault::AccessTokenCid) {
+            obj.remove("client_id").map(|id| obj.insert("cid".into(), id));
+        }
+        let jwt = self.sign(client.access_token_signing_alg, self.access_token_typ(), &claims)?;
         Ok(AccessToken { jwt, jti, expires })
     }
 
@@ -75,14 +78,18 @@ impl Provider {
         let mut claims = crate::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
         let iss = if self.has(Fault::WrongIssInIdToken) { format!("{}/", self.issuer) } else { self.issuer.clone() };
         claims.insert("iss".into(), json!(iss));
-        claims.insert("sub".into(), json!(user.sub));
+        let sub = if self.has(Fault::SubNotStable) { format!("{}.{}", user.sub, random_token()) } else { user.sub.clone() };
+        claims.insert("sub".into(), json!(sub));
         let aud = if self.has(Fault::AudMissingClient) { "oidc-harness-another-client" } else { client.client_id.as_str() };
         claims.insert("aud".into(), json!([aud]));
-        claims.insert("azp".into(), json!(client.client_id));
-        claims.insert("iat".into(), json!(now));
+        let azp = if self.has(Fault::AzpNotClient) { "oidc-harness-another-client" } else { client.client_id.as_str() };
+        claims.insert("azp".into(), json!(azp));
+        claims.insert("iat".into(), json!(if self.has(Fault::IatInMilliseconds) { now * 1000 } else { now }));
         let exp = if self.has(Fault::IdTokenExpired) { now.saturating_sub(60) } else { now + self.config.lifetimes.id_token_secs };
         claims.insert("exp".into(), json!(exp));
-        claims.insert("auth_time".into(), json!(authz.auth_time));
+        if !self.has(Fault::AuthTimeMissing) {
+            claims.insert("auth_time".into(), json!(authz.auth_time));
+        }
         insert_authentication(&mut claims, authz);
         if let Some(nonce) = ctx.nonce.filter(|_| !self.has(Fault::NonceDropped)) {
             claims.insert("nonce".into(), json!(nonce));
@@ -92,6 +99,12 @@ impl Provider {
             claims.insert("at_hash".into(), json!(half_hash(alg, &hashed)));
         }
         self.sign(alg, "JWT", &Value::Object(claims))
+    }
+
+    /// RFC 9068 §2.1 `typ` of access tokens (a fault makes it the generic `JWT`, which this
+    /// server then also accepts, as such a server would).
+    pub fn access_token_typ(&self) -> &'static str {
+        if self.has(Fault::AccessTokenTypJwt) { "JWT" } else { "at+jwt" }
     }
 
     fn sign(&self, alg: Alg, typ: &str, claims: &Value) -> Result<String, KeyError> {

@@ -71,7 +71,8 @@ fn grant_from_claims(claims: &serde_json::Map<String, Value>) -> Option<crate::s
 fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
     let token = bearer_token(method, headers, body)?;
     let now = now_secs();
-    let claims = verify_own_jwt(provider, &token, "at+jwt", now).map_err(|why| OAuthError::invalid_token(format!("access token {why}")))?;
+    let claims = verify_own_jwt(provider, &token, provider.access_token_typ(), now)
+        .map_err(|why| OAuthError::invalid_token(format!("access token {why}")))?;
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
     let grant = match provider.store.access_token_grant(jti, now) {
         Some(grant) => grant,

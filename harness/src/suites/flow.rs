@@ -170,23 +170,40 @@ pub async fn token(ctx: &Context, reg: &Registration, form: &[(&str, &str)]) -> 
 /// A POST to `endpoint` with the registration's client authentication.
 pub fn authenticated(http: &Recorder, endpoint: &str, reg: &Registration, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
     let mut fields: Vec<(&str, &str)> = form.to_vec();
+    let request = client_authentication(http.post(endpoint), reg, &mut fields);
+    request.form(&fields)
+}
+
+/// The same request as a GET with the parameters in the query: only for proving an endpoint
+/// refuses GET (a probe without credentials would be refused for the wrong reason).
+pub fn authenticated_get(http: &Recorder, endpoint: &str, reg: &Registration, query: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    let mut fields: Vec<(&str, &str)> = query.to_vec();
+    let request = client_authentication(http.get(endpoint), reg, &mut fields);
+    request.query(&fields)
+}
+
+/// The registration's client authentication: a Basic header, or fields added to `fields`.
+fn client_authentication<'a>(
+    request: reqwest::RequestBuilder,
+    reg: &'a Registration,
+    fields: &mut Vec<(&str, &'a str)>,
+) -> reqwest::RequestBuilder {
     let secret = reg.secret.as_ref().map(|s| s.expose()).unwrap_or("");
-    let request = http.post(endpoint);
     match reg.auth_method {
         AuthMethod::ClientSecretBasic => {
             // RFC 6749 §2.3.1: form-urlencode each part before base64.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&reg.client_id), enc(secret)));
-            request.header("authorization", format!("Basic {basic}")).form(&fields)
+            request.header("authorization", format!("Basic {basic}"))
         }
         AuthMethod::ClientSecretPost => {
             fields.push(("client_id", &reg.client_id));
             fields.push(("client_secret", secret));
-            request.form(&fields)
+            request
         }
         AuthMethod::None => {
             fields.push(("client_id", &reg.client_id));
-            request.form(&fields)
+            request
         }
     }
 }

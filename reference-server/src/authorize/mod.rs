@@ -172,6 +172,9 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
             );
             Ok(vec![("code", code)])
         }
+        ResponseType::IdToken if provider.has(crate::faults::Fault::IdTokenResponseCarriesAccessToken) => {
+            implicit_tokens(provider, client, user, request, authz, now)
+        }
         ResponseType::IdToken => provider
             .mint_id_token(client, user, &authz, IdTokenContext { nonce: request.nonce.as_deref(), ..Default::default() })
             .map(|id_token| vec![("id_token", id_token)]),

@@ -111,10 +111,20 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
     } else {
         params
     };
-    let client = check_client(provider, params).map_err(AuthorizeError::Page)?;
-    let redirect_uri = check_redirect_uri(provider, client, params).map_err(AuthorizeError::Page)?;
+    let (client, redirect_uri) = match check_client(provider, params).and_then(|c| Ok((c, check_redirect_uri(provider, c, params)?))) {
+        Ok(checked) => checked,
+        Err(why) => return Err(open_redirect(provider, params, &why).unwrap_or(AuthorizeError::Page(why))),
+    };
+    if provider.has(Fault::UnsupportedParameterErrorPage)
+        && let Some(p) = UNSUPPORTED_PARAMETERS.iter().find(|p| params.contains(p))
+    {
+        return Err(AuthorizeError::Page(format!("The parameter {p} is not supported.")));
+    }
     let missing_default = provider.has(Fault::MissingResponseTypeAccepted).then_some("code");
-    let response_type = parse_response_type(params.get("response_type").or(missing_default));
+    let mut response_type = parse_response_type(params.get("response_type").or(missing_default));
+    if provider.has(Fault::UnknownResponseTypeInvalidRequest) {
+        response_type = response_type.map_err(|(_, description)| ("invalid_request", description));
+    }
     let reply_to = ReplyTo {
         mode: parse_response_mode(params.get("response_mode"))
             .ok()
@@ -125,6 +135,15 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
     };
     validate_after_redirect_uri(provider, client, params, response_type, &reply_to)
         .map_err(|(error, description)| AuthorizeError::Redirect { reply_to, error, description })
+}
+
+/// The `open-redirect-on-error` fault: an error about the client or its redirect URI sent to
+/// whatever redirect_uri the request named.
+fn open_redirect(provider: &Provider, params: &Params, why: &str) -> Option<AuthorizeError> {
+    let redirect_uri = params.get("redirect_uri").filter(|_| provider.has(Fault::OpenRedirectOnError))?;
+    let reply_to =
+        ReplyTo { mode: ResponseMode::Query, redirect_uri: redirect_uri.to_string(), state: params.get("state").map(str::to_string) };
+    Some(AuthorizeError::Redirect { reply_to, error: "invalid_request", description: why.to_string() })
 }
 
 fn validate_after_redirect_uri(
@@ -144,11 +163,14 @@ fn validate_after_redirect_uri(
     let response_type = response_type?;
     let scope = check_scope(client, params)?;
     check_response_type_allowed(provider, client, response_type, &scope)?;
-    let mut response_mode = check_response_mode(params, response_type)?;
+    let mut response_mode = check_response_mode(provider, params, response_type)?;
     if provider.has(Fault::FormPostIgnored) && response_mode == ResponseMode::FormPost {
         response_mode = default_response_mode(Some(response_type));
     }
-    let nonce = check_nonce(params, response_type)?;
+    if provider.has(Fault::FragmentModeIgnored) && response_mode == ResponseMode::Fragment && !response_type.is_implicit() {
+        response_mode = ResponseMode::Query;
+    }
+    let nonce = check_nonce(provider, params, response_type)?;
     let code_challenge = check_pkce(provider, client, params, response_type)?;
     check_unsupported_parameters(provider, params)?;
     let prompt = check_prompt(params)?;
@@ -280,9 +302,9 @@ fn default_response_mode(response_type: Option<ResponseType>) -> ResponseMode {
 }
 
 /// OAuth 2.0 Multiple Response Types §2.1: tokens must not be returned in the query.
-fn check_response_mode(params: &Params, response_type: ResponseType) -> StepResult<ResponseMode> {
+fn check_response_mode(provider: &Provider, params: &Params, response_type: ResponseType) -> StepResult<ResponseMode> {
     let mode = parse_response_mode(params.get("response_mode"))?.unwrap_or(default_response_mode(Some(response_type)));
-    if mode == ResponseMode::Query && response_type.is_implicit() {
+    if mode == ResponseMode::Query && response_type.is_implicit() && !provider.has(Fault::ImplicitInQuery) {
         return invalid_request("response_mode=query cannot carry tokens (OAuth 2.0 Multiple Response Types §2.1)");
     }
     Ok(mode)
@@ -301,9 +323,9 @@ fn check_scope(client: &Client, params: &Params) -> StepResult<Vec<String>> {
 }
 
 /// OIDC Core §3.2.2.1: `nonce` is required for the implicit flow.
-fn check_nonce(params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+fn check_nonce(provider: &Provider, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
     let nonce = params.get("nonce").map(str::to_string);
-    if response_type.is_implicit() && nonce.is_none() {
+    if response_type.is_implicit() && nonce.is_none() && !provider.has(Fault::ImplicitNonceOptional) {
         return invalid_request("nonce is required for the implicit flow (OIDC Core §3.2.2.1)");
     }
     Ok(nonce)
@@ -319,7 +341,10 @@ fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_ty
     match (challenge, params.get("code_challenge_method")) {
         (Some(c), None | Some("plain")) if provider.has(Fault::PkcePlainAccepted) => Ok(Some(c.to_string())),
         (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
-        (None, None) if client.pkce_required() => {
+        (None, None)
+            if client.pkce_required()
+                && !(client.client_type == crate::config::ClientType::Public && provider.has(Fault::PkceOptionalForPublic)) =>
+        {
             invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)")
         }
         (None, None) => Ok(None),

@@ -18,7 +18,7 @@ pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<
         (Some(r), _) | (None, Some(r)) => Some(check_target(provider, client, r).map_err(target_error)?),
         (None, None) => client.default_resource.clone(),
     };
-    let scope = space_list(form.get("scope"));
+    let mut scope = space_list(form.get("scope"));
     let invalid_scope = |description: String| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", description);
     if let Some(s) = scope.iter().find(|s| !client.scopes.contains(s)) {
         return Err(invalid_scope(format!("scope {s} is not allowed for this client")));
@@ -27,6 +27,9 @@ pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<
         && let Some(s) = scope.iter().find(|s| !server.scopes.contains(s))
     {
         return Err(invalid_scope(format!("scope {s} is not defined by resource server {}", server.identifier)));
+    }
+    if provider.has(crate::faults::Fault::CcScopeWidened) {
+        scope.clone_from(&client.scopes);
     }
     // RFC 6749 §4.4.3: no refresh token for client credentials.
     let access = provider.mint_access_token(client, None, &scope, resource.as_deref()).map_err(signing_failed)?;

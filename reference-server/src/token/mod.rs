@@ -25,11 +25,22 @@ pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, bod
     }
 }
 
+/// Only on a server with the `token-get-accepted` fault: the query taken as the form.
+pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    match grant(&provider, &headers, Params::parse(uri.query().unwrap_or_default())) {
+        Ok(body) => success(body),
+        Err(e) => e.into_response(),
+    }
+}
+
 fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
     if !crate::authorize::is_form(headers) {
         return Err(OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)"));
     }
-    let mut form = Params::parse(&String::from_utf8_lossy(body));
+    grant(provider, headers, Params::parse(&String::from_utf8_lossy(body)))
+}
+
+fn grant(provider: &Provider, headers: &HeaderMap, mut form: Params) -> Result<Map<String, Value>, OAuthError> {
     if provider.has(crate::faults::Fault::RepeatedParameterAccepted) {
         form.forget_repeats();
     }

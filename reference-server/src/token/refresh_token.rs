@@ -39,7 +39,11 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     let scope = if requested.is_empty() { grant.authz.scope.clone() } else { requested };
     // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce.
     let rotate = !provider.has(Fault::RefreshNotRotated);
-    let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, None, rotate)?;
+    let mut authz = grant.authz.clone();
+    if provider.has(Fault::RefreshResetsAuthTime) {
+        authz.auth_time = now_secs();
+    }
+    let mut body = user_tokens(provider, client, grant_id, &authz, &scope, None, rotate)?;
     if !rotate {
         body.insert("refresh_token".into(), serde_json::json!(token));
     }

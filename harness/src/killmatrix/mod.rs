@@ -1,13 +1,14 @@
 //! `oidc-harness killmatrix`: runs every suite against the embedded server once per fault of
 //! the catalog. A fault is caught when at least one required check fails; the table of faults
-//! and the checks they make fail goes to docs/KILL-MATRIX.md, with the checks no fault kills.
+//! and the checks they make fail goes to docs/KILL-MATRIX.md, with the checks no fault kills,
+//! each with the reason from `unkilled.toml`.
 
 use crate::conform::{run_suites, start_embedded};
 use crate::profile::Profile;
 use anyhow::Context as _;
 use reference_server::faults::CATALOG;
 use reports::Verdict;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,13 @@ pub struct KillMatrixArgs {
     /// Where the Markdown table is written.
     #[arg(long, value_name = "FILE", default_value = "docs/KILL-MATRIX.md")]
     output: PathBuf,
+}
+
+/// Why each check no fault kills is left so (check id -> sentence).
+const UNKILLED: &str = include_str!("unkilled.toml");
+
+fn explanations() -> anyhow::Result<BTreeMap<String, String>> {
+    toml::from_str(UNKILLED).context("harness/src/killmatrix/unkilled.toml")
 }
 
 struct Row {
@@ -34,6 +42,10 @@ pub fn run(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
     let profile = Profile::idaas();
     let suites = crate::suites::all(&profile, &scenario_files);
     let all_checks: Vec<String> = suites.iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
+    let explained = explanations()?;
+    if let Some(unknown) = explained.keys().find(|id| !all_checks.contains(id)) {
+        anyhow::bail!("unkilled.toml explains `{unknown}`, which is not a check");
+    }
     let started = std::time::Instant::now();
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let rows = runtime.block_on(async {
@@ -77,7 +89,9 @@ pub fn run(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
     let killed: BTreeSet<&String> = rows.iter().flat_map(|r| r.failed.iter().chain(&r.warned)).collect();
     let unkilled: Vec<&String> = all_checks.iter().filter(|c| !killed.contains(c)).collect();
     let uncaught: Vec<&str> = rows.iter().filter(|r| r.failed.is_empty()).map(|r| r.name).collect();
-    let markdown = table(&rows, &unkilled, all_checks.len());
+    let unexplained: Vec<&str> = unkilled.iter().filter(|c| !explained.contains_key(c.as_str())).map(|c| c.as_str()).collect();
+    let stale: Vec<&str> = explained.keys().filter(|c| killed.contains(c)).map(String::as_str).collect();
+    let markdown = table(&rows, &unkilled, &explained, all_checks.len());
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -93,10 +107,17 @@ pub fn run(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         args.output.display()
     );
-    Ok(if uncaught.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if !unexplained.is_empty() {
+        eprintln!("killmatrix: no fault kills {} and unkilled.toml does not say why", unexplained.join(", "));
+    }
+    if !stale.is_empty() {
+        eprintln!("killmatrix: {} killed by a fault now; drop the explanation from unkilled.toml", stale.join(", "));
+    }
+    let complete = uncaught.is_empty() && unexplained.is_empty() && stale.is_empty();
+    Ok(if complete { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn table(rows: &[Row], unkilled: &[&String], total: usize) -> String {
+fn table(rows: &[Row], unkilled: &[&String], explained: &BTreeMap<String, String>, total: usize) -> String {
     let caught = rows.iter().filter(|r| !r.failed.is_empty()).count();
     let mut out = String::new();
     let _ = writeln!(
@@ -115,11 +136,28 @@ fn table(rows: &[Row], unkilled: &[&String], total: usize) -> String {
     }
     let _ = writeln!(
         out,
-        "\n## Checks no fault kills yet ({} of {total})\n\nEach needs a fault that breaks its rule, or a sentence on why none can.\n",
+        "\n## Checks no fault kills ({} of {total}), and why\n\nFrom `harness/src/killmatrix/unkilled.toml`; \"canned case\" means a \
+         wiremock target in `harness/tests/conform.rs` that fails exactly that check.\n",
         unkilled.len()
     );
     for check in unkilled {
-        let _ = writeln!(out, "- `{check}`");
+        let why = explained.get(check.as_str()).map_or("**not explained**", String::as_str);
+        let _ = writeln!(out, "- `{check}`: {why}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_explanation_names_a_check_and_says_something() {
+        let profile = crate::profile::Profile::idaas();
+        let suites = crate::suites::all(&profile, &crate::scenario::files());
+        let ids: Vec<String> = suites.iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
+        let explained = super::explanations().expect("unkilled.toml parses");
+        for (id, why) in &explained {
+            assert!(ids.contains(id), "{id} is not a check");
+            assert!(why.len() > 20, "{id}: say why");
+        }
+    }
 }
