@@ -185,7 +185,10 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
         },
     );
 
-    let first = login_flow(ctx, &browser, reg, &[]).await;
+    // max_age makes auth_time REQUIRED in the ID token (OIDC Core §3.1.2.1); without it a
+    // server may leave auth_time out, and these checks compare login times.
+    let with_auth_time = ("max_age", "86400");
+    let first = login_flow(ctx, &browser, reg, &[with_auth_time]).await;
     let Ok((_, Some(t1))) = first else {
         let why = match first {
             Err((why, _)) => why,
@@ -208,7 +211,7 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
     };
     let again = login_flow(ctx, &browser, reg, &[]).await;
     record_flow(run, &SSO, again, &|logins, _| Outcome::expect(logins == 0, || "the login form was shown again".into()));
-    let forced = login_flow(ctx, &browser, reg, &[("prompt", "login")]).await;
+    let forced = login_flow(ctx, &browser, reg, &[("prompt", "login"), with_auth_time]).await;
     record_flow(run, &PROMPT_LOGIN, forced, &|logins, time| {
         Outcome::expect(logins == 1 && time.is_some_and(|t| t >= t1), || format!("{logins} login forms, auth_time {time:?} after {t1}"))
     });

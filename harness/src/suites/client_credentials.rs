@@ -47,7 +47,11 @@ const AUTH_POST: Check = required(
 );
 const AUTH_NONE: Check = required("token.auth-none", "A public client is identified by client_id alone", "RFC 6749 §2.1, §3.2.1");
 const AUTH_MIXED: Check = required("token.auth-one-method", "Credentials in both the header and the body are refused", "RFC 6749 §2.3");
-const INVALID_SCOPE: Check = required("token.invalid-scope", "An unknown scope gets invalid_scope", "RFC 6749 §5.2");
+const INVALID_SCOPE: Check = required(
+    "token.invalid-scope",
+    "An unknown scope gets invalid_scope, or a token whose scope parameter leaves it out",
+    "RFC 6749 §3.3, §5.2",
+);
 
 pub const NAME: &str = "client-credentials";
 
@@ -175,6 +179,23 @@ async fn authentication(ctx: &Context, run: &mut Run) {
         ),
         Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], Outcome::Fail("no response".into())),
     }
+}
+
+/// RFC 6749 §3.3 lets a server ignore part of the requested scope, but then the response MUST
+/// name the scope it granted; otherwise the unknown scope is `invalid_scope` (§5.2).
+fn unknown_scope(run: &mut Run, response: &Result<Response, Exchange>) {
+    let Ok(r) = response else { return expect_error(run, &INVALID_SCOPE, response, 400, "invalid_scope") };
+    if r.status != 200 {
+        return expect_error(run, &INVALID_SCOPE, response, 400, "invalid_scope");
+    }
+    let body = r.json().unwrap_or(Value::Null);
+    let outcome = match body["scope"].as_str() {
+        Some(granted) => Outcome::expect(!granted.split(' ').any(|s| s == "oidc-harness-unknown-scope"), || {
+            format!("the unknown scope was granted: scope {granted:?}")
+        }),
+        None => Outcome::Fail("a token was issued for an unknown scope without a scope parameter saying what was granted".into()),
+    };
+    run.record(&SUITE, &INVALID_SCOPE, &[&r.exchange], outcome);
 }
 
 fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope: &str) {
@@ -334,7 +355,7 @@ async fn errors(ctx: &Context, run: &mut Run, reg: &Registration) {
     let repeated = token(ctx, reg, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]).await;
     expect_error(run, &REPEATED, &repeated, 400, "invalid_request");
     let scope = token(ctx, reg, &[("grant_type", "client_credentials"), ("scope", "oidc-harness-unknown-scope")]).await;
-    expect_error(run, &INVALID_SCOPE, &scope, 400, "invalid_scope");
+    unknown_scope(run, &scope);
     let get = ctx.http.send(super::flow::authenticated_get(&ctx.http, &endpoint, reg, &[("grant_type", "client_credentials")])).await;
     match get {
         Ok(r) => {
