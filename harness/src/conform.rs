@@ -136,22 +136,8 @@ async fn conform(
 ) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
-    let (mut ctx, embedded) = match &args.target {
-        Some(url) => {
-            let target = match &args.target_config {
-                Some(path) => Target::from_file(path, |var| std::env::var(var).ok())?,
-                None => Target::default(),
-            };
-            let secrets = target.secrets();
-            (Context::new(url.trim_end_matches('/').to_string(), profile, target, secrets), None)
-        }
-        None => {
-            let (server, ctx) = start_embedded(embedded_config(&args.fault)?, profile).await?;
-            (ctx, Some(server))
-        }
-    };
+    let (mut ctx, embedded) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, &args.fault).await?;
     let issuer = ctx.issuer.clone();
-    preflight(&issuer).await?;
     let what = if embedded.is_some() { "embedded reference server" } else { "target" };
     let faults = if args.fault.is_empty() { String::new() } else { format!(" with fault {}", args.fault.join(", ")) };
     eprintln!("conform: {issuer} ({what}{faults}), profile {}", ctx.profile.name);
@@ -218,6 +204,32 @@ pub async fn run_suites(
         }
     }
     run.into_results()
+}
+
+/// The context for `--target` (with `--target-config`), or for the embedded reference server
+/// (started here, with `faults`) when there is no target; the target must answer discovery.
+pub async fn open_target(
+    target: Option<&str>,
+    target_config: Option<&Path>,
+    profile: Profile,
+    faults: &[String],
+) -> anyhow::Result<(Context, Option<reference_server::Server>)> {
+    let (ctx, embedded) = match target {
+        Some(url) => {
+            let target = match target_config {
+                Some(path) => Target::from_file(path, |var| std::env::var(var).ok())?,
+                None => Target::default(),
+            };
+            let secrets = target.secrets();
+            (Context::new(url.trim_end_matches('/').to_string(), profile, target, secrets), None)
+        }
+        None => {
+            let (server, ctx) = start_embedded(embedded_config(faults)?, profile).await?;
+            (ctx, Some(server))
+        }
+    };
+    preflight(&ctx.issuer).await?;
+    Ok((ctx, embedded))
 }
 
 /// Starts the embedded reference server with `config` and a context for it (its target file and

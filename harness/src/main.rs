@@ -5,6 +5,7 @@ mod conform;
 mod engine;
 mod expected;
 mod killmatrix;
+mod load;
 mod profile;
 mod redact;
 mod scenario;
@@ -33,6 +34,9 @@ enum Command {
     },
     /// Run every suite once per fault of the reference server's catalog and write the table.
     Killmatrix(killmatrix::KillMatrixArgs),
+    /// Put load on a deployment (or the embedded reference server) with goose and report
+    /// throughput, latency histograms and errors.
+    Load(Box<load::LoadArgs>),
     /// Run the reference authorization server (IDaaS profile) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Command::Conform(args) => conform::run(args),
         Command::Lint { profile } => lint(&profile),
         Command::Killmatrix(args) => killmatrix::run(args),
+        Command::Load(args) => load::run(*args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -183,7 +183,7 @@ pub fn authenticated_get(http: &Recorder, endpoint: &str, reg: &Registration, qu
 }
 
 /// The registration's client authentication: a Basic header, or fields added to `fields`.
-fn client_authentication<'a>(
+pub fn client_authentication<'a>(
     request: reqwest::RequestBuilder,
     reg: &'a Registration,
     fields: &mut Vec<(&str, &'a str)>,

@@ -1,0 +1,214 @@
+//! `oidc-harness load`: token-issuance load on goose 0.19, against the embedded reference server
+//! (default) or a deployment. goose's own options are part of this command line (flattened);
+//! the load profile (`--load-profile`, `scenarios/load/`) supplies the shape of the run unless
+//! goose options given here override it. Writes load.json and load.md (ours, with the
+//! histograms) and goose's HTML report; `--baseline` gates on an earlier load.json.
+
+mod pacing;
+mod plan;
+mod report;
+mod scenarios;
+mod stats;
+
+use crate::conform::open_target;
+use crate::profile::Profile;
+use anyhow::{Context as _, bail};
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use plan::LoadPlan;
+use report::{Gate, LoadReport};
+use scenarios::{Kind, Load, ScenarioName};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// What to load.
+    #[arg(long, value_enum, help_heading = "oidc-harness")]
+    scenario: ScenarioName,
+    /// Shape of the run: smoke, ramp, steady, spike, soak (scenarios/load/) or a TOML file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "smoke", help_heading = "oidc-harness")]
+    load_profile: String,
+    /// Issuer URL of the deployment to load; without it, the embedded reference server.
+    #[arg(long, value_name = "ISSUER_URL", help_heading = "oidc-harness")]
+    target: Option<String>,
+    /// Clients and test user for --target (TOML, as for conform).
+    #[arg(long, value_name = "FILE", requires = "target", help_heading = "oidc-harness")]
+    target_config: Option<PathBuf>,
+    /// What the target claims (its access-token format decides whether issued access tokens are
+    /// validated as JWTs); the IDaaS profile when absent.
+    #[arg(long, value_name = "FILE", help_heading = "oidc-harness")]
+    profile: Option<PathBuf>,
+    /// Where load.json, load.md and goose's report.html are written.
+    #[arg(long, value_name = "DIR", default_value = "oidc-harness-load", help_heading = "oidc-harness")]
+    report_dir: PathBuf,
+    /// Validate one issued token in this many: signature against the JWKS and claims (0: none).
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "oidc-harness")]
+    validate_every: u64,
+    /// An earlier load.json: exit 1 when throughput drops or p99 rises beyond the limits below.
+    #[arg(long, value_name = "FILE", help_heading = "oidc-harness")]
+    baseline: Option<PathBuf>,
+    /// Largest throughput drop against --baseline, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, help_heading = "oidc-harness")]
+    max_throughput_drop: f64,
+    /// Largest p99 rise against --baseline, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25.0, help_heading = "oidc-harness")]
+    max_p99_rise: f64,
+    #[command(flatten)]
+    goose: GooseConfiguration,
+}
+
+pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let plan = LoadPlan::load(&args.load_profile)?;
+    let profile = match &args.profile {
+        Some(path) => Profile::from_file(path)?,
+        None => Profile::idaas(),
+    };
+    if args.goose.host.is_some() {
+        bail!("--host is set from --target (the issuer); give the issuer URL with --target");
+    }
+    let baseline = args.baseline.as_deref().map(LoadReport::read).transpose()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(load(&args, &plan, profile))?;
+    report.write(&args.report_dir)?;
+    eprint!("{}", report.markdown());
+    eprintln!("load: reports in {}", args.report_dir.display());
+    let mut passed = report.validation.invalid == 0;
+    if report.validation.invalid > 0 {
+        eprintln!("load: {} issued tokens failed validation", report.validation.invalid);
+    }
+    if let Some(baseline) = baseline {
+        let gate = Gate { max_throughput_drop: args.max_throughput_drop, max_p99_rise: args.max_p99_rise };
+        let (lines, within) = report::compare(&baseline, &report, &gate);
+        for line in lines {
+            eprintln!("baseline: {line}");
+        }
+        passed &= within;
+    }
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
+    let (mut ctx, server) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, &[]).await?;
+    let discovery = format!("{}/.well-known/openid-configuration", ctx.issuer);
+    ctx.metadata = ctx.http.send(ctx.http.get(&discovery)).await.ok().and_then(|r| r.json());
+    let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
+    let jwks = ctx.http.send(ctx.http.get(&jwks_uri)).await.ok().and_then(|r| r.json()).context("the JWKS could not be fetched")?;
+    let kinds = args.scenario.kinds();
+    if kinds.iter().any(|k| *k != Kind::ClientCredentials) && ctx.target.user.is_none() {
+        bail!("the {} scenario logs a user in: the target file needs a [user]", args.scenario.name());
+    }
+    let issuer = url::Url::parse(&ctx.issuer).context("the issuer is not a URL")?;
+    let host = issuer.origin().ascii_serialization();
+    let embedded = server.is_some();
+    let issuer = ctx.issuer.clone();
+
+    // Users start over at most a second; open-model arrivals begin after it.
+    const LAUNCH: Duration = Duration::from_secs(1);
+    let run_time = plan.run_time()?;
+    let start = tokio::time::Instant::now() + LAUNCH;
+    let pacer = plan.open.as_ref().map(|open| pacing::Pacer::new(open, start)).transpose()?;
+    let load = Arc::new(Load {
+        ctx,
+        stats: stats::Stats::default(),
+        pacer,
+        jwks,
+        validate_every: args.validate_every,
+        issued: Default::default(),
+        end: start + run_time,
+    });
+
+    let mut config = args.goose.clone();
+    config.host = Some(host);
+    if config.report_file.is_empty() {
+        std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
+        config.report_file = vec![args.report_dir.join("report.html").display().to_string()];
+    }
+    let mut attack = GooseAttack::initialize_with_config(config.clone())?;
+    let shaped_by_command_line =
+        config.users.is_some() || config.run_time.is_some() || config.iterations.is_some() || config.increase_rate.is_some();
+    if !shaped_by_command_line {
+        attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str())?;
+    }
+    attack = *attack.set_default(GooseDefault::NoPrintMetrics, true)?;
+    for kind in &kinds {
+        let weight = if kinds.len() == 1 { 1 } else { plan.mix.get(kind.name()).copied().unwrap_or(0) };
+        if weight == 0 {
+            continue;
+        }
+        let scenario = Scenario::new(kind.name()).register_transaction(scenarios::transaction(load.clone(), *kind)).set_weight(weight)?;
+        attack = attack.register_scenario(scenario);
+    }
+
+    let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let clock = std::time::Instant::now();
+    let progress = tokio::spawn(progress(load.clone()));
+    let result = attack.execute().await;
+    progress.abort();
+    // Open-model arrivals begin after the launch second; closed-model users start at once.
+    let launch = if load.pacer.is_some() { LAUNCH.as_secs_f64() } else { 0.0 };
+    let seconds = clock.elapsed().as_secs_f64() - launch;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    match result {
+        Ok(_) => {}
+        Err(GooseError::ThresholdsFailed { failed, .. }) => eprintln!("load: {} goose threshold(s) failed", failed.len()),
+        Err(e) => bail!("goose: {e}"),
+    }
+    let (transactions, errors, validation) = load.stats.summary(seconds.max(0.001));
+    let arrivals = load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.issued() });
+    Ok(LoadReport {
+        schema: report::SCHEMA.into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        scenario: args.scenario.name(),
+        load_profile: plan.description.clone(),
+        model: if plan.open.is_some() { "open" } else { "closed" }.into(),
+        issuer,
+        embedded,
+        started,
+        duration_s: (seconds * 10.0).round() / 10.0,
+        arrivals,
+        transactions,
+        errors,
+        validation,
+    })
+}
+
+/// goose's test plan ("users,time;...") for the load profile.
+fn test_plan(plan: &LoadPlan, launch: Duration) -> anyhow::Result<String> {
+    // goose's time spans are whole seconds.
+    let secs = |d: Duration| format!("{}s", d.as_millis().div_ceil(1000));
+    Ok(match (&plan.closed, &plan.open) {
+        (Some(c), _) => format!("{},{};{},{};0,0s", c.users, secs(plan::duration(&c.ramp)?), c.users, secs(plan::duration(&c.hold)?)),
+        // Every user up within the launch second, then held while the arrivals last.
+        (_, Some(o)) => format!("{},{};{},{};0,0s", o.max_users, secs(launch), o.max_users, secs(plan.run_time()?)),
+        _ => bail!("the load profile has no [closed] or [open]"),
+    })
+}
+
+/// A progress line on stderr while the run lasts.
+async fn progress(load: Arc<Load>) {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let every = if terminal { Duration::from_secs(1) } else { Duration::from_secs(5) };
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(every).await;
+        let (count, errors, p99) = load.stats.progress();
+        let rate = (count - last) as f64 / every.as_secs_f64();
+        last = count;
+        let line = format!(
+            "load: {:.0} s, {count} transactions, {rate:.0}/s now, {errors} failed, slowest p99 {:.2} ms",
+            started.elapsed().as_secs_f64(),
+            p99 as f64 / 1000.0
+        );
+        if terminal {
+            eprint!("\r\x1b[K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}

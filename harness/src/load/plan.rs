@@ -1,0 +1,161 @@
+//! Load profiles (`scenarios/load/*.toml`): how much load, in which shape, and the mix of the
+//! `mixed` scenario. Two models:
+//! - closed: a fixed number of users, each starting its next transaction when the last one ends
+//!   (the load drops when the server slows down);
+//! - open: arrivals per second in steps, independent of how fast the server answers (no
+//!   coordinated omission: a late arrival is measured from when it should have started).
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPlan {
+    pub description: String,
+    pub closed: Option<Closed>,
+    pub open: Option<Open>,
+    /// Weights of the `mixed` scenario, by scenario name.
+    #[serde(default)]
+    pub mix: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closed {
+    pub users: usize,
+    /// Time to start all users, e.g. "2s".
+    pub ramp: String,
+    /// Time at full load after the ramp.
+    pub hold: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Open {
+    /// Concurrency cap: the goose users that serve arrivals. Arrivals beyond it queue, and their
+    /// queueing time is part of the latency measured.
+    pub max_users: usize,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Arrivals per second.
+    pub rate: f64,
+    pub duration: String,
+}
+
+/// The built-in templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("smoke", include_str!("../../../scenarios/load/smoke.toml")),
+    ("ramp", include_str!("../../../scenarios/load/ramp.toml")),
+    ("steady", include_str!("../../../scenarios/load/steady.toml")),
+    ("spike", include_str!("../../../scenarios/load/spike.toml")),
+    ("soak", include_str!("../../../scenarios/load/soak.toml")),
+];
+
+/// The longest run a load profile may ask for: every load loop is bounded in time.
+const MAX_RUN: Duration = Duration::from_secs(4 * 3600);
+
+impl LoadPlan {
+    /// A template name (`smoke`, `ramp`, `steady`, `spike`, `soak`) or a TOML file.
+    pub fn load(name_or_path: &str) -> anyhow::Result<LoadPlan> {
+        let (origin, text) = match TEMPLATES.iter().find(|(n, _)| *n == name_or_path) {
+            Some((name, text)) => (format!("load profile `{name}`"), text.to_string()),
+            None => {
+                let path = Path::new(name_or_path);
+                if !path.exists() {
+                    let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+                    bail!("no load profile `{name_or_path}`: give a file or one of {}", names.join(", "));
+                }
+                (path.display().to_string(), std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+        };
+        let plan: LoadPlan = toml::from_str(&text).with_context(|| origin.clone())?;
+        plan.validate().with_context(|| origin)?;
+        Ok(plan)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        match (&self.closed, &self.open) {
+            (Some(c), None) => {
+                if c.users == 0 {
+                    bail!("closed.users must be at least 1");
+                }
+                duration(&c.ramp)?;
+                duration(&c.hold)?;
+            }
+            (None, Some(o)) => {
+                if o.max_users == 0 || o.steps.is_empty() {
+                    bail!("open needs max_users >= 1 and at least one [[open.step]]");
+                }
+                for step in &o.steps {
+                    if !(step.rate.is_finite() && step.rate > 0.0 && step.rate <= 1_000_000.0) {
+                        bail!("open.step rate {} must be between 0 and 1,000,000 per second", step.rate);
+                    }
+                    duration(&step.duration)?;
+                }
+            }
+            _ => bail!("give exactly one of [closed] or [open]"),
+        }
+        if self.run_time()? > MAX_RUN {
+            bail!("the run would last longer than {} hours", MAX_RUN.as_secs() / 3600);
+        }
+        Ok(())
+    }
+
+    /// How long the load lasts (ramp and hold, or every step).
+    pub fn run_time(&self) -> anyhow::Result<Duration> {
+        Ok(match (&self.closed, &self.open) {
+            (Some(c), _) => duration(&c.ramp)? + duration(&c.hold)?,
+            (_, Some(o)) => o.steps.iter().map(|s| duration(&s.duration)).sum::<anyhow::Result<Duration>>()?,
+            _ => Duration::ZERO,
+        })
+    }
+}
+
+/// "250ms", "10s", "2m", "1h".
+pub fn duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().with_context(|| format!("`{text}` is not a duration like 500ms, 10s, 2m or 1h"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" | "" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => bail!("`{text}`: unknown unit `{unit}` (ms, s, m or h)"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_is_valid() {
+        for (name, _) in TEMPLATES {
+            let plan = LoadPlan::load(name).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert!(plan.run_time().unwrap() > Duration::ZERO, "{name}");
+        }
+    }
+
+    #[test]
+    fn durations_and_bad_plans() {
+        assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(duration("2 weeks").is_err() && duration("s").is_err());
+        let both: Result<LoadPlan, _> = toml::from_str(
+            "description = \"x\"\n[closed]\nusers = 1\nramp = \"1s\"\nhold = \"1s\"\n[open]\nmax_users = 1\n[[open.step]]\nrate = 1.0\nduration = \"1s\"\n",
+        );
+        assert!(both.unwrap().validate().is_err(), "closed and open together are refused");
+        let endless: LoadPlan = toml::from_str("description = \"x\"\n[closed]\nusers = 1\nramp = \"1s\"\nhold = \"100h\"\n").unwrap();
+        assert!(endless.validate().is_err(), "runs are bounded in time");
+    }
+}

@@ -1,0 +1,319 @@
+//! The load scenarios. Each transaction is one protocol-correct unit of work built from the
+//! conformance engine's own steps: the token requests use the same client authentication as
+//! the checks, the browser part of the code flow is the engine's login driver. goose sends and
+//! times every token and userinfo request (its report has them per request); the transaction as
+//! a whole, from its intended start, goes into our histograms.
+
+use super::pacing::Pacer;
+use super::stats::Stats;
+use crate::engine::jwt::Jwt;
+use crate::profile::AccessTokenFormat;
+use crate::suites::{Context, flow};
+use crate::target::Registration;
+use goose::prelude::*;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What `--scenario` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScenarioName {
+    ClientCredentials,
+    AuthorizationCode,
+    Refresh,
+    Userinfo,
+    /// All four, weighted by the load profile's [mix].
+    Mixed,
+}
+
+/// One kind of transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ClientCredentials,
+    AuthorizationCode,
+    Refresh,
+    Userinfo,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::ClientCredentials, Kind::AuthorizationCode, Kind::Refresh, Kind::Userinfo];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ClientCredentials => "client-credentials",
+            Kind::AuthorizationCode => "authorization-code",
+            Kind::Refresh => "refresh",
+            Kind::Userinfo => "userinfo",
+        }
+    }
+}
+
+impl ScenarioName {
+    /// The name as given on the command line.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map(|v| v.get_name().to_string()).unwrap_or_default()
+    }
+
+    pub fn kinds(self) -> Vec<Kind> {
+        match self {
+            ScenarioName::ClientCredentials => vec![Kind::ClientCredentials],
+            ScenarioName::AuthorizationCode => vec![Kind::AuthorizationCode],
+            ScenarioName::Refresh => vec![Kind::Refresh],
+            ScenarioName::Userinfo => vec![Kind::Userinfo],
+            ScenarioName::Mixed => Kind::ALL.to_vec(),
+        }
+    }
+}
+
+/// Everything the transactions share.
+pub struct Load {
+    pub ctx: Context,
+    pub stats: Stats,
+    pub pacer: Option<Pacer>,
+    /// The JWKS at the start of the run, for validating sampled tokens.
+    pub jwks: Value,
+    /// Validate one issued token in this many (0: none).
+    pub validate_every: u64,
+    pub issued: AtomicU64,
+    /// When the run ends: users with nothing left to do idle until then.
+    pub end: Instant,
+}
+
+/// The tokens a goose user keeps between transactions (refresh and userinfo reuse a grant).
+#[derive(Clone, Default)]
+struct Grant {
+    refresh_token: Option<String>,
+    access_token: Option<String>,
+}
+
+/// The goose transaction of `kind`.
+pub fn transaction(load: Arc<Load>, kind: Kind) -> Transaction {
+    Transaction::new(Arc::new(move |user| {
+        let load = load.clone();
+        Box::pin(async move { load.iteration(user, kind).await })
+    }))
+    .set_name(kind.name())
+}
+
+impl Load {
+    async fn iteration(&self, user: &mut GooseUser, kind: Kind) -> TransactionResult {
+        let started = match &self.pacer {
+            Some(pacer) => match pacer.next() {
+                Some(due) => {
+                    tokio::time::sleep_until(due).await;
+                    due
+                }
+                None => return self.idle().await,
+            },
+            None => Instant::now(),
+        };
+        let outcome = match kind {
+            Kind::ClientCredentials => self.client_credentials(user).await,
+            Kind::AuthorizationCode => self.authorization_code(user).await.map(|_| ()),
+            Kind::Refresh => self.refresh(user).await,
+            Kind::Userinfo => self.userinfo(user).await,
+        };
+        self.stats.record(kind.name(), started.elapsed(), outcome.is_ok());
+        if let Err(key) = outcome {
+            self.stats.error(key);
+        }
+        Ok(())
+    }
+
+    /// The open model's arrivals are used up: wait for goose to end the run, in short naps so
+    /// the shutdown is not held up.
+    async fn idle(&self) -> TransactionResult {
+        let nap = self.end.saturating_duration_since(Instant::now()).min(Duration::from_millis(100)).max(Duration::from_millis(10));
+        tokio::time::sleep(nap).await;
+        Ok(())
+    }
+
+    fn registration(&self, kind: Kind) -> Result<&Registration, String> {
+        let target = &self.ctx.target;
+        let reg = match kind {
+            Kind::ClientCredentials => target.service.as_ref(),
+            // Grants that live across transactions use the second client, so that the
+            // authorization-code scenario's new grants never push them out of a per-user cap.
+            Kind::Refresh | Kind::Userinfo => target.other_confidential.as_ref().or(target.confidential.as_ref()),
+            Kind::AuthorizationCode => target.confidential.as_ref(),
+        };
+        reg.ok_or_else(|| format!("the target names no client for the {} scenario", kind.name()))
+    }
+
+    async fn client_credentials(&self, user: &mut GooseUser) -> Result<(), String> {
+        let reg = self.registration(Kind::ClientCredentials)?;
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = reg.scope.as_deref() {
+            form.push(("scope", scope));
+        }
+        let body = self.token(user, "token: client_credentials", reg, &form).await?;
+        self.sample_access_token(&body, reg);
+        Ok(())
+    }
+
+    /// A whole code flow: authorization request, login and consent through the engine's
+    /// driver (a fresh browser, as a new visitor), then the code redeemed through goose.
+    async fn authorization_code(&self, user: &mut GooseUser) -> Result<Value, String> {
+        let reg = self.registration(Kind::AuthorizationCode)?;
+        self.code_flow(user, reg, "openid email", "token: authorization_code").await
+    }
+
+    async fn code_flow(&self, user: &mut GooseUser, reg: &Registration, scope: &str, name: &str) -> Result<Value, String> {
+        let browser = self.ctx.http.browser();
+        let started = std::time::Instant::now();
+        let nonce = flow::random("n", 22);
+        let authorized = flow::code_authorization(&self.ctx, &browser, reg, scope, &[("nonce", &nonce), ("prompt", "consent")]).await;
+        let code = match &authorized {
+            Ok(a) => a
+                .done
+                .arrival
+                .params
+                .get("code")
+                .cloned()
+                .ok_or_else(|| format!("authorize: {}", a.done.arrival.params.get("error").map_or("no code", String::as_str))),
+            Err((why, _)) => Err(format!("authorize: {why}")),
+        };
+        // The browser part is timed here and reported to goose as one custom request.
+        let _ = user.record_custom_request_duration("BROWSER", "authorize + login", started.elapsed(), code.is_ok(), None, None).await;
+        let (code, verifier) = (code?, authorized.map(|a| a.verifier).unwrap_or_default());
+        let redirect_uri = reg.redirect_uri.as_deref().unwrap_or("");
+        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect_uri), ("code_verifier", &verifier)];
+        let body = self.token(user, name, reg, &form).await?;
+        self.sample_id_token(&body, reg, Some(&nonce));
+        Ok(body)
+    }
+
+    /// Refresh with rotation: keep whichever refresh token came back last; start a grant
+    /// (offline_access) when there is none or it stopped working.
+    async fn refresh(&self, user: &mut GooseUser) -> Result<(), String> {
+        let reg = self.registration(Kind::Refresh)?;
+        let Some(current) = user.get_session_data::<Grant>().and_then(|g| g.refresh_token.clone()) else {
+            return self.start_grant(user, reg).await;
+        };
+        let form = [("grant_type", "refresh_token"), ("refresh_token", current.as_str())];
+        match self.token(user, "token: refresh_token", reg, &form).await {
+            Ok(body) => {
+                let rotated = body["refresh_token"].as_str().map(str::to_string).unwrap_or(current);
+                let access = body["access_token"].as_str().map(str::to_string);
+                user.set_session_data(Grant { refresh_token: Some(rotated), access_token: access });
+                self.sample_id_token(&body, reg, None);
+                Ok(())
+            }
+            Err(e) => {
+                user.set_session_data(Grant::default());
+                Err(e)
+            }
+        }
+    }
+
+    /// Userinfo with the user's access token; a new grant when there is none or it was refused.
+    async fn userinfo(&self, user: &mut GooseUser) -> Result<(), String> {
+        let reg = self.registration(Kind::Userinfo)?;
+        let endpoint = self.ctx.endpoint("userinfo_endpoint").ok_or("discovery gave no userinfo_endpoint")?.to_string();
+        let Some(token) = user.get_session_data::<Grant>().and_then(|g| g.access_token.clone()) else {
+            return self.start_grant(user, reg).await;
+        };
+        let request = user.get_request_builder(&GooseMethod::Get, &endpoint).map_err(|e| e.to_string())?.bearer_auth(token);
+        let (status, body) = send(user, "userinfo", request).await?;
+        if status != 200 {
+            user.set_session_data(Grant::default());
+            return Err(error_key(status, &body));
+        }
+        Ok(())
+    }
+
+    async fn start_grant(&self, user: &mut GooseUser, reg: &Registration) -> Result<(), String> {
+        let body = self.code_flow(user, reg, "openid email offline_access", "token: authorization_code").await?;
+        let text = |name: &str| body[name].as_str().map(str::to_string);
+        user.set_session_data(Grant { refresh_token: text("refresh_token"), access_token: text("access_token") });
+        Ok(())
+    }
+
+    /// A token request with the registration's client authentication, sent and timed by goose;
+    /// the JSON body of a 200, or the error key.
+    async fn token(&self, user: &mut GooseUser, name: &str, reg: &Registration, form: &[(&str, &str)]) -> Result<Value, String> {
+        let endpoint = self.ctx.endpoint("token_endpoint").ok_or("discovery gave no token_endpoint")?.to_string();
+        let builder = user.get_request_builder(&GooseMethod::Post, &endpoint).map_err(|e| e.to_string())?;
+        let mut fields = form.to_vec();
+        let builder = flow::client_authentication(builder, reg, &mut fields).form(&fields);
+        let (status, body) = send(user, name, builder).await?;
+        let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if status != 200 || !json["access_token"].is_string() {
+            return Err(error_key(status, &body));
+        }
+        Ok(json)
+    }
+
+    fn due_for_validation(&self) -> bool {
+        self.validate_every > 0 && self.issued.fetch_add(1, Ordering::Relaxed).is_multiple_of(self.validate_every)
+    }
+
+    fn sample_access_token(&self, body: &Value, reg: &Registration) {
+        if self.ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt || !self.due_for_validation() {
+            return;
+        }
+        let problem = validate(body["access_token"].as_str().unwrap_or(""), &self.jwks, &self.ctx.issuer, |claims| {
+            (claims["client_id"].as_str() == Some(reg.client_id.as_str()))
+                .then_some(())
+                .ok_or_else(|| "client_id is not the client".to_string())
+        });
+        self.stats.validated(problem.err().map(|p| format!("access token: {p}")));
+    }
+
+    fn sample_id_token(&self, body: &Value, reg: &Registration, nonce: Option<&str>) {
+        let Some(id_token) = body["id_token"].as_str() else { return };
+        if !self.due_for_validation() {
+            return;
+        }
+        let problem = validate(id_token, &self.jwks, &self.ctx.issuer, |claims| {
+            let aud_ok = match &claims["aud"] {
+                Value::String(a) => a == &reg.client_id,
+                Value::Array(a) => a.iter().any(|v| v.as_str() == Some(reg.client_id.as_str())),
+                _ => false,
+            };
+            if !aud_ok {
+                return Err("aud does not contain the client".into());
+            }
+            match nonce {
+                Some(n) if claims["nonce"].as_str() != Some(n) => Err("nonce is not the one sent".into()),
+                _ => Ok(()),
+            }
+        });
+        self.stats.validated(problem.err().map(|p| format!("ID token: {p}")));
+    }
+}
+
+/// Signature against the JWKS, `iss`, `exp`, then `more` (OIDC Core §3.1.3.7, RFC 9068 §4).
+fn validate(token: &str, jwks: &Value, issuer: &str, more: impl Fn(&Value) -> Result<(), String>) -> Result<(), String> {
+    let jwt = Jwt::decode(token)?;
+    jwt.verify(jwks)?;
+    if jwt.claim_str("iss") != Some(issuer) {
+        return Err(format!("iss {:?} is not the issuer", jwt.claim_str("iss")));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if jwt.claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
+        return Err("expired or no exp".into());
+    }
+    more(&jwt.claims)
+}
+
+/// Sends `request` through goose (which times it and counts its status) and reads the body.
+async fn send(user: &mut GooseUser, name: &str, request: reqwest::RequestBuilder) -> Result<(u16, String), String> {
+    let goose_request = GooseRequest::builder().name(name).set_request_builder(request).build();
+    let response = user.request(goose_request).await.map_err(|e| format!("goose: {e}"))?;
+    let response = response.response.map_err(|e| if e.is_timeout() { "timeout".to_string() } else { "transport".to_string() })?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|_| "transport".to_string())?;
+    Ok((status, body))
+}
+
+/// "400 invalid_grant", or the status alone when the body is not an OAuth error.
+fn error_key(status: u16, body: &str) -> String {
+    let error = serde_json::from_str::<Value>(body).ok().and_then(|v| v["error"].as_str().map(str::to_string));
+    match error {
+        Some(e) => format!("{status} {e}"),
+        None => status.to_string(),
+    }
+}

@@ -1,0 +1,139 @@
+//! `oidc-harness load` end to end, in short bounded runs against the reference server on
+//! 127.0.0.1: every scenario, the open model's schedule, the baseline gate, and a server that
+//! issues bad tokens fast.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-load-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A load profile file in `dir`.
+fn plan(dir: &Path, toml: &str) -> PathBuf {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn load(dir: &Path, args: &[&str]) -> (Output, Option<Value>) {
+    let out = Command::new(BIN).arg("load").args(args).arg("--report-dir").arg(dir).output().unwrap();
+    let report = std::fs::read_to_string(dir.join("load.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
+    (out, report)
+}
+
+const CLOSED_MIX: &str = "description = \"test: 4 users, 2 s\"\n[closed]\nusers = 4\nramp = \"0s\"\nhold = \"2s\"\n\
+    [mix]\nclient-credentials = 1\nauthorization-code = 1\nrefresh = 1\nuserinfo = 1\n";
+
+#[test]
+fn a_mixed_closed_run_exercises_every_scenario_and_writes_its_reports() {
+    let dir = temp("mixed");
+    let plan = plan(&dir, CLOSED_MIX);
+    let (out, report) = load(&dir, &["--scenario", "mixed", "--load-profile", plan.to_str().unwrap(), "--validate-every", "5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report = report.expect("load.json");
+    assert_eq!(report["schema"], "oidc-harness/load/1");
+    assert_eq!(
+        (report["scenario"].as_str(), report["model"].as_str(), report["embedded"].as_bool()),
+        (Some("mixed"), Some("closed"), Some(true))
+    );
+    for name in ["client-credentials", "authorization-code", "refresh", "userinfo"] {
+        let t = &report["transactions"][name];
+        assert!(t["count"].as_u64().unwrap() > 0 && t["failed"] == 0, "{name}: {t}");
+        let l = &t["latency_us"];
+        assert!(l["p50"].as_u64() <= l["p99"].as_u64() && l["p99"].as_u64() <= l["max"].as_u64(), "{name}: {l}");
+        assert!(!t["histogram"].as_str().unwrap().is_empty());
+    }
+    assert!(report["validation"]["sampled"].as_u64().unwrap() > 0 && report["validation"]["invalid"] == 0, "{}", report["validation"]);
+    assert_eq!(report["errors"], serde_json::json!({}));
+    assert!(std::fs::read_to_string(dir.join("load.md")).unwrap().starts_with("# Load: mixed"));
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("Goose"), "goose's own report is written too");
+}
+
+#[test]
+fn the_open_model_keeps_its_schedule_and_the_baseline_gate_bites() {
+    let dir = temp("open");
+    let plan = plan(&dir, "description = \"test: 100/s for 2 s\"\n[open]\nmax_users = 4\n[[open.step]]\nrate = 100.0\nduration = \"2s\"\n");
+    let plan = plan.to_str().unwrap();
+    let (out, report) = load(&dir, &["--scenario", "client-credentials", "--load-profile", plan]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = report.unwrap();
+    assert_eq!(report["model"], "open");
+    assert_eq!(report["arrivals"], serde_json::json!({ "scheduled": 200, "started": 200 }));
+    assert_eq!(report["transactions"]["client-credentials"]["count"], 200, "every arrival ran, none more");
+
+    // A baseline ten times faster: the gate fails the run and says why.
+    let mut faster = report.clone();
+    let t = &mut faster["transactions"]["client-credentials"];
+    t["throughput_per_s"] = (t["throughput_per_s"].as_f64().unwrap() * 10.0).into();
+    let baseline = dir.join("baseline.json");
+    std::fs::write(&baseline, faster.to_string()).unwrap();
+    let again = temp("open-again");
+    let (out, _) = load(&again, &["--scenario", "client-credentials", "--load-profile", plan, "--baseline", baseline.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("drop beyond 10%"), "{stderr}");
+    // Against itself with generous limits it passes.
+    std::fs::write(&baseline, report.to_string()).unwrap();
+    let limits = ["--max-throughput-drop", "90", "--max-p99-rise", "100000"];
+    let (out, _) = load(
+        &again,
+        &[&["--scenario", "client-credentials", "--load-profile", plan, "--baseline", baseline.to_str().unwrap()][..], &limits].concat(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A fast server that issues bad tokens must not look good: a target whose access tokens name
+/// the client in `cid` fails the sampled validation, and the run exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_that_fail_validation_fail_the_run() {
+    let config = reference_server::Config { faults: vec![reference_server::faults::Fault::AccessTokenCid], ..Default::default() };
+    let server = reference_server::start(config).await.unwrap();
+    let issuer = server.issuer().to_string();
+    let dir = temp("bad-tokens");
+    let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"1s\"\n");
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["load", "--scenario", "client-credentials", "--validate-every", "1", "--target", &issuer, "--target-config", target])
+            .arg("--load-profile")
+            .arg(&plan)
+            .arg("--report-dir")
+            .arg(&dir)
+            .envs([
+                ("OH_SERVICE_SECRET", "service-client-secret"),
+                ("OH_WEB_SECRET", "web-app-secret"),
+                ("OH_WEB_POST_SECRET", "web-app-post-secret"),
+                ("OH_USER_PASSWORD", "bob-password"),
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("access token: client_id is not the client"), "{stderr}");
+}
+
+#[test]
+fn bad_options_get_one_sentence() {
+    let dir = temp("bad");
+    for (args, message) in [
+        (&["--scenario", "client-credentials", "--load-profile", "nope"][..], "no load profile `nope`"),
+        (&["--scenario", "client-credentials", "--host", "http://127.0.0.1:9"][..], "--host is set from --target"),
+    ] {
+        let (out, _) = load(&dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
