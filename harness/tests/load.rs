@@ -130,10 +130,23 @@ fn bad_options_get_one_sentence() {
     for (args, message) in [
         (&["--scenario", "client-credentials", "--load-profile", "nope"][..], "no load profile `nope`"),
         (&["--scenario", "client-credentials", "--host", "http://127.0.0.1:9"][..], "--host is set from --target"),
+        (&["--scenario", "client-credentials", "--users", "2"][..], "give --run-time or --iterations"),
     ] {
         let (out, _) = load(&dir, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_failed_goose_threshold_fails_the_run() {
+    let dir = temp("threshold");
+    let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"2s\"\n");
+    let args = ["--scenario", "client-credentials", "--load-profile", plan.to_str().unwrap(), "--threshold", "rps>=1000000"];
+    let (out, report) = load(&dir, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("threshold rule(s) failed"), "{stderr}");
+    assert_eq!(report.unwrap()["thresholds_failed"], 1);
 }

@@ -59,7 +59,9 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async (_ctx, _client, oneOf) => oneOf,
+      // As the reference server's default_resource: the service client's tokens are for the
+      // billing API when it names none (so they are RS256 JWTs there too).
+      defaultResource: async (_ctx, client, oneOf) => oneOf ?? (client.clientId === 'service-client' ? 'https://billing.example.test' : undefined),
       useGrantedResource: async () => false,
       getResourceServerInfo: async (_ctx, resource) => {
         const server = resourceServers[resource];

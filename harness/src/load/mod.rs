@@ -69,15 +69,22 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     if args.goose.host.is_some() {
         bail!("--host is set from --target (the issuer); give the issuer URL with --target");
     }
+    let goose = &args.goose;
+    if shaped_by_command_line(goose) && goose.run_time.is_none() && goose.iterations.is_none() {
+        bail!("with goose's --users or --increase-rate, give --run-time or --iterations: every load run is bounded");
+    }
     let baseline = args.baseline.as_deref().map(LoadReport::read).transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(load(&args, &plan, profile))?;
     report.write(&args.report_dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", args.report_dir.display());
-    let mut passed = report.validation.invalid == 0;
+    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0;
     if report.validation.invalid > 0 {
         eprintln!("load: {} issued tokens failed validation", report.validation.invalid);
+    }
+    if report.thresholds_failed > 0 {
+        eprintln!("load: {} goose --threshold rule(s) failed (goose's report says which)", report.thresholds_failed);
     }
     if let Some(baseline) = baseline {
         let gate = Gate { max_throughput_drop: args.max_throughput_drop, max_p99_rise: args.max_p99_rise };
@@ -122,23 +129,24 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
 
     let mut config = args.goose.clone();
     config.host = Some(host);
+    std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
     if config.report_file.is_empty() {
-        std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
         config.report_file = vec![args.report_dir.join("report.html").display().to_string()];
     }
-    let mut attack = GooseAttack::initialize_with_config(config.clone())?;
-    let shaped_by_command_line =
-        config.users.is_some() || config.run_time.is_some() || config.iterations.is_some() || config.increase_rate.is_some();
-    if !shaped_by_command_line {
-        attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str())?;
+    let mut attack = GooseAttack::initialize_with_config(config.clone()).map_err(goose_error)?;
+    if !shaped_by_command_line(&config) {
+        attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str()).map_err(goose_error)?;
     }
-    attack = *attack.set_default(GooseDefault::NoPrintMetrics, true)?;
+    attack = *attack.set_default(GooseDefault::NoPrintMetrics, true).map_err(goose_error)?;
     for kind in &kinds {
         let weight = if kinds.len() == 1 { 1 } else { plan.mix.get(kind.name()).copied().unwrap_or(0) };
         if weight == 0 {
             continue;
         }
-        let scenario = Scenario::new(kind.name()).register_transaction(scenarios::transaction(load.clone(), *kind)).set_weight(weight)?;
+        let scenario = Scenario::new(kind.name())
+            .register_transaction(scenarios::transaction(load.clone(), *kind))
+            .set_weight(weight)
+            .map_err(goose_error)?;
         attack = attack.register_scenario(scenario);
     }
 
@@ -153,11 +161,11 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
     if let Some(server) = server {
         server.shutdown().await;
     }
-    match result {
-        Ok(_) => {}
-        Err(GooseError::ThresholdsFailed { failed, .. }) => eprintln!("load: {} goose threshold(s) failed", failed.len()),
-        Err(e) => bail!("goose: {e}"),
-    }
+    let thresholds_failed = match result {
+        Ok(_) => 0,
+        Err(GooseError::ThresholdsFailed { failed, .. }) => failed.len(),
+        Err(e) => return Err(goose_error(e)),
+    };
     let (transactions, errors, validation) = load.stats.summary(seconds.max(0.001));
     let arrivals = load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.issued() });
     Ok(LoadReport {
@@ -174,7 +182,19 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
         transactions,
         errors,
         validation,
+        thresholds_failed,
     })
+}
+
+/// goose's errors with their detail (which option, which value): its Display form leaves it out.
+fn goose_error(e: GooseError) -> anyhow::Error {
+    anyhow::anyhow!("goose: {e:?}")
+}
+
+/// Whether goose options on the command line give the run its shape (the load profile's test
+/// plan is then not used).
+fn shaped_by_command_line(goose: &GooseConfiguration) -> bool {
+    goose.users.is_some() || goose.run_time.is_some() || goose.iterations.is_some() || goose.increase_rate.is_some()
 }
 
 /// goose's test plan ("users,time;...") for the load profile.

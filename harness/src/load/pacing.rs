@@ -1,8 +1,9 @@
 //! Open-model pacing. goose's `--throttle-requests` caps the request rate: when responses slow
 //! down, fewer requests are sent and the slow period is under-sampled (coordinated omission).
 //! Here arrival k has a fixed intended start time from the load profile's steps; a user takes
-//! the next arrival, sleeps until its time, and the transaction's latency is measured from that
-//! intended start, so time spent queueing behind a slow server is counted.
+//! the next arrival and sleeps until its time. An arrival whose time has already passed when a
+//! user takes it (every user was busy behind a slow server) is measured from its intended
+//! start, so time spent queueing is counted.
 
 use super::plan::{Open, duration};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -30,6 +30,9 @@ pub struct LoadReport {
     /// Failed transactions by "HTTP status OAuth error" (or "transport", "timeout", ...).
     pub errors: BTreeMap<String, u64>,
     pub validation: Validation,
+    /// goose `--threshold` rules that failed.
+    #[serde(default)]
+    pub thresholds_failed: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,8 +70,11 @@ impl LoadReport {
         if let Some(a) = &self.arrivals {
             let _ = writeln!(out, "Arrivals: {} scheduled, {} started.\n", a.scheduled, a.started);
         }
-        let _ =
-            writeln!(out, "Latency is measured per transaction from its intended start (open model) or its start (closed model), in µs.\n");
+        let _ = writeln!(
+            out,
+            "Latency is per transaction, in µs, from its start; an open-model arrival that had to wait for a free user is \
+                 timed from when it was due, so queueing counts.\n"
+        );
         let _ = writeln!(
             out,
             "| transaction | count | failed | per s | p50 | p90 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|---|---|"

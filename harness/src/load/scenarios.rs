@@ -101,10 +101,14 @@ impl Load {
     async fn iteration(&self, user: &mut GooseUser, kind: Kind) -> TransactionResult {
         let started = match &self.pacer {
             Some(pacer) => match pacer.next() {
-                Some(due) => {
+                // Ahead of schedule: wait, and time from the wake-up (the timer's own lateness,
+                // up to a millisecond, is not the server's).
+                Some(due) if due > Instant::now() => {
                     tokio::time::sleep_until(due).await;
-                    due
+                    Instant::now()
                 }
+                // Behind schedule (every user was busy): the wait for a free user counts.
+                Some(due) => due,
                 None => return self.idle().await,
             },
             None => Instant::now(),
