@@ -143,8 +143,7 @@ async fn conform(
     eprintln!("conform: {issuer} ({what}{faults}), profile {}", ctx.profile.name);
     if args.target.is_some() {
         // Discovery is needed to find the login page; its own checks run again below.
-        let url = format!("{issuer}/.well-known/openid-configuration");
-        ctx.metadata = ctx.http.send(ctx.http.get(&url)).await.ok().and_then(|r| r.json());
+        ctx.fetch_metadata().await;
         if let Err(why) = suites::flow::probe_login(&ctx).await {
             bail!("login preflight: {why}");
         }

@@ -150,3 +150,23 @@ fn a_failed_goose_threshold_fails_the_run() {
     assert!(stderr.contains("threshold rule(s) failed"), "{stderr}");
     assert_eq!(report.unwrap()["thresholds_failed"], 1);
 }
+
+#[test]
+fn goose_logs_never_get_request_bodies_or_credentials() {
+    let dir = temp("logs");
+    let (out, _) = load(&dir, &["--scenario", "client-credentials", "--request-log", "r.log", "--request-body"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--request-body would write client secrets"), "{stderr}");
+
+    // Headers are logged, but the Basic credentials only as `Sensitive`.
+    let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"1s\"\n");
+    let log = dir.join("requests.log");
+    let (out, _) =
+        load(&dir, &["--scenario", "client-credentials", "--load-profile", plan.to_str().unwrap(), "--request-log", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("authorization") && text.contains("Sensitive"), "{}", &text[..text.len().min(600)]);
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "service-client:service-client-secret");
+    assert!(!text.contains(&basic) && !text.contains("service-client-secret"), "credentials in the request log");
+}

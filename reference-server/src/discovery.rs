@@ -51,12 +51,13 @@ pub async fn openid_configuration(State(provider): State<Arc<Provider>>) -> Resp
     Json(meta).into_response()
 }
 
-/// What a server with `introspection-served` or `registration-served` answers at those paths:
-/// the features' usual replies to a request that names no valid token or client.
-pub async fn served_anyway(uri: axum::http::Uri) -> Response {
-    if uri.path().ends_with("/introspect") {
-        return Json(json!({ "active": false })).into_response();
-    }
+/// The `introspection-served` fault: RFC 7662's answer for a token it does not know.
+pub async fn introspection_served_anyway() -> Response {
+    Json(json!({ "active": false })).into_response()
+}
+
+/// The `registration-served` fault: RFC 7591's answer to metadata without redirect URIs.
+pub async fn registration_served_anyway() -> Response {
     let status = axum::http::StatusCode::BAD_REQUEST;
     crate::error::OAuthError::new(status, "invalid_client_metadata", "redirect_uris is required").into_response()
 }

@@ -74,8 +74,13 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/admin/revoke", post(admin::revoke))
         .route("/admin/rotate-key", post(admin::rotate_key))
         .route("/admin/stats", get(admin::stats));
-    let oidc = if provider.has(Fault::IntrospectionServed) { oidc.route("/introspect", post(discovery::served_anyway)) } else { oidc };
-    let oidc = if provider.has(Fault::RegistrationServed) { oidc.route("/register", post(discovery::served_anyway)) } else { oidc };
+    let oidc = if provider.has(Fault::IntrospectionServed) {
+        oidc.route("/introspect", post(discovery::introspection_served_anyway))
+    } else {
+        oidc
+    };
+    let oidc =
+        if provider.has(Fault::RegistrationServed) { oidc.route("/register", post(discovery::registration_served_anyway)) } else { oidc };
 
     let mut routes = Router::new().nest(ISSUER_PATH, oidc);
     // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.

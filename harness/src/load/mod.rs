@@ -70,6 +70,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         bail!("--host is set from --target (the issuer); give the issuer URL with --target");
     }
     let goose = &args.goose;
+    if goose.request_body {
+        bail!("--request-body would write client secrets, codes and refresh tokens into goose's logs: it is not allowed here");
+    }
     if shaped_by_command_line(goose) && goose.run_time.is_none() && goose.iterations.is_none() {
         bail!("with goose's --users or --increase-rate, give --run-time or --iterations: every load run is bounded");
     }
@@ -99,8 +102,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
 async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
     let (mut ctx, server) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, &[]).await?;
-    let discovery = format!("{}/.well-known/openid-configuration", ctx.issuer);
-    ctx.metadata = ctx.http.send(ctx.http.get(&discovery)).await.ok().and_then(|r| r.json());
+    ctx.fetch_metadata().await;
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
     let jwks = ctx.http.send(ctx.http.get(&jwks_uri)).await.ok().and_then(|r| r.json()).context("the JWKS could not be fetched")?;
     let kinds = args.scenario.kinds();
@@ -129,6 +131,9 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
 
     let mut config = args.goose.clone();
     config.host = Some(host);
+    // Response bodies in goose's debug log would be tokens; headers are safe (credentials are
+    // sensitive header values, printed as `Sensitive`).
+    config.no_debug_body = true;
     std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
     if config.report_file.is_empty() {
         config.report_file = vec![args.report_dir.join("report.html").display().to_string()];

@@ -194,7 +194,15 @@ pub fn client_authentication<'a>(
             // RFC 6749 §2.3.1: form-urlencode each part before base64.
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&reg.client_id), enc(secret)));
-            request.header("authorization", format!("Basic {basic}"))
+            // Sensitive: any log that prints request headers (goose's request and error logs
+            // under `load`) shows `Sensitive` instead of the credentials.
+            match reqwest::header::HeaderValue::from_str(&format!("Basic {basic}")) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    request.header(reqwest::header::AUTHORIZATION, value)
+                }
+                Err(_) => request,
+            }
         }
         AuthMethod::ClientSecretPost => {
             fields.push(("client_id", &reg.client_id));

@@ -53,6 +53,13 @@ impl Context {
         Context { issuer, profile, target, http, metadata: None, jwks: None }
     }
 
+    /// Reads the discovery document into `metadata` (`None` when it is not JSON); the discovery
+    /// suite fetches it again with its own evidence.
+    pub async fn fetch_metadata(&mut self) {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        self.metadata = self.http.send(self.http.get(&url)).await.ok().and_then(|r| r.json());
+    }
+
     /// A string member of the discovery document.
     pub fn endpoint(&self, member: &str) -> Option<&str> {
         self.metadata.as_ref().and_then(|m| m.get(member)).and_then(Value::as_str)

@@ -28,7 +28,7 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         }
         Ok(())
     };
-    let (grant_id, grant) = match provider.store.use_refresh_token(token, now_secs(), validate)? {
+    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), validate)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown or revoked refresh token")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
@@ -39,11 +39,10 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     let scope = if requested.is_empty() { grant.authz.scope.clone() } else { requested };
     // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce.
     let rotate = !provider.has(Fault::RefreshNotRotated);
-    let mut authz = grant.authz.clone();
     if provider.has(Fault::RefreshResetsAuthTime) {
-        authz.auth_time = now_secs();
+        grant.authz.auth_time = now_secs();
     }
-    let mut body = user_tokens(provider, client, grant_id, &authz, &scope, None, rotate)?;
+    let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, None, rotate)?;
     if !rotate {
         body.insert("refresh_token".into(), serde_json::json!(token));
     }
