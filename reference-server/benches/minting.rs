@@ -11,7 +11,7 @@ use serde_json::json;
 use std::hint::black_box;
 
 fn minting(c: &mut Criterion) {
-    let mut config = Config::default();
+    let mut config = Config { signing_algorithms: Alg::ALL.to_vec(), ..Config::default() };
     let provider = Provider::new(config.clone(), "http://127.0.0.1:9090/api/oidc".into(), "bench-admin-token".into()).expect("provider");
     for alg in Alg::ALL {
         let mut group = c.benchmark_group(alg.as_str());

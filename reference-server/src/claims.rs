@@ -23,9 +23,25 @@ pub struct ClaimsRequest {
     pub userinfo: ClaimSet,
 }
 
+/// What to do with a member of the `claims` parameter that has the wrong type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// The request is refused (`invalid_request`): this server's default.
+    Refuse,
+    /// The member is ignored as not understood (OIDC Core §5.5, §5.5.1: members not understood
+    /// MUST be ignored), the rest of the claims request still applies.
+    Ignore,
+}
+
 impl ClaimsRequest {
     /// Parses the `claims` parameter; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<ClaimsRequest, String> {
+        ClaimsRequest::parse_with(text, Malformed::Refuse)
+    }
+
+    /// Parses the `claims` parameter, refusing or ignoring members of the wrong type. A value
+    /// that is not a JSON object is refused either way: there is nothing to understand in it.
+    pub fn parse_with(text: &str, malformed: Malformed) -> Result<ClaimsRequest, String> {
         let value: Value = serde_json::from_str(text).map_err(|e| format!("claims is not valid JSON: {e}"))?;
         let object = value.as_object().ok_or("claims must be a JSON object")?;
         let mut request = ClaimsRequest::default();
@@ -36,9 +52,17 @@ impl ClaimsRequest {
                 // OIDC Core §5.5: other members may be present and are ignored when not understood.
                 _ => continue,
             };
-            let set = set.as_object().ok_or_else(|| format!("claims.{member} must be a JSON object"))?;
+            let set = match set.as_object() {
+                Some(set) => set,
+                None if malformed == Malformed::Ignore => continue,
+                None => return Err(format!("claims.{member} must be a JSON object")),
+            };
             for (name, spec) in set {
-                target.claims.push((name.clone(), ClaimSpec::parse(spec).map_err(|e| format!("claims.{member}.{name}: {e}"))?));
+                match ClaimSpec::parse(spec, malformed) {
+                    Ok(spec) => target.claims.push((name.clone(), spec)),
+                    Err(_) if malformed == Malformed::Ignore => {}
+                    Err(e) => return Err(format!("claims.{member}.{name}: {e}")),
+                }
             }
         }
         Ok(request)
@@ -46,21 +70,26 @@ impl ClaimsRequest {
 }
 
 impl ClaimSpec {
-    fn parse(value: &Value) -> Result<ClaimSpec, String> {
+    fn parse(value: &Value, malformed: Malformed) -> Result<ClaimSpec, String> {
+        let ignore = malformed == Malformed::Ignore;
         match value {
             Value::Null => Ok(ClaimSpec::default()),
             Value::Object(o) => {
                 let essential = match o.get("essential") {
                     None => false,
                     Some(Value::Bool(b)) => *b,
+                    Some(_) if ignore => false,
                     Some(_) => return Err("essential must be a boolean".into()),
                 };
                 let mut values = Vec::new();
                 if let Some(v) = o.get("value") {
                     values.push(v.clone());
                 }
-                if let Some(v) = o.get("values") {
-                    values.extend(v.as_array().ok_or("values must be an array")?.iter().cloned());
+                match o.get("values").map(Value::as_array) {
+                    None => {}
+                    Some(Some(v)) => values.extend(v.iter().cloned()),
+                    Some(None) if ignore => {}
+                    Some(None) => return Err("values must be an array".into()),
                 }
                 Ok(ClaimSpec { essential, values })
             }
@@ -138,6 +167,19 @@ mod tests {
         assert!(ClaimsRequest::parse("[1]").is_err());
         let e = ClaimsRequest::parse(r#"{"id_token":{"acr":{"essential":"yes"}}}"#).unwrap_err();
         assert!(e.contains("claims.id_token.acr"), "{e}");
+    }
+
+    #[test]
+    fn members_of_the_wrong_type_can_be_ignored() {
+        let text = r#"{"id_token":5,"userinfo":{"name":null,"email":true,"acr":{"essential":"yes","values":["a"]},"x":{"values":3}}}"#;
+        assert!(ClaimsRequest::parse(text).is_err());
+        let r = ClaimsRequest::parse_with(text, Malformed::Ignore).unwrap();
+        assert!(r.id_token.claims.is_empty());
+        assert_eq!(r.userinfo.get("name"), Some(&ClaimSpec::default()));
+        assert!(r.userinfo.get("email").is_none(), "a claim request that is neither null nor an object is ignored");
+        assert_eq!(r.userinfo.get("acr"), Some(&ClaimSpec { essential: false, values: vec![Value::from("a")] }));
+        assert_eq!(r.userinfo.get("x"), Some(&ClaimSpec::default()));
+        assert!(ClaimsRequest::parse_with("[1]", Malformed::Ignore).is_err(), "not an object: still refused");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::constant_time_eq;
+use crate::variants::Variant;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 
@@ -45,6 +46,16 @@ pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Para
         (None, Some(id)) => (id, None, AuthMethod::None),
         (None, None) => return Err(OAuthError::invalid_client("client authentication is required")),
     };
+    check_credentials(provider, client_id, secret, method).map_err(|e| failure_status(provider, method, e))
+}
+
+/// The client must exist, use its registered method, and know its secret.
+fn check_credentials<'a>(
+    provider: &'a Provider,
+    client_id: &str,
+    secret: Option<&str>,
+    method: AuthMethod,
+) -> Result<&'a Client, OAuthError> {
     let client = provider.config.client(client_id).ok_or_else(|| OAuthError::invalid_client("unknown client or bad credentials"))?;
     if client.auth_method != method {
         return Err(OAuthError::invalid_client(format!(
@@ -59,4 +70,15 @@ pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Para
         (Some(_), Some(_)) if provider.has(Fault::BadClientSecretAccepted) => Ok(client),
         _ => Err(OAuthError::invalid_client("unknown client or bad credentials")),
     }
+}
+
+/// RFC 6749 §5.2: a failed client authentication MAY be 401, and MUST be 401 with a challenge
+/// when the client used the Authorization header. Without it (client_secret_post, none) the
+/// `invalid-client-400-for-post` variant answers 400 and no challenge.
+fn failure_status(provider: &Provider, method: AuthMethod, mut error: OAuthError) -> OAuthError {
+    if method != AuthMethod::ClientSecretBasic && provider.has_variant(Variant::InvalidClient400ForPost) {
+        error.status = axum::http::StatusCode::BAD_REQUEST;
+        error.challenge = None;
+    }
+    error
 }

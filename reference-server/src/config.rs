@@ -19,6 +19,10 @@ pub struct Config {
     /// Named faults to inject (see `faults::CATALOG`); empty for a conformant server.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "fault_names")]
     pub faults: Vec<crate::faults::Fault>,
+    /// Named variants (allowed alternative behaviours, see `variants::CATALOG`); empty for the
+    /// server's default choices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "variant_names")]
+    pub variants: Vec<crate::variants::Variant>,
     /// The origin clients reach the server at, when it differs from the listening address
     /// (behind a reverse proxy), e.g. `https://idp.example.test`. The issuer is this origin
     /// followed by `/api/oidc`.
@@ -87,10 +91,18 @@ pub enum Alg {
     PS256,
     ES256,
     EdDSA,
+    RS384,
+    PS384,
+    ES384,
+    /// ECDSA with P-521 and SHA-512 (RFC 7518 §3.4).
+    ES512,
 }
 
 impl Alg {
-    pub const ALL: [Alg; 4] = [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA];
+    /// Every algorithm, in the order discovery lists them.
+    pub const ALL: [Alg; 8] = [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA, Alg::RS384, Alg::PS384, Alg::ES384, Alg::ES512];
+    /// What a server signs with when its configuration names no algorithms.
+    pub const DEFAULT: [Alg; 4] = [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,6 +110,10 @@ impl Alg {
             Alg::PS256 => "PS256",
             Alg::ES256 => "ES256",
             Alg::EdDSA => "EdDSA",
+            Alg::RS384 => "RS384",
+            Alg::PS384 => "PS384",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
         }
     }
 }
@@ -278,11 +294,32 @@ mod fault_names {
     }
 }
 
+/// Variants in TOML by their catalog names.
+mod variant_names {
+    use crate::variants::Variant;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(variants: &[Variant], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(variants.iter().map(|v| v.name()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Variant>, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        names
+            .iter()
+            .map(|n| {
+                Variant::from_name(n)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown variant `{n}` (oidc-harness serve --list-variants)")))
+            })
+            .collect()
+    }
+}
+
 fn default_max_grants() -> usize {
     50
 }
 fn default_algorithms() -> Vec<Alg> {
-    Alg::ALL.to_vec()
+    Alg::DEFAULT.to_vec()
 }
 fn default_alg() -> Alg {
     Alg::RS256
@@ -358,6 +395,9 @@ impl Config {
                     "must be an http(s) origin without path or trailing slash, e.g. https://idp.example.test",
                 ));
             }
+        }
+        if let Some((a, b)) = crate::variants::Variants::new(self.variants.iter().copied()).conflict() {
+            return Err(invalid("variants", format!("`{a}` and `{b}` cannot be combined")));
         }
         if self.max_tokens_per_user_per_client == 0 {
             return Err(invalid("max_tokens_per_user_per_client", "must be at least 1"));
@@ -500,6 +540,7 @@ impl Default for Config {
         Config {
             strict: false,
             faults: Vec::new(),
+            variants: Vec::new(),
             public_origin: None,
             admin_token: None,
             lifetimes: Lifetimes::default(),
@@ -640,6 +681,19 @@ mod tests {
         let err = Config::from_toml("faults = [\"nope\"]").unwrap_err().to_string();
         assert!(err.contains("unknown fault `nope`"), "{err}");
         assert!(Config::default().to_toml().find("faults").is_none(), "a conformant default prints no faults");
+    }
+
+    #[test]
+    fn variants_are_named_in_toml() {
+        use crate::variants::Variant;
+        let config = Config::from_toml("variants = [\"issuer-trailing-slash\", \"token-type-lowercase\"]").unwrap();
+        assert_eq!(config.variants, [Variant::IssuerTrailingSlash, Variant::TokenTypeLowercase]);
+        assert!(config.to_toml().contains("variants = [\n    \"issuer-trailing-slash\","), "{}", config.to_toml());
+        let err = Config::from_toml("variants = [\"nope\"]").unwrap_err().to_string();
+        assert!(err.contains("unknown variant `nope` (oidc-harness serve --list-variants)"), "{err}");
+        assert!(Config::default().to_toml().find("variants").is_none(), "the default prints no variants");
+        let err = Config::from_toml("variants = [\"aud-single-string\", \"aud-array-with-azp\"]").unwrap_err().to_string();
+        assert_eq!(err, "config key `variants`: `aud-array-with-azp` and `aud-single-string` cannot be combined");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use crate::config::{Alg, AuthMethod};
 use crate::faults::Fault;
 use crate::provider::Provider;
+use crate::variants::Variant;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -48,7 +49,37 @@ pub async fn openid_configuration(State(provider): State<Arc<Provider>>) -> Resp
         meta.remove("response_types_supported");
         meta.remove("subject_types_supported");
     }
+    if let Some(meta) = meta.as_object_mut() {
+        // RFC 8414 metadata that OIDC Discovery does not define may live in the RFC 8414
+        // document alone.
+        if provider.has_variant(Variant::MetadataInRfc8414Only) {
+            for member in RFC_8414_ONLY {
+                meta.remove(*member);
+            }
+        }
+        // OIDC Discovery §3: these OPTIONAL members have defaults the server supports.
+        if provider.has_variant(Variant::DiscoveryDefaultsOmitted) {
+            for member in ["response_modes_supported", "grant_types_supported", "token_endpoint_auth_methods_supported"] {
+                meta.remove(member);
+            }
+        }
+    }
     Json(meta).into_response()
+}
+
+/// What the `metadata-in-rfc8414-only` variant leaves out of the OpenID configuration.
+const RFC_8414_ONLY: &[&str] = &[
+    "revocation_endpoint",
+    "revocation_endpoint_auth_methods_supported",
+    "code_challenge_methods_supported",
+    "authorization_response_iss_parameter_supported",
+];
+
+/// RFC 8414 §3: the authorization server metadata, everything included (served only under the
+/// `metadata-in-rfc8414-only` variant, at the path-inserted and the issuer-relative well-known
+/// URIs).
+pub async fn authorization_server_metadata(State(provider): State<Arc<Provider>>) -> Response {
+    Json(metadata(&provider)).into_response()
 }
 
 /// The `introspection-served` fault: RFC 7662's answer for a token it does not know.
@@ -68,7 +99,8 @@ pub async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
         if provider.has(Fault::SigningKeyMissingFromJwks) {
             keys.retain(|k| k["alg"] != "RS256");
         }
-        if provider.has(Fault::KidMissingFromJwks) {
+        // OIDC Core §10.1: a kid is needed only when the JWKS has several keys.
+        if provider.has(Fault::KidMissingFromJwks) || provider.has_variant(Variant::SingleKeyNoKid) {
             for key in keys.iter_mut().filter_map(|k| k.as_object_mut()) {
                 key.remove("kid");
             }

@@ -30,6 +30,8 @@ impl From<String> for KeyError {
     }
 }
 
+/// The key pair. Shared, so the same key can be published under another `kid` (the
+/// `kid-shared-across-kty` variant) without being generated again.
 enum Material {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
@@ -40,7 +42,7 @@ enum Material {
 pub struct SigningKey {
     pub alg: Alg,
     pub kid: String,
-    material: Material,
+    material: Arc<Material>,
     jwk: Value,
     /// The Ed25519 private key (RFC 8037 §2 `d`), kept only so the `private-key-in-jwks` fault
     /// can leak it; never published otherwise.
@@ -52,14 +54,13 @@ impl SigningKey {
     pub fn generate(alg: Alg) -> Result<SigningKey, KeyError> {
         let err = |what: &str| KeyError(format!("{alg}: {what}"));
         let pkcs8: Vec<u8> = match alg {
-            Alg::RS256 | Alg::PS256 => {
+            Alg::RS256 | Alg::PS256 | Alg::RS384 | Alg::PS384 => {
                 let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| err("RSA key generation failed"))?;
                 let der: aws_lc_rs::encoding::Pkcs8V1Der = key.as_der().map_err(|_| err("RSA key export failed"))?;
                 der.as_ref().to_vec()
             }
-            Alg::ES256 => {
-                let key =
-                    EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| err("EC key generation failed"))?;
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+                let key = EcdsaKeyPair::generate(ec_signing(alg)).map_err(|_| err("EC key generation failed"))?;
                 key.to_pkcs8v1().map_err(|_| err("EC key export failed"))?.as_ref().to_vec()
             }
             Alg::EdDSA => {
@@ -74,7 +75,7 @@ impl SigningKey {
     pub fn from_pkcs8(alg: Alg, pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         let err = |what: String| KeyError(format!("{alg}: {what}"));
         let (material, mut jwk) = match alg {
-            Alg::RS256 | Alg::PS256 => {
+            Alg::RS256 | Alg::PS256 | Alg::RS384 | Alg::PS384 => {
                 let key = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| err(format!("not an RSA PKCS#8 key: {e}")))?;
                 let public = key.public_key();
                 let jwk = json!({
@@ -84,15 +85,21 @@ impl SigningKey {
                 });
                 (Material::Rsa(key), jwk)
             }
-            Alg::ES256 => {
-                let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-                    .map_err(|e| err(format!("not a P-256 PKCS#8 key: {e}")))?;
-                // Uncompressed point: 0x04 || x || y (SEC 1 §2.3.3).
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+                let (crv, coordinate) = match alg {
+                    Alg::ES384 => ("P-384", 48),
+                    Alg::ES512 => ("P-521", 66),
+                    _ => ("P-256", 32),
+                };
+                let key = EcdsaKeyPair::from_pkcs8(ec_signing(alg), pkcs8).map_err(|e| err(format!("not a {crv} PKCS#8 key: {e}")))?;
+                // Uncompressed point: 0x04 || x || y (SEC 1 §2.3.3), each coordinate full length
+                // (RFC 7518 §6.2.1.2).
                 let point = key.public_key().as_ref();
-                if point.len() != 65 {
-                    return Err(err("unexpected P-256 public key length".into()));
+                if point.len() != 1 + 2 * coordinate {
+                    return Err(err(format!("unexpected {crv} public key length")));
                 }
-                let jwk = json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]) });
+                let (x, y) = point[1..].split_at(coordinate);
+                let jwk = json!({ "kty": "EC", "crv": crv, "x": b64(x), "y": b64(y) });
                 (Material::Ec(key), jwk)
             }
             Alg::EdDSA => {
@@ -111,7 +118,15 @@ impl SigningKey {
         obj.insert("x5t#S256".into(), json!(b64(&sha256(&cert))));
         // PKCS#8 (RFC 5958, v1 or v2) of an Ed25519 key: a 16-byte prefix, then the 32-byte seed.
         let ed25519_seed = (alg == Alg::EdDSA).then(|| pkcs8.get(16..48).map(<[u8]>::to_vec)).flatten();
-        Ok(SigningKey { alg, kid, material, jwk, ed25519_seed })
+        Ok(SigningKey { alg, kid, material: Arc::new(material), jwk, ed25519_seed })
+    }
+
+    /// The same key pair published and named under another `kid` (its certificate keeps the
+    /// subject it was issued with).
+    pub fn with_kid(&self, kid: &str) -> SigningKey {
+        let mut jwk = self.jwk.clone();
+        jwk["kid"] = json!(kid);
+        SigningKey { alg: self.alg, kid: kid.to_string(), material: self.material.clone(), jwk, ed25519_seed: self.ed25519_seed.clone() }
     }
 
     pub fn ed25519_seed(&self) -> Option<&[u8]> {
@@ -126,10 +141,12 @@ impl SigningKey {
     /// Signs `header_and_payload` (the JWS Signing Input, RFC 7515 §5.1 step 5).
     pub fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
         let failed = || KeyError(format!("{}: signing failed", self.alg));
-        match &self.material {
+        match &*self.material {
             Material::Rsa(key) => {
                 let padding: &'static dyn signature::RsaEncoding = match self.alg {
                     Alg::PS256 => &signature::RSA_PSS_SHA256,
+                    Alg::RS384 => &signature::RSA_PKCS1_SHA384,
+                    Alg::PS384 => &signature::RSA_PSS_SHA384,
                     _ => &signature::RSA_PKCS1_SHA256,
                 };
                 let mut sig = vec![0; key.public_modulus_len()];
@@ -147,9 +164,13 @@ impl SigningKey {
         let public = |alg: &'static dyn signature::VerificationAlgorithm, key: &[u8]| {
             signature::UnparsedPublicKey::new(alg, key.to_vec()).verify(input, sig).is_ok()
         };
-        match (&self.material, self.alg) {
+        match (&*self.material, self.alg) {
             (Material::Rsa(k), Alg::PS256) => public(&signature::RSA_PSS_2048_8192_SHA256, k.public_key().as_ref()),
+            (Material::Rsa(k), Alg::RS384) => public(&signature::RSA_PKCS1_2048_8192_SHA384, k.public_key().as_ref()),
+            (Material::Rsa(k), Alg::PS384) => public(&signature::RSA_PSS_2048_8192_SHA384, k.public_key().as_ref()),
             (Material::Rsa(k), _) => public(&signature::RSA_PKCS1_2048_8192_SHA256, k.public_key().as_ref()),
+            (Material::Ec(k), Alg::ES384) => public(&signature::ECDSA_P384_SHA384_FIXED, k.public_key().as_ref()),
+            (Material::Ec(k), Alg::ES512) => public(&signature::ECDSA_P521_SHA512_FIXED, k.public_key().as_ref()),
             (Material::Ec(k), _) => public(&signature::ECDSA_P256_SHA256_FIXED, k.public_key().as_ref()),
             (Material::Ed(k), _) => public(&signature::ED25519, k.public_key().as_ref()),
         }
@@ -158,7 +179,15 @@ impl SigningKey {
     /// Produces a JWS in compact serialisation (RFC 7515 §7.1) with the header
     /// `{"alg", "kid", "typ"}` over `claims`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, KeyError> {
-        let header = json!({ "alg": self.alg.as_str(), "kid": self.kid, "typ": typ });
+        self.sign_jwt_as(typ, Some(&self.kid), claims)
+    }
+
+    /// `sign_jwt` with the header's `kid` chosen by the caller (`None`: no `kid` member).
+    pub fn sign_jwt_as(&self, typ: &str, kid: Option<&str>, claims: &Value) -> Result<String, KeyError> {
+        let header = match kid {
+            Some(kid) => json!({ "alg": self.alg.as_str(), "kid": kid, "typ": typ }),
+            None => json!({ "alg": self.alg.as_str(), "typ": typ }),
+        };
         let mut out = String::with_capacity(1024);
         out.push_str(&b64(header.to_string().as_bytes()));
         out.push('.');
@@ -167,6 +196,16 @@ impl SigningKey {
         out.push('.');
         out.push_str(&b64(&sig));
         Ok(out)
+    }
+}
+
+/// The ECDSA signing algorithm of `alg` (JWS signatures are the fixed-width `r || s`, RFC 7518
+/// §3.4).
+fn ec_signing(alg: Alg) -> &'static signature::EcdsaSigningAlgorithm {
+    match alg {
+        Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        Alg::ES512 => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+        _ => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
     }
 }
 
@@ -229,6 +268,22 @@ impl KeySet {
         inner.active.iter().chain(inner.retired.iter().map(|r| &r.key)).find(|k| k.kid == kid).cloned()
     }
 
+    /// The published key a JWS header names: by `kid` and `alg` (RFC 7517 §4.5 lets keys of
+    /// different types share a `kid`), or, without a `kid`, every published key of `alg` to try.
+    pub fn candidates(&self, kid: Option<&str>, alg: &str) -> Vec<Arc<SigningKey>> {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let published = inner.active.iter().chain(inner.retired.iter().map(|r| &r.key));
+        match kid {
+            Some(kid) => {
+                let named: Vec<&Arc<SigningKey>> = published.filter(|k| k.kid == kid).collect();
+                // A kid of one key of another alg is still that key (refused for its alg later).
+                let best = named.iter().find(|k| k.alg.as_str() == alg).or(named.first());
+                best.map(|k| (*k).clone()).into_iter().collect()
+            }
+            None => published.filter(|k| k.alg.as_str() == alg).cloned().collect(),
+        }
+    }
+
     /// Every published key, active first (RFC 7517 §5).
     pub fn jwks(&self) -> Value {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
@@ -267,18 +322,28 @@ mod tests {
         let sig = b64_decode(sig).expect("base64url signature");
         let jwk = key.public_jwk();
         match key.alg {
-            Alg::RS256 | Alg::PS256 => {
+            Alg::RS256 | Alg::PS256 | Alg::RS384 | Alg::PS384 => {
                 let n = b64_decode(jwk["n"].as_str().unwrap()).unwrap();
                 let e = b64_decode(jwk["e"].as_str().unwrap()).unwrap();
-                let params =
-                    if key.alg == Alg::RS256 { &signature::RSA_PKCS1_2048_8192_SHA256 } else { &signature::RSA_PSS_2048_8192_SHA256 };
+                let params: &signature::RsaParameters = match key.alg {
+                    Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                    Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                    _ => &signature::RSA_PSS_2048_8192_SHA384,
+                };
                 signature::RsaPublicKeyComponents { n: &n, e: &e }.verify(params, input.as_bytes(), &sig).is_ok()
             }
-            Alg::ES256 => {
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+                let (params, crv): (&signature::EcdsaVerificationAlgorithm, _) = match key.alg {
+                    Alg::ES256 => (&signature::ECDSA_P256_SHA256_FIXED, "P-256"),
+                    Alg::ES384 => (&signature::ECDSA_P384_SHA384_FIXED, "P-384"),
+                    _ => (&signature::ECDSA_P521_SHA512_FIXED, "P-521"),
+                };
+                assert_eq!(jwk["crv"], crv);
                 let mut point = vec![4u8];
                 point.extend(b64_decode(jwk["x"].as_str().unwrap()).unwrap());
                 point.extend(b64_decode(jwk["y"].as_str().unwrap()).unwrap());
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(input.as_bytes(), &sig).is_ok()
+                signature::UnparsedPublicKey::new(params, point).verify(input.as_bytes(), &sig).is_ok()
             }
             Alg::EdDSA => {
                 let x = b64_decode(jwk["x"].as_str().unwrap()).unwrap();
@@ -301,7 +366,22 @@ mod tests {
             assert_eq!(jwk["alg"], json!(alg.as_str()));
             assert!(jwk.get("d").is_none(), "no private material");
             assert!(jwk["x5c"][0].as_str().is_some_and(|c| c.len() > 100));
+            assert!(key.verify(jwt.rsplit_once('.').unwrap().0.as_bytes(), &b64_decode(jwt.rsplit_once('.').unwrap().1).unwrap()));
         }
+    }
+
+    #[test]
+    fn a_key_published_under_another_kid_signs_the_same() {
+        let key = SigningKey::generate(Alg::ES256).unwrap();
+        let renamed = key.with_kid("shared");
+        assert_eq!(renamed.public_jwk()["kid"], "shared");
+        assert_eq!(renamed.public_jwk()["x"], key.public_jwk()["x"]);
+        let jwt = renamed.sign_jwt("JWT", &json!({"sub": "x"})).unwrap();
+        assert!(verify(&key, &jwt));
+        let set = KeySet::new(vec![Arc::new(SigningKey::generate(Alg::RS256).unwrap().with_kid("shared")), Arc::new(renamed)]);
+        assert_eq!(set.candidates(Some("shared"), "ES256")[0].alg, Alg::ES256);
+        assert_eq!(set.candidates(Some("shared"), "RS256")[0].alg, Alg::RS256);
+        assert_eq!(set.candidates(None, "RS256").len(), 1);
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod token;
 pub mod tokens;
 mod userinfo;
 mod util;
+pub mod variants;
 
 pub use config::{Config, ConfigError, ISSUER_PATH};
 pub use provider::Provider;
@@ -82,7 +83,18 @@ pub fn router(provider: Arc<Provider>) -> Router {
     let oidc =
         if provider.has(Fault::RegistrationServed) { oidc.route("/register", post(discovery::registration_served_anyway)) } else { oidc };
 
+    let oidc = if provider.has_variant(variants::Variant::MetadataInRfc8414Only) {
+        oidc.route("/.well-known/oauth-authorization-server", get(discovery::authorization_server_metadata))
+    } else {
+        oidc
+    };
+
     let mut routes = Router::new().nest(ISSUER_PATH, oidc);
+    if provider.has_variant(variants::Variant::MetadataInRfc8414Only) {
+        // RFC 8414 §3.1: the well-known path inserted between the host and the issuer's path.
+        routes =
+            routes.route(&format!("/.well-known/oauth-authorization-server{ISSUER_PATH}"), get(discovery::authorization_server_metadata));
+    }
     // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.
     if provider.faults != faults::Faults::default() {
         routes = routes.layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses));
@@ -164,7 +176,8 @@ impl Server {
         &self.base_url
     }
 
-    /// `http://127.0.0.1:PORT/api/oidc`
+    /// `http://127.0.0.1:PORT/api/oidc` (with a trailing `/` under the `issuer-trailing-slash`
+    /// variant).
     pub fn issuer(&self) -> &str {
         &self.provider.issuer
     }

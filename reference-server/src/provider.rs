@@ -4,11 +4,14 @@ use crate::config::{Alg, Config, KeyFile};
 use crate::faults::{Fault, Faults};
 use crate::keys::{KeyError, KeySet, SigningKey};
 use crate::store::Store;
+use crate::variants::{Variant, Variants};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 pub struct Provider {
     pub config: Config,
-    /// `{origin}/api/oidc`, no trailing slash: compared by exact string (OIDC Discovery §4.3).
+    /// `{origin}/api/oidc`, no trailing slash unless the `issuer-trailing-slash` variant says
+    /// so: compared by exact string (OIDC Discovery §4.3).
     pub issuer: String,
     pub keys: KeySet,
     pub store: Store,
@@ -17,11 +20,17 @@ pub struct Provider {
     pub secure_cookies: bool,
     /// Injected deviations (none for a conformant server).
     pub faults: Faults,
+    /// Allowed alternative behaviours (none for the server's default choices).
+    pub variants: Variants,
+    /// RS256 tokens signed so far, counted only under the `key-rotated-mid-run` variant.
+    pub(crate) rs256_signed: AtomicU64,
 }
 
 impl Provider {
     pub fn new(config: Config, issuer: String, admin_token: String) -> Result<Provider, KeyError> {
-        let keys = config
+        let variants = Variants::new(config.variants.iter().copied());
+        let config = signing_setup(config, variants);
+        let mut keys = config
             .signing_algorithms
             .iter()
             .map(|alg| match config.keys.iter().find(|k| k.alg == *alg) {
@@ -29,10 +38,16 @@ impl Provider {
                 None => initial_key(*alg),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if variants.has(Variant::KidSharedAcrossKty) {
+            share_kid_across_kty(&mut keys);
+        }
+        let issuer = issuer_identifier(issuer, variants);
         let faults = Faults::new(config.faults.iter().copied());
         Ok(Provider {
             store: Store::new(config.max_tokens_per_user_per_client, faults),
             faults,
+            variants,
+            rs256_signed: AtomicU64::new(0),
             secure_cookies: issuer.starts_with("https://"),
             keys: KeySet::new(keys),
             config,
@@ -45,8 +60,13 @@ impl Provider {
         self.faults.has(fault)
     }
 
+    pub fn has_variant(&self, variant: Variant) -> bool {
+        self.variants.has(variant)
+    }
+
+    /// An endpoint below the issuer path (never doubling a trailing slash of the issuer).
     pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.issuer, path)
+        format!("{}{}", self.issuer.strip_suffix('/').unwrap_or(&self.issuer), path)
     }
 
     /// The longest time anything signed today stays valid: how long a rotated-out key must
@@ -54,6 +74,63 @@ impl Provider {
     pub fn longest_token_lifetime(&self) -> std::time::Duration {
         let l = &self.config.lifetimes;
         std::time::Duration::from_secs(l.access_token_secs.max(l.id_token_secs))
+    }
+}
+
+/// OIDC Discovery §4.1 lets an issuer end in `/` (the well-known path is appended after it is
+/// removed, so every endpoint stays where it was): the `issuer-trailing-slash` variant.
+fn issuer_identifier(mut issuer: String, variants: Variants) -> String {
+    if variants.has(Variant::IssuerTrailingSlash) && !issuer.ends_with('/') {
+        issuer.push('/');
+    }
+    issuer
+}
+
+/// The web-app client's signing algorithm under the `id-token-*` variants.
+const VARIANT_ALGS: [(Variant, Alg); 4] = [
+    (Variant::IdTokenRs384, Alg::RS384),
+    (Variant::IdTokenPs384, Alg::PS384),
+    (Variant::IdTokenEs384, Alg::ES384),
+    (Variant::IdTokenEs512, Alg::ES512),
+];
+/// The client whose tokens the `id-token-*` variants sign with their algorithm.
+const VARIANT_ALG_CLIENT: &str = "web-app";
+
+/// Which keys the server holds and which algorithm signs for each client is deployment
+/// configuration, so the key and algorithm variants change that configuration, here, once:
+/// signing, discovery and the JWKS then follow it unchanged.
+fn signing_setup(mut config: Config, variants: Variants) -> Config {
+    if variants.has(Variant::SingleKeyNoKid) {
+        // One RS256 key signs everything: clients registered for other algorithms get RS256
+        // (OIDC Core §3.1.3.7 (7): RS256 is the default every RP accepts).
+        config.signing_algorithms = vec![Alg::RS256];
+        config.keys.retain(|k| k.alg == Alg::RS256);
+        for client in &mut config.clients {
+            client.id_token_signing_alg = Alg::RS256;
+            client.access_token_signing_alg = Alg::RS256;
+        }
+    }
+    for (variant, alg) in VARIANT_ALGS {
+        if !variants.has(variant) {
+            continue;
+        }
+        if !config.signing_algorithms.contains(&alg) {
+            config.signing_algorithms.push(alg);
+        }
+        if let Some(client) = config.clients.iter_mut().find(|c| c.client_id == VARIANT_ALG_CLIENT) {
+            client.id_token_signing_alg = alg;
+            client.access_token_signing_alg = alg;
+        }
+    }
+    config
+}
+
+/// The `kid-shared-across-kty` variant: the EC key is published under the RSA key's `kid`
+/// (RFC 7517 §4.5 lets keys of different `kty` share one).
+fn share_kid_across_kty(keys: &mut [Arc<SigningKey>]) {
+    let Some(kid) = keys.iter().find(|k| k.alg == Alg::RS256).map(|k| k.kid.clone()) else { return };
+    for key in keys.iter_mut().filter(|k| k.alg == Alg::ES256) {
+        *key = Arc::new(key.with_kid(&kid));
     }
 }
 
@@ -83,7 +160,7 @@ pub fn pkcs8_from_pem(pem: &str) -> Result<Vec<u8>, String> {
 /// start many servers, so a process generates its start-up keys once and shares them; rotation
 /// always generates fresh ones.
 fn initial_key(alg: Alg) -> Result<Arc<SigningKey>, KeyError> {
-    static KEYS: [OnceLock<Arc<SigningKey>>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static KEYS: [OnceLock<Arc<SigningKey>>; Alg::ALL.len()] = [const { OnceLock::new() }; Alg::ALL.len()];
     let slot = &KEYS[Alg::ALL.iter().position(|a| *a == alg).unwrap_or(0)];
     if let Some(key) = slot.get() {
         return Ok(key.clone());

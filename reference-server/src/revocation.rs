@@ -9,6 +9,7 @@ use crate::provider::Provider;
 use crate::store::Revocation;
 use crate::tokens::verify_own_jwt;
 use crate::util::now_secs;
+use crate::variants::Variant;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -34,10 +35,11 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     if let Some(name) = form.repeated().first() {
         return Err(OAuthError::invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")));
     }
-    let client = authenticate(provider, headers, &form)?;
+    let client = authenticate_client(provider, headers, &form)?;
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required (RFC 7009 §2.1)"))?;
-    // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`.
-    // An expired or foreign-issuer JWT is simply unknown.
+    // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`
+    // (or, under the `opaque-access-tokens` variant, by value too: no JWT, no jti). An expired
+    // or foreign-issuer JWT is simply unknown.
     let jti = verify_own_jwt(provider, token, provider.access_token_typ(), now_secs())
         .ok()
         .and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));
@@ -51,4 +53,15 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
         Revocation::Revoked | Revocation::Unknown => Ok(()),
         Revocation::OtherClient => Err(OAuthError::invalid_request("the token was not issued to this client (RFC 7009 §2.1)")),
     }
+}
+
+/// RFC 7009 §2.1: the client authenticates as at the token endpoint. A request with no
+/// credentials at all is 401 invalid_client; the `revocation-no-credentials-400` variant
+/// answers 400 (RFC 6749 §5.2: 401 is required only when the Authorization header was used).
+fn authenticate_client<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Params) -> Result<&'a crate::config::Client, OAuthError> {
+    let no_credentials = headers.get(header::AUTHORIZATION).is_none() && form.get("client_id").is_none() && !form.contains("client_secret");
+    if no_credentials && provider.has_variant(Variant::RevocationNoCredentials400) {
+        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_client", "client authentication is required (RFC 7009 §2.1)"));
+    }
+    authenticate(provider, headers, form)
 }

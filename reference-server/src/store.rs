@@ -47,6 +47,8 @@ pub struct Authorization {
     pub scope: Vec<String>,
     pub resource: Option<String>,
     pub auth_time: u64,
+    /// The request's `max_age`: with it, `auth_time` is REQUIRED in ID tokens (OIDC Core §2).
+    pub max_age: Option<u64>,
     pub acr: Option<String>,
     pub amr: Vec<String>,
     pub org_id: Option<String>,
@@ -258,13 +260,15 @@ impl Store {
         true
     }
 
-    /// Rotates a refresh token (RFC 9700 §4.14.2): marks it used and returns its grant. A token
-    /// presented after rotation revokes the whole family. `validate` (client binding, scope)
-    /// runs under the lock before the token is consumed.
+    /// Rotates a refresh token (RFC 9700 §4.14.2): marks it used (unless `rotate` is false: it
+    /// stays valid) and returns its grant. A token presented after rotation revokes the whole
+    /// family. `validate` (client binding, scope) runs under the lock before the token is
+    /// consumed.
     pub fn use_refresh_token<E>(
         &self,
         token: &str,
         now: u64,
+        rotate: bool,
         validate: impl FnOnce(&Grant) -> Result<(), E>,
     ) -> Result<Redeem<(GrantId, Grant)>, E> {
         let mut inner = self.lock();
@@ -282,7 +286,7 @@ impl Store {
         }
         validate(&grant)?;
         if let Some(r) = inner.refresh_tokens.get_mut(token)
-            && !self.faults.has(Fault::RefreshNotRotated)
+            && rotate
         {
             r.used = true;
         }
@@ -404,6 +408,7 @@ mod tests {
             scope: vec!["openid".into()],
             resource: None,
             auth_time: 0,
+            max_age: None,
             acr: None,
             amr: vec![],
             org_id: None,
@@ -431,10 +436,10 @@ mod tests {
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
         assert!(store.add_access_token("jti1".into(), g, 500));
-        assert!(matches!(store.use_refresh_token::<()>("r1", 10, |_| Ok(())), Ok(Redeem::Ok(_))));
+        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(())), Ok(Redeem::Ok(_))));
         assert!(store.add_refresh_token("r2".into(), g, 500));
-        assert_eq!(store.use_refresh_token::<()>("r1", 11, |_| Ok(())), Ok(Redeem::Replayed));
-        assert_eq!(store.use_refresh_token::<()>("r2", 12, |_| Ok(())), Ok(Redeem::Unknown));
+        assert_eq!(store.use_refresh_token::<()>("r1", 11, true, |_| Ok(())), Ok(Redeem::Replayed));
+        assert_eq!(store.use_refresh_token::<()>("r2", 12, true, |_| Ok(())), Ok(Redeem::Unknown));
         assert!(store.access_token_grant("jti1", 12).is_none());
     }
 
@@ -443,8 +448,8 @@ mod tests {
         let store = Store::new(50, Faults::default());
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
-        assert_eq!(store.use_refresh_token("r1", 10, |_| Err("wrong client")), Err("wrong client"));
-        assert!(matches!(store.use_refresh_token::<()>("r1", 10, |_| Ok(())), Ok(Redeem::Ok(_))));
+        assert_eq!(store.use_refresh_token("r1", 10, true, |_| Err("wrong client")), Err("wrong client"));
+        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(())), Ok(Redeem::Ok(_))));
     }
 
     #[test]

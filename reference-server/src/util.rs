@@ -19,6 +19,10 @@ pub fn sha256(bytes: &[u8]) -> Vec<u8> {
     digest::digest(&digest::SHA256, bytes).as_ref().to_vec()
 }
 
+pub fn sha384(bytes: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA384, bytes).as_ref().to_vec()
+}
+
 pub fn sha512(bytes: &[u8]) -> Vec<u8> {
     digest::digest(&digest::SHA512, bytes).as_ref().to_vec()
 }
@@ -34,7 +38,12 @@ pub fn random_token() -> String {
 
 /// Seconds since the Unix epoch (the NumericDate of RFC 7519 §2).
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    now().as_secs()
+}
+
+/// The time since the Unix epoch, to the nanosecond.
+pub fn now() -> std::time::Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
 /// Compares secrets without leaking where they differ through timing.

@@ -18,16 +18,17 @@ use crate::provider::Provider;
 use crate::store::{Authorization, Code, Grant, Interaction, Session};
 use crate::tokens::IdTokenContext;
 use crate::util::{now_secs, random_token};
+use crate::variants::Variant;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use request::{AuthRequest, AuthorizeError, ReplyTo, ResponseType};
-use respond::{reply, reply_error, see_other};
+use respond::{answering_get, reply, reply_error, see_other};
 use std::sync::Arc;
 
 pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    authorize(&provider, &headers, &Params::parse(query.as_deref().unwrap_or("")))
+    answering_get(&provider, authorize(&provider, &headers, &Params::parse(query.as_deref().unwrap_or(""))))
 }
 
 /// OIDC Core §3.1.2.1: the endpoint must support POST with a form body.
@@ -61,8 +62,11 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
     match session {
         Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
         _ if request.prompt.none && !provider.has(Fault::PromptNoneIgnored) => {
-            // OIDC Core §3.1.2.6: prompt=none and the user must authenticate.
-            reply_error(&reply_to(&request), provider, "login_required", "the user must log in")
+            // OIDC Core §3.1.2.6: prompt=none and the user must authenticate. The error is
+            // "typically" login_required (§3.1.2.1); interaction_required is a variant.
+            let error =
+                if provider.has_variant(Variant::PromptNoneInteractionRequired) { "interaction_required" } else { "login_required" };
+            reply_error(&reply_to(&request), provider, error, "the user must log in")
         }
         _ => start_interaction(provider, request, None, "login"),
     }
@@ -95,7 +99,7 @@ fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
     provider.store.put_interaction(id.clone(), Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime });
-    let mut response = see_other(&format!("{}/{page}?interaction={id}", provider.issuer));
+    let mut response = see_other(&provider.endpoint(&format!("/{page}?interaction={id}")));
     if let Some(cookie) = cookies::set(cookies::INTERACTION, &id, lifetime, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -121,7 +125,7 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
     match interaction {
         Some(id) => {
             provider.store.set_interaction_session(id, session_id);
-            see_other(&format!("{}/consent?interaction={id}", provider.issuer))
+            see_other(&provider.endpoint(&format!("/consent?interaction={id}")))
         }
         None => start_interaction(provider, request, Some(session_id.to_string()), "consent"),
     }
@@ -150,6 +154,7 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
         scope: request.scope.clone(),
         resource: request.resource.clone(),
         auth_time: session.auth_time,
+        max_age: request.max_age,
         acr: acr_claim(&provider.config, &requirement, &session.amr),
         amr: amr_claim(&session.amr),
         org_id,
@@ -200,17 +205,16 @@ fn implicit_tokens(
     now: u64,
 ) -> Result<Vec<(&'static str, String)>, crate::keys::KeyError> {
     let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
-    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.jwt) };
+    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token) };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
+    let about = provider.describe_access_token(&authz.scope, &request.scope);
     let grant = provider.store.add_grant(Grant { authz, created: now, expires: access.expires });
     provider.store.add_access_token(access.jti, grant, access.expires);
-    Ok(vec![
-        ("access_token", access.jwt),
-        ("token_type", "Bearer".to_string()),
-        ("expires_in", provider.config.lifetimes.access_token_secs.to_string()),
-        ("scope", request.scope_string()),
-        ("id_token", id_token),
-    ])
+    let mut params = vec![("access_token", access.token), ("token_type", about.token_type.to_string())];
+    params.extend(about.expires_in.map(|secs| ("expires_in", secs.to_string())));
+    params.extend(about.scope.map(|scope| ("scope", scope)));
+    params.push(("id_token", id_token));
+    Ok(params)
 }
 
 /// Clears the interaction cookie on the response that ends an interaction.

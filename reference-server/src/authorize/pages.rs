@@ -6,6 +6,7 @@
 // request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+use super::respond::after_credentials;
 use super::{finish, proceed, with_cleared_interaction};
 use crate::authentication::{may_need_otp, requirement};
 use crate::cookies;
@@ -14,6 +15,7 @@ use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::{Interaction, Session};
 use crate::util::{constant_time_eq, html_escape, now_secs, random_token};
+use crate::variants::Variant;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -57,8 +59,43 @@ pub async fn login_page(State(provider): State<Arc<Provider>>, RawQuery(query): 
 }
 
 fn login_form(provider: &Provider, id: &str, found: &Interaction, error: Option<&str>, status: StatusCode) -> Response {
+    let username = found.request.login_hint.as_deref().filter(|_| !provider.has(crate::faults::Fault::LoginHintIgnored)).unwrap_or("");
+    if provider.has_variant(Variant::IdentifierFirstLogin) && error.is_none() {
+        return identifier_form(provider, id, found, username);
+    }
+    credentials_form(provider, id, found, username, error, status)
+}
+
+/// The `identifier-first-login` variant's first step: the username alone (how the user is
+/// authenticated is the server's choice, OIDC Core §3.1.2.3). Any user name gets the second
+/// step, so the form does not reveal which accounts exist.
+fn identifier_form(provider: &Provider, id: &str, found: &Interaction, username: &str) -> Response {
+    let body = format!(
+        "<p>Sign in to continue to <strong>{client}</strong>.</p>\n\
+         <form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}{step}\
+         <label>Username <input type=\"text\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label>\
+         <button type=\"submit\">Next</button></form>",
+        client = html_escape(&found.request.client_id),
+        action = html_escape(&provider.endpoint("/login")),
+        ix = hidden("interaction", id),
+        csrf = hidden("csrf", &found.csrf),
+        step = hidden("step", "identifier"),
+        username = html_escape(username),
+    );
+    page(StatusCode::OK, "Sign in", &body)
+}
+
+/// The form that takes the credentials: username, password and, when a requested ACR or AMR may
+/// need it, the one-time code.
+fn credentials_form(
+    provider: &Provider,
+    id: &str,
+    found: &Interaction,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let request = &found.request;
-    let username = request.login_hint.as_deref().filter(|_| !provider.has(crate::faults::Fault::LoginHintIgnored)).unwrap_or("");
     let otp = if may_need_otp(&provider.config, request) {
         "<label>One-time code <input type=\"text\" name=\"otp\" autocomplete=\"one-time-code\" inputmode=\"numeric\"></label>"
     } else {
@@ -86,6 +123,10 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
         Ok(ok) => ok,
         Err(response) => return response,
     };
+    if provider.has_variant(Variant::IdentifierFirstLogin) && form.get("step") == Some("identifier") {
+        // The first step only names the account; a password sent with it is not looked at.
+        return credentials_form(&provider, &id, &found, form.get("username").unwrap_or(""), None, StatusCode::OK);
+    }
     let retry = |message: &str| login_form(&provider, &id, &found, Some(message), StatusCode::OK);
     let username = form.get("username").unwrap_or("");
     let user = provider.config.user_by_username(username);
@@ -117,7 +158,7 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
         consents: HashSet::new(),
     };
     provider.store.put_session(session_id.clone(), session.clone());
-    let mut response = proceed(&provider, Some(&id), found.request, &session_id, &session);
+    let mut response = after_credentials(&provider, proceed(&provider, Some(&id), found.request, &session_id, &session));
     if let Some(cookie) = cookies::set(cookies::SESSION, &session_id, provider.config.lifetimes.session_secs, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -176,5 +217,5 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
         Some("deny") => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),
         _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     };
-    with_cleared_interaction(response)
+    after_credentials(&provider, with_cleared_interaction(response))
 }

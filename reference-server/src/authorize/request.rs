@@ -2,12 +2,13 @@
 //! each citing its spec). Until the client and redirect URI are trusted an error is shown as a
 //! page and never redirected (RFC 6749 §4.1.2.1); after that it goes back to the client.
 
-use crate::claims::ClaimsRequest;
+use crate::claims::{ClaimsRequest, Malformed};
 use crate::config::{Client, GrantType};
 use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::space_list;
+use crate::variants::Variant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
@@ -120,11 +121,7 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
     {
         return Err(AuthorizeError::Page(format!("The parameter {p} is not supported.")));
     }
-    let missing_default = provider.has(Fault::MissingResponseTypeAccepted).then_some("code");
-    let mut response_type = parse_response_type(params.get("response_type").or(missing_default));
-    if provider.has(Fault::UnknownResponseTypeInvalidRequest) {
-        response_type = response_type.map_err(|(_, description)| ("invalid_request", description));
-    }
+    let response_type = check_response_type(provider, params)?;
     let reply_to = ReplyTo {
         mode: parse_response_mode(params.get("response_mode"))
             .ok()
@@ -133,6 +130,7 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
         redirect_uri,
         state: params.get("state").map(str::to_string),
     };
+    check_repeated(provider, params, &reply_to)?;
     validate_after_redirect_uri(provider, client, params, response_type, &reply_to)
         .map_err(|(error, description)| AuthorizeError::Redirect { reply_to, error, description })
 }
@@ -153,7 +151,6 @@ fn validate_after_redirect_uri(
     response_type: StepResult<ResponseType>,
     reply_to: &ReplyTo,
 ) -> StepResult<AuthRequest> {
-    check_repeated(params)?;
     if provider.has(Fault::UnknownParameterRejected)
         && let Some(unknown) = params.names().find(|n| !KNOWN_PARAMETERS.contains(n))
     {
@@ -161,7 +158,7 @@ fn validate_after_redirect_uri(
     }
     check_request_objects(params)?;
     let response_type = response_type?;
-    let scope = check_scope(client, params)?;
+    let scope = check_scope(provider, client, params)?;
     check_response_type_allowed(provider, client, response_type, &scope)?;
     let mut response_mode = check_response_mode(provider, params, response_type)?;
     if provider.has(Fault::FormPostIgnored) && response_mode == ResponseMode::FormPost {
@@ -175,7 +172,7 @@ fn validate_after_redirect_uri(
     check_unsupported_parameters(provider, params)?;
     let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
-    let claims = if provider.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(params)? };
+    let claims = if provider.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(provider, params)? };
     let (acr_values, acr_essential) = requested_acr(params, claims.as_ref());
     let resource = if provider.has(Fault::AudienceIgnored) { None } else { check_resource(provider, client, params)? };
     Ok(AuthRequest {
@@ -235,12 +232,36 @@ fn check_redirect_uri(provider: &Provider, client: &Client, params: &Params) -> 
     }
 }
 
-/// RFC 6749 §3.1: request and response parameters must not be included more than once.
-fn check_repeated(params: &Params) -> StepResult<()> {
-    match params.repeated().first() {
-        Some(name) => invalid_request(format!("parameter {name} is repeated (RFC 6749 §3.1)")),
-        None => Ok(()),
+/// RFC 6749 §3.1: request and response parameters must not be included more than once. The
+/// error is redirected; a request that broke this rule need not be trusted enough for a
+/// redirect, so the `repeated-parameter-error-page` variant shows it as a page instead.
+fn check_repeated(provider: &Provider, params: &Params, reply_to: &ReplyTo) -> Result<(), AuthorizeError> {
+    let Some(name) = params.repeated().first() else { return Ok(()) };
+    if provider.has_variant(Variant::RepeatedParameterErrorPage) {
+        return Err(AuthorizeError::Page(format!("The parameter {name} was sent more than once (RFC 6749 §3.1).")));
     }
+    let description = format!("parameter {name} is repeated (RFC 6749 §3.1)");
+    Err(AuthorizeError::Redirect { reply_to: reply_to.clone(), error: "invalid_request", description })
+}
+
+/// RFC 6749 §3.1.1: `response_type` is required; its error is redirected once the client and
+/// redirect URI are trusted (the caller does that). Without it the response mode is unknown,
+/// so the `missing-response-type-error-page` variant shows a page; the
+/// `missing-response-type-unsupported` variant answers `unsupported_response_type`.
+fn check_response_type(provider: &Provider, params: &Params) -> Result<StepResult<ResponseType>, AuthorizeError> {
+    let missing_default = provider.has(Fault::MissingResponseTypeAccepted).then_some("code");
+    let value = params.get("response_type").or(missing_default);
+    if value.is_none() && provider.has_variant(Variant::MissingResponseTypeErrorPage) {
+        return Err(AuthorizeError::Page("The request has no response_type (RFC 6749 §3.1.1).".into()));
+    }
+    let mut response_type = parse_response_type(value);
+    if value.is_none() && provider.has_variant(Variant::MissingResponseTypeUnsupported) {
+        response_type = Err(("unsupported_response_type", "response_type is required (RFC 6749 §3.1.1)".into()));
+    }
+    if provider.has(Fault::UnknownResponseTypeInvalidRequest) {
+        response_type = response_type.map_err(|(_, description)| ("invalid_request", description));
+    }
+    Ok(response_type)
 }
 
 /// OIDC Core §6: request objects are not supported by this profile.
@@ -310,9 +331,14 @@ fn check_response_mode(provider: &Provider, params: &Params, response_type: Resp
     Ok(mode)
 }
 
-/// RFC 6749 §3.3: the scopes must be ones the client may request.
-fn check_scope(client: &Client, params: &Params) -> StepResult<Vec<String>> {
-    let scope = space_list(params.get("scope"));
+/// RFC 6749 §3.3: the scopes must be ones the client may request. The server may instead
+/// ignore part of the request (the granted scope is then in the token response): the
+/// `unknown-scope-dropped` variant drops the scopes it would refuse.
+fn check_scope(provider: &Provider, client: &Client, params: &Params) -> StepResult<Vec<String>> {
+    let mut scope = space_list(params.get("scope"));
+    if provider.has_variant(Variant::UnknownScopeDropped) {
+        scope.retain(|s| client.scopes.contains(s));
+    }
     if scope.is_empty() {
         return Err(("invalid_scope", "scope is required (RFC 6749 §3.3)".into()));
     }
@@ -341,8 +367,10 @@ fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_ty
     match (challenge, params.get("code_challenge_method")) {
         (Some(c), None | Some("plain")) if provider.has(Fault::PkcePlainAccepted) => Ok(Some(c.to_string())),
         (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
+        // RFC 9700 §2.1.1 recommends PKCE for confidential clients too: required for all is a
+        // variant.
         (None, None)
-            if client.pkce_required()
+            if (client.pkce_required() || provider.has_variant(Variant::PkceRequiredForAll))
                 && !(client.client_type == crate::config::ClientType::Public && provider.has(Fault::PkceOptionalForPublic)) =>
         {
             invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)")
@@ -431,10 +459,14 @@ fn check_max_age(params: &Params) -> StepResult<Option<u64>> {
     }
 }
 
-fn check_claims(params: &Params) -> StepResult<Option<ClaimsRequest>> {
+/// OIDC Core §5.5: a malformed `claims` is `invalid_request`; the
+/// `claims-malformed-member-ignored` variant ignores members of the wrong type as not
+/// understood.
+fn check_claims(provider: &Provider, params: &Params) -> StepResult<Option<ClaimsRequest>> {
+    let malformed = if provider.has_variant(Variant::ClaimsMalformedMemberIgnored) { Malformed::Ignore } else { Malformed::Refuse };
     match params.get("claims") {
         None => Ok(None),
-        Some(text) => ClaimsRequest::parse(text).map(Some).or_else(invalid_request),
+        Some(text) => ClaimsRequest::parse_with(text, malformed).map(Some).or_else(invalid_request),
     }
 }
 
@@ -464,6 +496,11 @@ pub fn check_target(provider: &Provider, client: &Client, resource: &str) -> Ste
     let parsed = url::Url::parse(resource).ok().filter(|u| u.fragment().is_none());
     if parsed.is_none() {
         return Err(("invalid_target", "resource must be an absolute URI without a fragment (RFC 8707 §2)".into()));
+    }
+    // RFC 8707 §2: invalid_target is for what the server does not find acceptable; the
+    // `unknown-resource-accepted` variant accepts a resource it has no record of.
+    if provider.config.resource_server(resource).is_none() && provider.has_variant(Variant::UnknownResourceAccepted) {
+        return Ok(resource.to_string());
     }
     if provider.config.resource_server(resource).is_none() || !client.resources.iter().any(|r| r == resource) {
         return Err(("invalid_target", format!("resource \"{resource}\" is unknown or not allowed for this client")));

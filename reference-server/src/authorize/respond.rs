@@ -1,11 +1,13 @@
 //! Delivering an authorization response or error to the client: query, fragment or form_post,
-//! always with `state` echoed and RFC 9207 `iss`, always with 303 See Other.
+//! always with `state` echoed and RFC 9207 `iss`, with 303 See Other (or, under variants, 302
+//! after the credential forms and 307 for GET /authorize; never 307 after a credential POST).
 
 use super::request::{ReplyTo, ResponseMode};
 use crate::faults::Fault;
 use crate::html::{hidden, page};
 use crate::provider::Provider;
 use crate::util::html_escape;
+use crate::variants::Variant;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -55,6 +57,25 @@ pub fn see_other(location: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A redirect answering the login or consent form POST, which carries the password: 303 (RFC
+/// 9700 §4.12 SHOULD), 302 under the `login-redirect-302` variant (browsers follow it with GET
+/// too). Never 307, which would repost the password to the client.
+pub fn after_credentials(provider: &Provider, mut response: Response) -> Response {
+    if provider.has_variant(Variant::LoginRedirect302) && response.status() == StatusCode::SEE_OTHER {
+        *response.status_mut() = StatusCode::FOUND;
+    }
+    response
+}
+
+/// A redirect answering GET /authorize: a GET carries no body to repeat, so 307 is as good as
+/// 303 for it (RFC 9110 §15.4.8): the `authorize-get-307` variant.
+pub fn answering_get(provider: &Provider, mut response: Response) -> Response {
+    if provider.has_variant(Variant::AuthorizeGet307) && response.status() == StatusCode::SEE_OTHER {
+        *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    }
     response
 }
 

@@ -1,6 +1,6 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
 
-use super::{issues_refresh_token, user_tokens};
+use super::{Issue, issues_refresh_token, user_tokens};
 use crate::authorize::request::is_pkce_value;
 use crate::config::Client;
 use crate::error::OAuthError;
@@ -9,6 +9,7 @@ use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::{Code, Grant, Redeem};
 use crate::util::{b64, constant_time_eq, now_secs, sha256};
+use crate::variants::Variant;
 use serde_json::{Map, Value};
 
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
@@ -38,7 +39,8 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
         ));
     }
     let scope = record.authz.scope.clone();
-    user_tokens(provider, client, grant, &record.authz, &scope, record.nonce.as_deref(), issues_refresh_token(client, &scope))
+    let issue = Issue { id_token: true, nonce: record.nonce.as_deref(), refresh_token: issues_refresh_token(provider, client, &scope) };
+    user_tokens(provider, client, grant, &record.authz, &scope, issue)
 }
 
 /// RFC 6749 §4.1.3: the code must belong to the client and the redirect URI be identical;
@@ -69,6 +71,11 @@ fn check_binding(
         (Some(challenge), Some(v)) if plain_ok(v, challenge) => Ok(()),
         (Some(challenge), Some(v)) if is_pkce_value(v) && constant_time_eq(&b64(&sha256(v.as_bytes())), challenge) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge (RFC 7636 §4.6)")),
+        // A missing parameter is invalid_request by RFC 6749 §5.2, a failed verification
+        // invalid_grant by RFC 7636 §4.6: either fits, the variant picks the first.
+        (Some(_), None) if provider.has_variant(Variant::MissingCodeVerifierInvalidRequest) => {
+            Err(OAuthError::invalid_request("code_verifier is required: the authorization request had a code_challenge"))
+        }
         (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required: the authorization request had a code_challenge")),
         (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier sent, but the authorization request had no code_challenge")),
         (None, None) => Ok(()),

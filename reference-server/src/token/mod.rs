@@ -10,6 +10,7 @@ use crate::error::OAuthError;
 use crate::keys::KeyError;
 use crate::params::Params;
 use crate::provider::Provider;
+use crate::variants::Variant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -77,21 +78,39 @@ fn success(body: Map<String, Value>) -> Response {
     response
 }
 
-/// The common members of a token response.
-fn token_response(provider: &Provider, access_token: String, scope: &[String]) -> Map<String, Value> {
+/// The common members of a token response for an access token of `granted` scope.
+fn token_response(provider: &Provider, access_token: String, granted: &[String], requested: &[String]) -> Map<String, Value> {
+    let about = provider.describe_access_token(granted, requested);
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
-    body.insert("token_type".into(), json!("Bearer"));
-    body.insert("expires_in".into(), json!(provider.config.lifetimes.access_token_secs));
-    if !scope.is_empty() {
-        body.insert("scope".into(), json!(scope.join(" ")));
+    body.insert("token_type".into(), json!(about.token_type));
+    if let Some(secs) = about.expires_in {
+        body.insert("expires_in".into(), json!(secs));
+    }
+    if let Some(scope) = about.scope {
+        body.insert("scope".into(), json!(scope));
     }
     body
 }
 
-/// Whether a grant gets a refresh token: `offline_access` granted, or the client's setting.
-fn issues_refresh_token(client: &Client, scope: &[String]) -> bool {
-    client.allows(GrantType::RefreshToken) && (client.always_issue_refresh_token || scope.iter().any(|s| s == "offline_access"))
+/// Whether a grant gets a refresh token: `offline_access` granted, or the client's setting, or
+/// always under the `refresh-without-offline-access` variant (OIDC Core §11: refresh tokens MAY
+/// be granted in other contexts).
+fn issues_refresh_token(provider: &Provider, client: &Client, scope: &[String]) -> bool {
+    client.allows(GrantType::RefreshToken)
+        && (client.always_issue_refresh_token
+            || scope.iter().any(|s| s == "offline_access")
+            || provider.has_variant(Variant::RefreshWithoutOfflineAccess))
+}
+
+/// What a user's token response carries besides the access token.
+struct Issue<'a> {
+    /// An ID token, when the scope has `openid`.
+    id_token: bool,
+    /// The nonce of the authorization request, for the ID token.
+    nonce: Option<&'a str>,
+    /// A new refresh token.
+    refresh_token: bool,
 }
 
 fn signing_failed(e: KeyError) -> OAuthError {
@@ -99,21 +118,23 @@ fn signing_failed(e: KeyError) -> OAuthError {
     OAuthError::server_error("the server could not sign the token")
 }
 
-/// Issues the access token, ID token (for `openid`) and refresh token of a user's grant.
+/// Issues the access token, ID token (for `openid`) and refresh token of a user's grant. The
+/// scope is what the client asked for: the authorized one, or a narrower one on refresh.
 fn user_tokens(
     provider: &Provider,
     client: &Client,
     grant: crate::store::GrantId,
     authz: &crate::store::Authorization,
     scope: &[String],
-    nonce: Option<&str>,
-    new_refresh_token: bool,
+    issue: Issue<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
     let access = provider.mint_access_token(client, Some(authz), scope, authz.resource.as_deref()).map_err(signing_failed)?;
-    let mut body = token_response(provider, access.jwt.clone(), scope);
-    if scope.iter().any(|s| s == "openid") {
+    let mut body = token_response(provider, access.token.clone(), scope, scope);
+    if issue.id_token && scope.iter().any(|s| s == "openid") {
         let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-        let ctx = crate::tokens::IdTokenContext { nonce, access_token: Some(&access.jwt) };
+        // OIDC Core §3.1.3.6: at_hash is OPTIONAL from the token endpoint.
+        let at_hash_of = Some(access.token.as_str()).filter(|_| !provider.has_variant(Variant::NoAtHashInCodeFlow));
+        let ctx = crate::tokens::IdTokenContext { nonce: issue.nonce, access_token: at_hash_of };
         let id_token = provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?;
         body.insert("id_token".into(), json!(id_token));
     }
@@ -121,7 +142,7 @@ fn user_tokens(
     // redeemed. The tokens are then answered but not recorded, so they are dead on arrival:
     // the same outcome as a replay that comes after this response.
     provider.store.add_access_token(access.jti, grant, access.expires);
-    if new_refresh_token {
+    if issue.refresh_token {
         let token = crate::util::random_token();
         let expires = crate::util::now_secs() + provider.config.lifetimes.refresh_token_secs;
         provider.store.add_refresh_token(token.clone(), grant, expires);

@@ -1,13 +1,14 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
-use super::user_tokens;
-use crate::config::Client;
+use super::{Issue, user_tokens};
+use crate::config::{Client, ClientType};
 use crate::error::OAuthError;
 use crate::faults::Fault;
 use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::Redeem;
 use crate::util::{now_secs, space_list};
+use crate::variants::Variant;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -28,7 +29,8 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         }
         Ok(())
     };
-    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), validate)? {
+    let rotate = rotates(provider, client);
+    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), rotate, validate)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown or revoked refresh token")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
@@ -37,14 +39,26 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         }
     };
     let scope = if requested.is_empty() { grant.authz.scope.clone() } else { requested };
-    // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce.
-    let rotate = !provider.has(Fault::RefreshNotRotated);
+    // OIDC Core §12.2: the refreshed ID token keeps `auth_time` (the grant's) and has no nonce;
+    // the response "might not contain an id_token" at all (a variant).
     if provider.has(Fault::RefreshResetsAuthTime) {
         grant.authz.auth_time = now_secs();
     }
-    let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, None, rotate)?;
+    let issue = Issue { id_token: !provider.has_variant(Variant::RefreshNoIdToken), nonce: None, refresh_token: rotate };
+    let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, issue)?;
     if !rotate {
         body.insert("refresh_token".into(), serde_json::json!(token));
     }
     Ok(body)
+}
+
+/// RFC 9700 §4.14.2: a public client's refresh token rotates at every use (so reuse is
+/// detected). A confidential client authenticates every refresh, so keeping its token is a
+/// profile choice (RFC 6749 §6: a new one MAY be issued): the
+/// `refresh-not-rotated-confidential` variant.
+fn rotates(provider: &Provider, client: &Client) -> bool {
+    if provider.has(Fault::RefreshNotRotated) {
+        return false;
+    }
+    !(provider.has_variant(Variant::RefreshNotRotatedConfidential) && client.client_type == ClientType::Confidential)
 }
