@@ -13,3 +13,4 @@ mod relying_party;
 mod sessions;
 mod support;
 mod userinfo;
+mod variants;

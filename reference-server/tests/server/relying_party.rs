@@ -12,10 +12,10 @@ use openidconnect::{
 use std::future::Future;
 use std::pin::Pin;
 
-type HttpFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, std::io::Error>> + Send>>;
+pub type HttpFuture = Pin<Box<dyn Future<Output = Result<HttpResponse, std::io::Error>> + Send>>;
 
 /// openidconnect's HTTP client contract over reqwest 0.13 (its own default pulls reqwest 0.12).
-fn http_client() -> impl Fn(HttpRequest) -> HttpFuture {
+pub fn http_client() -> impl Fn(HttpRequest) -> HttpFuture {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     move |request: HttpRequest| {
         let client = client.clone();

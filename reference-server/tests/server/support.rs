@@ -37,14 +37,15 @@ pub async fn rig_with(config: Config) -> Rig {
 }
 
 impl Rig {
+    /// An endpoint below the issuer path (an issuer may end in `/`, OIDC Discovery §4.1).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.issuer())
+        format!("{}{path}", self.server.issuer().trim_end_matches('/'))
     }
 
     pub fn browser(&self) -> Browser {
         Browser {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client"),
-            issuer: self.server.issuer().to_string(),
+            issuer: self.server.issuer().trim_end_matches('/').to_string(),
         }
     }
 
@@ -76,33 +77,57 @@ impl Rig {
         reply.json()
     }
 
-    /// Verifies a JWT's signature against the server's JWKS and returns (header, claims).
+    pub async fn jwks(&self) -> Value {
+        self.http.get(self.url("/jwks")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Verifies a JWT's signature against the server's JWKS and returns (header, claims). The
+    /// key is the one the header's `kid` and `alg` name; without a `kid`, the JWKS must hold
+    /// exactly one key (OIDC Core §10.1).
     pub async fn verify_jwt(&self, jwt: &str) -> (Value, Value) {
-        let jwks: Value = self.http.get(self.url("/jwks")).send().await.unwrap().json().await.unwrap();
+        let jwks = self.jwks().await;
         let (header, claims) = decode_jwt(jwt);
-        let kid = header["kid"].as_str().expect("kid");
-        let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("kid published in the JWKS");
-        assert_eq!(jwk["alg"], header["alg"]);
-        let (input, sig) = jwt.rsplit_once('.').unwrap();
-        let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-        let part = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
-        let ok = match header["alg"].as_str().unwrap() {
-            "RS256" | "PS256" => {
-                let params =
-                    if header["alg"] == "RS256" { &signature::RSA_PKCS1_2048_8192_SHA256 } else { &signature::RSA_PSS_2048_8192_SHA256 };
-                signature::RsaPublicKeyComponents { n: part("n"), e: part("e") }.verify(params, input.as_bytes(), &sig).is_ok()
+        let keys = jwks["keys"].as_array().unwrap();
+        let jwk = match header["kid"].as_str() {
+            Some(kid) => keys.iter().find(|k| k["kid"] == kid && k["alg"] == header["alg"]).expect("kid published in the JWKS"),
+            None => {
+                assert_eq!(keys.len(), 1, "a token without kid needs a JWKS of one key");
+                &keys[0]
             }
-            "ES256" => {
-                let mut point = vec![4u8];
-                point.extend(part("x"));
-                point.extend(part("y"));
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(input.as_bytes(), &sig).is_ok()
-            }
-            "EdDSA" => signature::UnparsedPublicKey::new(&signature::ED25519, part("x")).verify(input.as_bytes(), &sig).is_ok(),
-            other => panic!("unexpected alg {other}"),
         };
-        assert!(ok, "signature verifies against the JWKS");
+        assert_eq!(jwk["alg"], header["alg"]);
+        assert!(verify_with_jwk(jwk, jwt), "signature verifies against the JWKS");
         (header, claims)
+    }
+}
+
+/// Verifies a compact JWS with a public JWK (the algorithms the reference server signs with).
+pub fn verify_with_jwk(jwk: &Value, jwt: &str) -> bool {
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let part = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+    let ec_point = || {
+        let mut point = vec![4u8];
+        point.extend(part("x"));
+        point.extend(part("y"));
+        point
+    };
+    let rsa = |params: &'static signature::RsaParameters| {
+        signature::RsaPublicKeyComponents { n: part("n"), e: part("e") }.verify(params, input.as_bytes(), &sig).is_ok()
+    };
+    let ec = |params: &'static signature::EcdsaVerificationAlgorithm| {
+        signature::UnparsedPublicKey::new(params, ec_point()).verify(input.as_bytes(), &sig).is_ok()
+    };
+    match jwk["alg"].as_str().unwrap() {
+        "RS256" => rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
+        "PS256" => rsa(&signature::RSA_PSS_2048_8192_SHA256),
+        "RS384" => rsa(&signature::RSA_PKCS1_2048_8192_SHA384),
+        "PS384" => rsa(&signature::RSA_PSS_2048_8192_SHA384),
+        "ES256" => ec(&signature::ECDSA_P256_SHA256_FIXED),
+        "ES384" => ec(&signature::ECDSA_P384_SHA384_FIXED),
+        "ES512" => ec(&signature::ECDSA_P521_SHA512_FIXED),
+        "EdDSA" => signature::UnparsedPublicKey::new(&signature::ED25519, part("x")).verify(input.as_bytes(), &sig).is_ok(),
+        other => panic!("unexpected alg {other}"),
     }
 }
 
