@@ -85,6 +85,10 @@ pub async fn rotate_key(State(provider): State<Arc<Provider>>, headers: HeaderMa
         if !provider.config.signing_algorithms.contains(&alg) {
             return Err(OAuthError::invalid_request(format!("{alg} is not among the configured signing_algorithms")));
         }
+        if provider.has_variant(crate::variants::Variant::SingleKeyNoKid) {
+            // OIDC Core §10.1: a JWKS of several keys needs kids, which this server does not use.
+            return Err(OAuthError::invalid_request("a single-key server without kid cannot publish a second key"));
+        }
         let key = SigningKey::generate(alg).map_err(|e| OAuthError::server_error(e.to_string()))?;
         let key = provider.keys.rotate(key, provider.longest_token_lifetime());
         Ok(json!({ "alg": alg.as_str(), "kid": key.kid }))

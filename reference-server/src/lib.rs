@@ -10,7 +10,9 @@
 //!
 //! Layout: `authorize/` (the authorization endpoint, its validation pipeline, login and consent
 //! pages, response modes), `token/` (the token endpoint, one module per grant), one module per
-//! other endpoint, `store` (lifecycle state), `keys` (signing), `tokens` (claims).
+//! other endpoint, `store` (lifecycle state), `keys` (signing), `tokens` (claims), `faults`
+//! (named rule breaks) and `variants` (named allowed alternatives), both switched at their
+//! rule's home.
 
 mod admin;
 mod authentication;

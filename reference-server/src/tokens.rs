@@ -60,7 +60,11 @@ impl Provider {
     ) -> Result<AccessToken, KeyError> {
         let clock = now();
         let lifetime = self.config.lifetimes.access_token_secs;
-        let expires = clock.as_secs() + lifetime;
+        let mut expires = clock.as_secs() + lifetime;
+        if self.has_variant(Variant::FractionalNumericDates) {
+            // The claimed exp has milliseconds: the store keeps the token until that second ends.
+            expires += 1;
+        }
         let jti = random_token();
         if self.has_variant(Variant::OpaqueAccessTokens) {
             // RFC 6749 §1.4: a random handle the client cannot read; the store resolves it.
@@ -183,8 +187,8 @@ impl Provider {
     pub fn describe_access_token(&self, granted: &[String], requested: &[String]) -> AccessTokenDescription {
         let token_type = if self.has_variant(Variant::TokenTypeLowercase) { "bearer" } else { "Bearer" };
         let expires_in = Some(self.config.lifetimes.access_token_secs).filter(|_| !self.has_variant(Variant::ExpiresInOmitted));
-        let unchanged = granted.len() == requested.len() && granted.iter().all(|s| requested.contains(s));
-        let omit_scope = granted.is_empty() || (unchanged && self.has_variant(Variant::ScopeOmittedWhenUnchanged));
+        let unchanged = || granted.len() == requested.len() && granted.iter().all(|s| requested.contains(s));
+        let omit_scope = granted.is_empty() || (self.has_variant(Variant::ScopeOmittedWhenUnchanged) && unchanged());
         AccessTokenDescription { token_type, expires_in, scope: (!omit_scope).then(|| granted.join(" ")) }
     }
 

@@ -141,6 +141,9 @@ async fn single_key_no_kid() {
         assert!(header.get("kid").is_none(), "{token} has no kid header");
     }
     assert_eq!(rig.userinfo(s(&tokens, "access_token")).await.status, StatusCode::OK);
+    let rotate = rig.admin("/admin/rotate-key", json!({"alg": "RS256"})).await;
+    rotate.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(rig.jwks().await["keys"].as_array().unwrap().len(), 1, "no second key without kids");
 }
 
 #[tokio::test]
