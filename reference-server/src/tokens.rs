@@ -210,19 +210,25 @@ impl Provider {
         let kid = if self.has_variant(Variant::SingleKeyNoKid) { None } else { Some(key.kid.as_str()) };
         let jwt = key.sign_jwt_as(typ, kid, claims)?;
         if alg == Alg::RS256 && self.has_variant(Variant::KeyRotatedMidRun) {
-            self.roll_over_after_third_rs256()?;
+            self.roll_over_after_third_rs256();
         }
         Ok(jwt)
     }
 
     /// The `key-rotated-mid-run` variant: once its 3rd RS256 token is signed the server rolls
     /// its RS256 key over by itself (OIDC Core §10.1.1), the old key staying published, so a
-    /// client that cached the JWKS meets an unknown `kid` once.
-    fn roll_over_after_third_rs256(&self) -> Result<(), KeyError> {
-        if self.rs256_signed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == 3 {
-            self.keys.rotate(SigningKey::generate(Alg::RS256)?, self.longest_token_lifetime());
+    /// client that cached the JWKS meets an unknown `kid` once. The token just signed is good
+    /// whatever happens here, so a failed rollover is only logged.
+    fn roll_over_after_third_rs256(&self) {
+        if self.rs256_signed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 != 3 {
+            return;
         }
-        Ok(())
+        match SigningKey::generate(Alg::RS256) {
+            Ok(key) => {
+                self.keys.rotate(key, self.longest_token_lifetime());
+            }
+            Err(e) => tracing::error!("key-rotated-mid-run: no new RS256 key: {e}"),
+        }
     }
 }
 

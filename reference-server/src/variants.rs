@@ -253,7 +253,7 @@ pub const CATALOG: &[Entry] = &[
     entry(
         Variant::ClaimsMalformedMemberIgnored,
         "claims-malformed-member-ignored",
-        "a claims member or claim request of the wrong type is ignored as not understood; claims that is not a JSON object stays invalid_request",
+        "a claims member or claim request of the wrong type is ignored as not understood; a claims value not a JSON object stays refused",
         "OIDC Core §5.5, §5.5.1 (members not understood MUST be ignored; nothing requires rejecting them)",
     ),
     entry(
