@@ -54,7 +54,7 @@ impl Expected {
                 match check.verdict {
                     Verdict::Fail => check.expected_failure = Some(reason.clone()),
                     Verdict::Pass => report.expected_but_passed.push(ExpectedPass { id: check.id.clone(), reason: reason.clone() }),
-                    Verdict::Warning | Verdict::Skipped => {}
+                    Verdict::Warning | Verdict::NotApplicable | Verdict::NotRun | Verdict::Blocked => {}
                 }
             }
         }

@@ -158,28 +158,62 @@ fn blank_value(tag: &str) -> String {
     format!("{}{REDACTED}{}", &tag[..start], &tag[end..])
 }
 
-/// Replaces anything shaped like a JWS/JWT (`eyJ...` header, three base64url parts).
-fn redact_jwts(text: &str) -> String {
+/// Where anything shaped like a JWS/JWT (`eyJ...` header, three base64url parts) is in
+/// `text`: (start, length) pairs.
+fn jwt_spans(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut spans = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         if text[i..].starts_with("eyJ") && (i == 0 || !is_b64url(bytes[i - 1])) {
             let run = &text[i..i + text[i..].bytes().take_while(|b| is_b64url(*b) || *b == b'.').count()];
             // A sentence may end right after the token: its period is not part of it.
             let candidate = run.trim_end_matches('.');
-            let len = candidate.len();
             if candidate.split('.').filter(|p| !p.is_empty()).count() >= 3 {
-                out.push_str("[redacted JWT]");
-                i += len;
+                spans.push((i, candidate.len()));
+                i += candidate.len();
                 continue;
             }
         }
-        let ch = text[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
+        i += text[i..].chars().next().map_or(1, char::len_utf8);
     }
+    spans
+}
+
+/// Replaces anything shaped like a JWS/JWT.
+fn redact_jwts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, len) in jwt_spans(text) {
+        out.push_str(&text[at..start]);
+        out.push_str("[redacted JWT]");
+        at = start + len;
+    }
+    out.push_str(&text[at..]);
     out
+}
+
+impl Redactor {
+    /// Every JWT in `text` (found in `found_in`), decoded with its signature dropped, its
+    /// payload redacted like any JSON body (a nested token or a known secret never shows).
+    pub fn decoded_jwts(&self, text: &str, found_in: &str) -> Vec<reports::DecodedJwt> {
+        use base64::Engine;
+        let part = |p: &str| -> Option<Value> {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok()?;
+            serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
+        };
+        jwt_spans(text)
+            .into_iter()
+            .filter_map(|(start, len)| {
+                let mut parts = text[start..start + len].split('.');
+                let header = part(parts.next()?)?;
+                let mut payload = part(parts.next()?)?;
+                redact_json(&mut payload);
+                let payload = serde_json::from_str(&self.text(&payload.to_string())).unwrap_or(Value::Null);
+                Some(reports::DecodedJwt { found_in: found_in.to_string(), header, payload })
+            })
+            .collect()
+    }
 }
 
 fn is_b64url(b: u8) -> bool {
@@ -222,6 +256,24 @@ mod tests {
         let r = Redactor::new(["alice-password".to_string(), "ab".to_string()]);
         let text = r.text(&format!("user typed alice-password; token {JWT}. ab stays"));
         assert_eq!(text, "user typed [redacted]; token [redacted JWT]. ab stays");
+    }
+
+    #[test]
+    fn jwts_are_decoded_without_their_signature_and_their_secrets() {
+        let r = Redactor::new(["alice-password".to_string()]);
+        // {"alg":"RS256"} . {"sub":"x","refresh_token":"rt","note":"alice-password"} . signature
+        let payload = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            r#"{"sub":"x","refresh_token":"rt","note":"alice-password"}"#,
+        );
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2lnbmF0dXJl");
+        let found = r.decoded_jwts(&format!("https://rp.test/cb#id_token={token}&state=s"), "Location");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].header["alg"], "RS256");
+        assert_eq!(found[0].payload["sub"], "x");
+        assert_eq!(found[0].payload["refresh_token"], REDACTED);
+        assert_eq!(found[0].payload["note"], REDACTED);
+        assert!(!serde_json::to_string(&found[0]).unwrap().contains("c2lnbmF0dXJl"));
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// Print the fault catalog and exit.
     #[arg(long)]
     list_faults: bool,
+    /// Switch on a named allowed variant (repeatable), e.g. `--variant issuer-trailing-slash`.
+    #[arg(long, value_name = "NAME")]
+    variant: Vec<String>,
+    /// Print the variant catalog (allowed alternatives, each with the rule that allows it) and exit.
+    #[arg(long)]
+    list_variants: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -39,11 +45,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if args.list_variants {
+        for e in reference_server::variants::CATALOG {
+            let level = if e.should_level { " (a SHOULD-level choice: warnings allowed)" } else { "" };
+            println!("{:<40} {}{level}\n{:<40} allowed by {}", e.name, e.description, "", e.rule);
+        }
+        return Ok(());
+    }
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
-    config.faults.extend(crate::conform::embedded_config(&args.fault)?.faults);
+    let named = crate::conform::embedded_config(&args.fault, &args.variant)?;
+    config.faults.extend(named.faults);
+    config.variants.extend(named.variants);
+    config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     if !config.faults.is_empty() {
         let names: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
         eprintln!("WARNING: injecting faults: {} (this server deliberately breaks rules)", names.join(", "));

@@ -46,6 +46,17 @@ async fn mock_target(meta: Value, jwks: Value) -> (MockServer, String) {
         .mount(&mock)
         .await;
     Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
+    // Userinfo's refusals need no user token, so they run against any target: answer them as
+    // RFC 6750 §3 says, with and without a bad token.
+    let challenge = |value: &str| ResponseTemplate::new(401).insert_header("www-authenticate", value);
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/userinfo"))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(challenge("Bearer error=\"invalid_token\""))
+        .with_priority(2)
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET")).and(path("/api/oidc/userinfo")).respond_with(challenge("Bearer")).with_priority(3).mount(&mock).await;
     (mock, issuer)
 }
 
@@ -62,7 +73,12 @@ async fn failing_checks(name: &str, meta: Value, jwks: Value, extra: Vec<Mock>) 
     let report = report.unwrap_or_else(|| panic!("no report: {}", String::from_utf8_lossy(&out.stderr)));
     let failing: Vec<String> =
         report.checks.iter().filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning)).map(|c| c.id.clone()).collect();
-    assert_eq!(out.status.code(), Some(if report.passed() { 0 } else { 1 }), "exit code follows the verdicts");
+    let code = match report.status() {
+        reports::Status::Passed => 0,
+        reports::Status::Failed => 1,
+        reports::Status::Incomplete => 3,
+    };
+    assert_eq!(out.status.code(), Some(code), "exit code follows the verdicts");
     failing
 }
 
@@ -202,7 +218,16 @@ async fn each_jwks_defect_fails_exactly_its_check() {
                 let i = rs256(k);
                 k[i]["n"] = json!("AQAB")
             }),
-            vec!["jwks.rsa-2048"],
+            // The certificate in x5c still holds the real key, which no longer matches.
+            vec!["jwks.rsa-2048", "jwks.x5c-der"],
+        ),
+        (
+            "x5c-of-another-key",
+            mutate(&|k| {
+                let other = k[1]["x5c"].clone();
+                k[0]["x5c"] = other
+            }),
+            vec!["jwks.x5c-der"],
         ),
         (
             "no-rs256-key",
@@ -230,7 +255,8 @@ async fn each_jwks_defect_fails_exactly_its_check() {
             }),
             vec!["jwks.ec-p256"],
         ),
-        ("no-keys", json!({ "keys": [] }), vec!["jwks.keys-array", "jwks.alg-coverage"]),
+        // One root cause, one failure: the key checks are blocked by it.
+        ("no-keys", json!({ "keys": [] }), vec!["jwks.keys-array"]),
     ];
     for (name, jwks, expected) in cases {
         assert_eq!(failing_checks(name, meta.clone(), jwks, vec![]).await, expected, "case {name}");
@@ -238,7 +264,7 @@ async fn each_jwks_defect_fails_exactly_its_check() {
 }
 
 #[tokio::test]
-async fn a_discovery_document_that_is_not_json_fails_the_rest_with_a_reason() {
+async fn a_discovery_document_that_is_not_json_blocks_the_rest_by_that_check() {
     let mock = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html")).mount(&mock).await;
     let dir = report_dir("html");
@@ -249,9 +275,13 @@ async fn a_discovery_document_that_is_not_json_fails_the_rest_with_a_reason() {
     let json = report.checks.iter().find(|c| c.id == "discovery.json").unwrap();
     assert_eq!(json.verdict, Verdict::Fail);
     assert!(json.detail.contains("text/html"), "{}", json.detail);
-    let rest = report.checks.iter().filter(|c| c.id != "discovery.reachable" && c.id != "discovery.json");
-    assert!(rest.clone().all(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning) && c.detail == "no discovery document to check"));
-    assert!(rest.filter(|c| c.severity == reports::Severity::Recommended).all(|c| c.verdict == Verdict::Warning));
+    let rest: Vec<_> = report.checks.iter().filter(|c| c.id != "discovery.reachable" && c.id != "discovery.json").collect();
+    assert_eq!(rest.len(), 25, "no check vanishes");
+    for check in rest {
+        assert_eq!(check.verdict, Verdict::Blocked, "{}", check.id);
+        assert_eq!(check.blocked_by.as_deref(), Some("discovery.json"), "{}", check.id);
+        assert_eq!(check.detail, "no discovery document to check");
+    }
 }
 
 #[tokio::test]
@@ -265,7 +295,8 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
     let write_and_run = |text: &str| {
         std::fs::write(&list, text).unwrap();
         let (list, dir, target) = (list.clone(), dir.clone(), issuer.clone());
-        move || conform(&["--target", &target, "--expected", list.to_str().unwrap()], &dir)
+        // Without a target file most checks are not run: this test is about the list alone.
+        move || conform(&["--target", &target, "--expected", list.to_str().unwrap(), "--allow-incomplete"], &dir)
     };
     // Both known: the run passes, and the listed check that passes is reported.
     let run = write_and_run(
@@ -375,4 +406,30 @@ async fn a_login_page_the_driver_cannot_fill_stops_the_run_in_preflight() {
     // Naming the field fixes the preflight (the run then goes on to its checks).
     let out = tokio::task::spawn_blocking(run("[login]\nusername_field = \"account\"\n")).await.unwrap();
     assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn an_incomplete_run_exits_3_and_says_so_in_every_format() {
+    let (meta, jwks) = baseline().await;
+    let (_mock, issuer) = mock_target(meta, jwks).await;
+    let dir = report_dir("incomplete");
+    let target = issuer.clone();
+    let run_dir = dir.clone();
+    let (out, report) = tokio::task::spawn_blocking(move || conform(&["--target", &target], &run_dir)).await.unwrap();
+    let report = report.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(report.status(), reports::Status::Incomplete);
+    assert!(stderr.contains("INCOMPLETE: ") && stderr.contains("coverage "), "{stderr}");
+    assert!(stderr.contains("NOT RUN code.completes: the target names no confidential client"), "{stderr}");
+    let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    assert!(json.contains("\"status\": \"incomplete\""));
+    assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().starts_with("# oidc-harness conform: INCOMPLETE"));
+    assert!(std::fs::read_to_string(dir.join("junit.xml")).unwrap().contains("value=\"INCOMPLETE\""));
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains(">INCOMPLETE</span>"));
+    // The same run with --allow-incomplete exits 0 and is still reported as incomplete.
+    let run_dir = dir.clone();
+    let (out, report) = tokio::task::spawn_blocking(move || conform(&["--target", &issuer, "--allow-incomplete"], &run_dir)).await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(report.unwrap().status(), reports::Status::Incomplete);
 }

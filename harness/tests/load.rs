@@ -121,7 +121,7 @@ async fn tokens_that_fail_validation_fail_the_run() {
     server.shutdown().await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("access token: client_id is not the client"), "{stderr}");
+    assert!(stderr.contains("access token: claims: missing client_id; client_id: client_id absent"), "{stderr}");
 }
 
 #[test]

@@ -100,7 +100,7 @@ async fn failing_in(name: &str, issuer: String, suites: &[&str], profile: Option
     .await
     .unwrap();
     let report = Report::from_json(&out.1.unwrap_or_else(|| panic!("no report: {}", String::from_utf8_lossy(&out.0.stderr)))).unwrap();
-    assert!(report.checks.iter().all(|c| c.verdict != Verdict::Skipped), "every check ran");
+    assert!(report.checks.iter().all(|c| c.verdict.judged()), "every check was judged");
     report.checks.iter().filter(|c| c.verdict != Verdict::Pass).map(|c| c.id.clone()).collect()
 }
 
@@ -279,6 +279,6 @@ async fn an_error_that_is_not_rfc_6749_json_is_caught() {
     .await;
     assert_eq!(
         failing_in("error-shape", issuer, &["client-credentials"], None).await,
-        ["token.unsupported-grant-type", "token.error-shape"]
+        ["token.error-shape", "token.unsupported-grant-type"]
     );
 }

@@ -33,8 +33,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Params) -> Result<&'a Client, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_secret = form.get("client_secret");
-    if basic.is_some() && post_secret.is_some() && !provider.has(Fault::MultipleClientAuthAccepted) {
-        // RFC 6749 §2.3: a client must not use more than one authentication method per request.
+    if basic.is_some() && post_secret.is_some() && !provider.has_variant(crate::variants::Variant::MultipleClientAuthAccepted) {
+        // RFC 6749 §2.3: a client must not use more than one authentication method per request
+        // (a rule on the client; a server may let it pass, the variant).
         return Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret"));
     }
     let (client_id, secret, method) = match (&basic, form.get("client_id")) {

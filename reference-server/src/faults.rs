@@ -82,8 +82,8 @@ pub enum Fault {
     RevocationUnknownTokenError,
     CcScopeWidened,
     TokenGetAccepted,
-    MultipleClientAuthAccepted,
     RevocationNotAdvertised,
+    SessionIgnored,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -311,21 +311,21 @@ pub const CATALOG: &[Entry] = &[
     entry(
         Fault::CcScopeWidened,
         "cc-scope-widened",
-        "client credentials grants every scope of the client, whatever was asked",
-        "RFC 6749 §3.3",
+        "client credentials tokens carry every scope of the client while the response names only the requested one",
+        "RFC 6749 §3.3, §5.1",
     ),
     entry(Fault::TokenGetAccepted, "token-get-accepted", "the token endpoint issues tokens over GET", "RFC 6749 §3.2"),
-    entry(
-        Fault::MultipleClientAuthAccepted,
-        "multiple-client-auth-accepted",
-        "a request with both Basic and client_secret is accepted",
-        "RFC 6749 §2.3",
-    ),
     entry(
         Fault::RevocationNotAdvertised,
         "revocation-not-advertised",
         "discovery omits the revocation endpoint it serves",
         "RFC 8414 §2, RFC 7009 §2",
+    ),
+    entry(
+        Fault::SessionIgnored,
+        "session-ignored",
+        "a browser's login session is never reused: every request logs in again, and prompt=none gets login_required",
+        "OIDC Core §3.1.2.1 (prompt=none), §3.1.2.3",
     ),
 ];
 

@@ -52,6 +52,7 @@ pub enum Variant {
     AzpOmitted,
     AudSingleString,
     IdentifierFirstLogin,
+    MultipleClientAuthAccepted,
 }
 
 /// One entry of the catalog: the variant, its name on the command line, what the server does
@@ -309,6 +310,12 @@ pub const CATALOG: &[Entry] = &[
         "identifier-first-login",
         "the login page asks for the username alone, then for the password (and one-time code) on a second form",
         "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice)",
+    ),
+    should(
+        Variant::MultipleClientAuthAccepted,
+        "multiple-client-auth-accepted",
+        "a token request carrying both a Basic header and client_secret in the body is authenticated instead of refused",
+        "RFC 6749 §2.3 (\"MUST NOT use more than one method\" binds the client, not the server)",
     ),
 ];
 

@@ -2,7 +2,7 @@
 //! artifact: totals, failures first, filters by suite and verdict, evidence folded per check.
 //! Every value from the run is escaped.
 
-use crate::{CheckResult, Exchange, Report};
+use crate::{CheckResult, Exchange, LABELS, Report, Status};
 use std::fmt::Write;
 
 fn esc(text: &str) -> String {
@@ -20,20 +20,16 @@ fn esc(text: &str) -> String {
     out
 }
 
-/// Failures first, then warnings, expected failures, skips, passes; suite order otherwise.
-fn rank(check: &CheckResult) -> u8 {
-    match check.label() {
-        "fail" => 0,
-        "warning" => 1,
-        "xfail" => 2,
-        "skipped" => 3,
-        _ => 4,
-    }
+/// Failures first, then blocked, not run, warnings, expected failures, not applicable, passes
+/// (`LABELS` order); suite order otherwise.
+fn rank(check: &CheckResult) -> usize {
+    LABELS.iter().position(|l| *l == check.label()).unwrap_or(LABELS.len())
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
 td,th{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
-.fail{color:#b00020;font-weight:bold}.warning{color:#a15c00}.xfail{color:#7a4fa0}.skipped{color:#666}.pass{color:#1b7a2f}\
+.fail{color:#b00020;font-weight:bold}.blocked,.not-run,.incomplete{color:#8a4b00;font-weight:bold}.warning{color:#a15c00}\
+.xfail{color:#7a4fa0}.not-applicable{color:#666}.pass{color:#1b7a2f}\
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;max-width:100em;white-space:pre-wrap}summary{cursor:pointer}\
 .filters{margin:1em 0}.filters label{margin-right:1em}";
 
@@ -66,33 +62,52 @@ fn exchange(out: &mut String, e: &Exchange) {
         }
         (None, None) => {}
     }
+    for jwt in &e.jwts {
+        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "\nJWT in the {} (signature removed)\nheader: {}\npayload: {}",
+            jwt.found_in,
+            pretty(&jwt.header),
+            pretty(&jwt.payload)
+        );
+    }
     let _ = write!(out, "<pre>{}</pre>", esc(&text));
 }
 
 pub fn to_html(report: &Report) -> String {
     let t = report.totals();
-    let outcome = if report.passed() { "PASSED" } else { "FAILED" };
+    let status = report.status();
+    let outcome = status.as_str();
     let mut out = String::new();
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>oidc-harness conform: {outcome}</title>\
          <style>{STYLE}</style><script>{SCRIPT}</script></head><body>\
          <h1>oidc-harness conform: <span class=\"{}\">{outcome}</span></h1>\
-         <p>Target <code>{}</code>{}, profile <code>{}</code>, {} ms, oidc-harness {}.</p>\
-         <table><tr><th>checks</th><th>passed</th><th>failed</th><th>expected failures</th><th>warnings</th><th>skipped</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-        if report.passed() { "pass" } else { "fail" },
+         <p>Target <code>{}</code>{}, profile <code>{}</code>, {} ms, oidc-harness {}; {}.</p>\
+         <table><tr><th>checks</th><th>passed</th><th>failed</th><th>blocked</th><th>not run</th><th>warnings</th>\
+         <th>expected failures</th><th>not applicable</th></tr>\
+         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
+        match status {
+            Status::Passed => "pass",
+            Status::Failed => "fail",
+            Status::Incomplete => "incomplete",
+        },
         esc(&report.target.issuer),
         if report.target.embedded { " (embedded reference server)" } else { "" },
         esc(&report.profile),
         report.duration_ms,
         esc(&report.tool_version),
+        report.coverage(),
         t.checks,
         t.passed,
         t.failed,
-        t.expected_failures,
+        t.blocked,
+        t.not_run,
         t.warnings,
-        t.skipped
+        t.expected_failures,
+        t.not_applicable
     );
     if !report.expected_but_passed.is_empty() {
         out.push_str("<h2>Expected to fail, but passed</h2><ul>");
@@ -106,7 +121,7 @@ pub fn to_html(report: &Report) -> String {
         let _ = write!(out, "<option>{}</option>", esc(suite));
     }
     out.push_str("</select></label>");
-    for v in ["fail", "warning", "xfail", "skipped", "pass"] {
+    for v in LABELS {
         let _ =
             write!(out, "<label><input type=\"checkbox\" name=\"verdict\" value=\"{v}\" checked onchange=\"applyFilters()\"> {v}</label>");
     }

@@ -1,15 +1,21 @@
 //! JUnit XML: one testsuite per suite, one testcase per check, so CI systems show each check as
-//! a test. Warnings pass with the warning in `system-out`; skips carry their reason.
+//! a test. Warnings pass with the warning in `system-out`; checks not judged (not applicable,
+//! not run, blocked) are skipped with their reason, a blocked one naming its prerequisite. The
+//! run's status and coverage are properties of the report, so an INCOMPLETE run is visible even
+//! where a CI system only counts failures.
 
 use crate::{Report, ReportError, Verdict};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
 pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
-    let mut junit = quick_junit::Report::new(format!("oidc-harness conform {}", report.target.issuer));
+    let status = report.status().as_str();
+    let coverage = report.coverage().to_string();
+    let mut junit = quick_junit::Report::new(format!("oidc-harness conform {}: {status}", report.target.issuer));
     junit.set_time(Duration::from_millis(report.duration_ms));
     for suite_name in report.suites() {
         let mut suite = TestSuite::new(suite_name);
+        suite.add_property(("status", status)).add_property(("coverage", coverage.as_str()));
         for check in report.checks.iter().filter(|c| c.suite == suite_name) {
             let status = match check.verdict {
                 Verdict::Pass | Verdict::Warning => TestCaseStatus::success(),
@@ -23,9 +29,9 @@ pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
                     status.set_message(check.detail.as_str()).set_type(check.spec.as_str());
                     status
                 }
-                Verdict::Skipped => {
+                Verdict::NotApplicable | Verdict::NotRun | Verdict::Blocked => {
                     let mut status = TestCaseStatus::skipped();
-                    status.set_message(check.detail.as_str());
+                    status.set_message(format!("{}: {}", check.label(), check.detail_with_expectation()));
                     status
                 }
             };
@@ -58,5 +64,9 @@ mod tests {
         assert_eq!(failure.attribute("message"), Some("introspection_endpoint is advertised"));
         assert_eq!(doc.descendants().filter(|n| n.has_tag_name("skipped")).count(), 1);
         assert!(cases[0].attribute("name").unwrap().contains("<&>"), "text is escaped, not lost");
+        let root = doc.root_element();
+        assert!(root.attribute("name").unwrap().ends_with(": FAILED"));
+        let status = doc.descendants().find(|n| n.has_tag_name("property") && n.attribute("name") == Some("status")).unwrap();
+        assert_eq!(status.attribute("value"), Some("FAILED"));
     }
 }

@@ -15,8 +15,9 @@ pub use markdown::to_markdown;
 
 use serde::{Deserialize, Serialize};
 
-/// Identifies the layout of `report.json`; bumped on incompatible changes.
-pub const SCHEMA: &str = "oidc-harness/report/v1";
+/// Identifies the layout of `report.json`; bumped on incompatible changes (v2: the verdicts
+/// `not_applicable`, `not_run` and `blocked` replace `skipped`; `blocked_by`; `status`).
+pub const SCHEMA: &str = "oidc-harness/report/v2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -56,6 +57,8 @@ pub enum Severity {
     Recommended,
 }
 
+/// One check's verdict. Only `pass`, `fail` and `warning` judge the rule; the others say why
+/// it was not judged, and never count as a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -64,8 +67,45 @@ pub enum Verdict {
     Fail,
     /// A recommended check failed.
     Warning,
-    /// Not run; `detail` says why (e.g. "the profile says introspection is absent").
-    Skipped,
+    /// The profile says the feature is absent; `detail` says what it says. Never makes a run
+    /// incomplete.
+    NotApplicable,
+    /// The target file lacks what the check needs (a client, a user, a resource); `detail`
+    /// names it.
+    NotRun,
+    /// A prerequisite failed (`blocked_by` names the check or step), so the rule could not be
+    /// judged. The prerequisite's failure is reported once, where it happened.
+    Blocked,
+}
+
+impl Verdict {
+    /// Whether the check judged its rule (passed, failed or warned).
+    pub fn judged(self) -> bool {
+        matches!(self, Verdict::Pass | Verdict::Fail | Verdict::Warning)
+    }
+}
+
+/// The outcome of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every selected required check was judged and none failed unexpectedly.
+    Passed,
+    /// A required check failed unexpectedly.
+    Failed,
+    /// None failed, but some required checks were blocked or not run: the run proves less than
+    /// it was asked to.
+    Incomplete,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "PASSED",
+            Status::Failed => "FAILED",
+            Status::Incomplete => "INCOMPLETE",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +121,9 @@ pub struct CheckResult {
     /// What was observed: the reason for a failure, warning or skip.
     pub detail: String,
     pub duration_ms: u64,
+    /// For a blocked check: the prerequisite check id (or step) that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
     /// The HTTP exchanges the check made or relied on, redacted.
     pub evidence: Vec<Exchange>,
     /// Set when the check failed and the run's expected-failures list names it, with the
@@ -104,29 +147,52 @@ pub struct Exchange {
     pub response_body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Every JWT the exchange carried (in the URL, a Location, the body), decoded with its
+    /// signature removed: a verdict on a claim can be audited, the token cannot be replayed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jwts: Vec<DecodedJwt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecodedJwt {
+    /// Where it was found: `request URL`, `request body`, `Location`, `response body`.
+    pub found_in: String,
+    pub header: serde_json::Value,
+    pub payload: serde_json::Value,
 }
 
 impl CheckResult {
-    /// How the check is shown and grouped: `fail`, `xfail` (an expected failure), `warning`,
-    /// `skipped` or `pass`.
+    /// How the check is shown and grouped, in the order reports list them: `fail`, `blocked`,
+    /// `not-run`, `warning`, `xfail` (an expected failure), `not-applicable` or `pass`.
     pub fn label(&self) -> &'static str {
         match (self.verdict, &self.expected_failure) {
             (Verdict::Fail, Some(_)) => "xfail",
             (Verdict::Fail, None) => "fail",
             (Verdict::Warning, _) => "warning",
-            (Verdict::Skipped, _) => "skipped",
+            (Verdict::NotApplicable, _) => "not-applicable",
+            (Verdict::NotRun, _) => "not-run",
+            (Verdict::Blocked, _) => "blocked",
             (Verdict::Pass, _) => "pass",
         }
     }
 
-    /// The detail, with the reason when the failure was expected.
+    /// The detail, with the prerequisite of a blocked check and the reason of an expected
+    /// failure.
     pub fn detail_with_expectation(&self) -> String {
-        match &self.expected_failure {
-            Some(reason) => format!("{} (expected: {reason})", self.detail),
+        let detail = match &self.blocked_by {
+            Some(by) if self.detail.is_empty() => format!("blocked by {by}"),
+            Some(by) => format!("blocked by {by}: {}", self.detail),
             None => self.detail.clone(),
+        };
+        match &self.expected_failure {
+            Some(reason) => format!("{detail} (expected: {reason})"),
+            None => detail,
         }
     }
 }
+
+/// Every label, in the order reports group checks by.
+pub const LABELS: [&str; 7] = ["fail", "blocked", "not-run", "warning", "xfail", "not-applicable", "pass"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
@@ -136,7 +202,31 @@ pub struct Totals {
     pub failed: usize,
     pub expected_failures: usize,
     pub warnings: usize,
-    pub skipped: usize,
+    pub not_applicable: usize,
+    pub not_run: usize,
+    pub blocked: usize,
+}
+
+/// How much of what was asked the run judged: required checks judged (passed or failed) out of
+/// the required checks that apply to the profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub judged: usize,
+    /// Required checks selected, less those the profile makes not applicable.
+    pub applicable: usize,
+    pub blocked: usize,
+    pub not_run: usize,
+    pub not_applicable: usize,
+}
+
+impl std::fmt::Display for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "coverage {}/{} required checks judged", self.judged, self.applicable)?;
+        if self.blocked + self.not_run > 0 {
+            write!(f, " ({} blocked, {} not run)", self.blocked, self.not_run)?;
+        }
+        write!(f, "; {} not applicable to the profile", self.not_applicable)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,13 +247,35 @@ impl Report {
             failed: count(Verdict::Fail) - expected,
             expected_failures: expected,
             warnings: count(Verdict::Warning),
-            skipped: count(Verdict::Skipped),
+            not_applicable: count(Verdict::NotApplicable),
+            not_run: count(Verdict::NotRun),
+            blocked: count(Verdict::Blocked),
         }
     }
 
-    /// The run passes when no required check failed unexpectedly.
-    pub fn passed(&self) -> bool {
-        self.totals().failed == 0
+    pub fn coverage(&self) -> Coverage {
+        let required: Vec<&CheckResult> = self.checks.iter().filter(|c| c.severity == Severity::Required).collect();
+        let count = |v: Verdict| required.iter().filter(|c| c.verdict == v).count();
+        Coverage {
+            judged: required.iter().filter(|c| c.verdict.judged()).count(),
+            applicable: required.len() - count(Verdict::NotApplicable),
+            blocked: count(Verdict::Blocked),
+            not_run: count(Verdict::NotRun),
+            not_applicable: count(Verdict::NotApplicable),
+        }
+    }
+
+    /// FAILED when a required check failed unexpectedly; else INCOMPLETE when a required check
+    /// was blocked or not run; else PASSED. Warnings and not-applicable checks never change it.
+    pub fn status(&self) -> Status {
+        let coverage = self.coverage();
+        if self.totals().failed > 0 {
+            Status::Failed
+        } else if coverage.blocked + coverage.not_run > 0 {
+            Status::Incomplete
+        } else {
+            Status::Passed
+        }
     }
 
     /// Suites in the order their first check appears.
@@ -177,8 +289,17 @@ impl Report {
         suites
     }
 
+    /// `report.json`: the report with its `status` and `coverage` written out, so a reader needs
+    /// no rules of ours to tell a passed run from an incomplete one.
     pub fn to_json(&self) -> Result<String, ReportError> {
-        Ok(serde_json::to_string_pretty(self)?)
+        #[derive(Serialize)]
+        struct Written<'a> {
+            status: Status,
+            coverage: Coverage,
+            #[serde(flatten)]
+            report: &'a Report,
+        }
+        Ok(serde_json::to_string_pretty(&Written { status: self.status(), coverage: self.coverage(), report: self })?)
     }
 
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
@@ -201,6 +322,7 @@ pub(crate) mod sample {
             detail: detail.into(),
             duration_ms: 3,
             expected_failure: None,
+            blocked_by: None,
             evidence: vec![Exchange {
                 method: "GET".into(),
                 url: "http://127.0.0.1:1/api/oidc/.well-known/openid-configuration".into(),
@@ -210,6 +332,7 @@ pub(crate) mod sample {
                 response_headers: vec![("content-type".into(), "application/json".into())],
                 response_body: Some("{\"issuer\":\"x\"}".into()),
                 error: None,
+                jwts: Vec::new(),
             }],
         }
     }
@@ -226,7 +349,7 @@ pub(crate) mod sample {
                 check("discovery.issuer", "discovery", Verdict::Pass, ""),
                 check("discovery.no-introspection", "discovery", Verdict::Fail, "introspection_endpoint is advertised"),
                 check("jwks.x5c", "jwks", Verdict::Warning, "key k1 has no x5c"),
-                check("revocation.rfc7009", "jwks", Verdict::Skipped, "the profile says revocation is absent"),
+                check("revocation.rfc7009", "jwks", Verdict::NotApplicable, "the profile says revocation is absent"),
             ],
             expected_but_passed: Vec::new(),
         }
@@ -238,21 +361,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_round_trips() {
+    fn json_round_trips_and_says_the_status() {
         let report = sample::report();
-        assert_eq!(Report::from_json(&report.to_json().unwrap()).unwrap(), report);
+        let json = report.to_json().unwrap();
+        assert_eq!(Report::from_json(&json).unwrap(), report);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["status"], "failed");
+        assert_eq!(value["coverage"]["applicable"], 2);
     }
 
     #[test]
-    fn totals_and_pass_follow_the_verdicts() {
+    fn totals_and_status_follow_the_verdicts() {
         let mut report = sample::report();
-        assert_eq!(report.totals(), Totals { checks: 4, passed: 1, failed: 1, expected_failures: 0, warnings: 1, skipped: 1 });
-        assert!(!report.passed());
+        assert_eq!(
+            report.totals(),
+            Totals { checks: 4, passed: 1, failed: 1, expected_failures: 0, warnings: 1, not_applicable: 1, not_run: 0, blocked: 0 }
+        );
+        assert_eq!(report.status(), Status::Failed);
         report.checks[1].expected_failure = Some("known".into());
         assert_eq!(report.totals().expected_failures, 1);
-        assert!(report.passed(), "an expected failure does not fail the run");
+        assert_eq!(report.status(), Status::Passed, "an expected failure does not fail the run");
         report.checks.retain(|c| c.verdict != Verdict::Fail);
-        assert!(report.passed(), "warnings and skips do not fail a run");
+        assert_eq!(report.status(), Status::Passed, "warnings and not-applicable checks do not fail a run");
         assert_eq!(report.suites(), ["discovery", "jwks"]);
+    }
+
+    #[test]
+    fn blocked_or_not_run_required_checks_make_a_run_incomplete() {
+        let mut report = sample::report();
+        report.checks.retain(|c| c.verdict != Verdict::Fail);
+        let mut blocked = sample::check("code.nonce", "code-flow", Verdict::Blocked, "");
+        blocked.blocked_by = Some("code.completes".into());
+        report.checks.push(blocked.clone());
+        assert_eq!(report.status(), Status::Incomplete);
+        assert_eq!(report.coverage(), Coverage { judged: 1, applicable: 2, blocked: 1, not_run: 0, not_applicable: 1 });
+        assert_eq!(blocked.detail_with_expectation(), "blocked by code.completes");
+        assert_eq!(
+            report.coverage().to_string(),
+            "coverage 1/2 required checks judged (1 blocked, 0 not run); 1 not applicable to the profile"
+        );
+        report.checks.last_mut().unwrap().severity = Severity::Recommended;
+        assert_eq!(report.status(), Status::Passed, "a blocked recommended check does not");
+        report.checks.push(sample::check("code.client", "code-flow", Verdict::NotRun, "the target names no second client"));
+        assert_eq!(report.status(), Status::Incomplete);
+        report.checks.push(sample::check("code.x", "code-flow", Verdict::Fail, "broken"));
+        assert_eq!(report.status(), Status::Failed, "a failure outranks incompleteness");
     }
 }

@@ -79,8 +79,8 @@ impl Recorder {
         let request_headers: Vec<(String, String)> =
             request.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string())).collect();
         let request_ct = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let request_body = request.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
-        let request_body = request_body.map(|b| self.redactor.body(request_ct.as_deref(), &b));
+        let raw_request_body = request.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
+        let request_body = raw_request_body.as_ref().map(|b| self.redactor.body(request_ct.as_deref(), b));
         let response = match self.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &describe(&e))),
@@ -91,6 +91,12 @@ impl Recorder {
             Ok(b) => b,
             Err(e) => return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &describe(&e))),
         };
+        let mut jwts = self.redactor.decoded_jwts(&url, "request URL");
+        jwts.extend(raw_request_body.as_deref().map(|b| self.redactor.decoded_jwts(b, "request body")).unwrap_or_default());
+        if let Some(location) = headers.get("location").and_then(|v| v.to_str().ok()) {
+            jwts.extend(self.redactor.decoded_jwts(location, "Location"));
+        }
+        jwts.extend(self.redactor.decoded_jwts(&body, "response body"));
         let exchange = Exchange {
             method,
             url: self.redactor.url(&url),
@@ -102,6 +108,7 @@ impl Recorder {
             ),
             response_body: Some(self.redactor.body(headers.get("content-type").and_then(|v| v.to_str().ok()), &body)),
             error: None,
+            jwts,
         };
         Ok(Response { status, headers, body, exchange })
     }
@@ -120,6 +127,7 @@ impl Recorder {
             response_headers: Vec::new(),
             response_body: None,
             error: Some(self.redactor.text(error)),
+            jwts: Vec::new(),
         }
     }
 }

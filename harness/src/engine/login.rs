@@ -20,6 +20,17 @@ pub enum Delivery {
     FormPost,
 }
 
+impl Delivery {
+    /// In words, for details: "the query", "the fragment", "a form post".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Query => "the query",
+            Delivery::Fragment => "the fragment",
+            Delivery::FormPost => "a form post",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Arrival {
     pub params: BTreeMap<String, String>,
@@ -180,7 +191,7 @@ async fn walk(
 }
 
 /// Whether `url` is the client's redirect URI (its query may carry the response).
-fn is_client(url: &url::Url, redirect_uri: &str) -> bool {
+pub(crate) fn is_client(url: &url::Url, redirect_uri: &str) -> bool {
     let mut bare = url.clone();
     bare.set_fragment(None);
     let registered = url::Url::parse(redirect_uri).ok();

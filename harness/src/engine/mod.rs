@@ -1,8 +1,11 @@
 //! The conformance engine: checks, their outcomes, and the run that collects them into a report.
 
+pub mod access_token;
 pub mod http;
+pub mod id_token;
 pub mod jwt;
 pub mod login;
+pub mod refusal;
 
 use reports::{CheckResult, Exchange, Severity, Verdict};
 use std::borrow::Cow;
@@ -30,9 +33,38 @@ pub const fn recommended(id: &'static str, title: &'static str, spec: &'static s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
+    /// Passed, saying which of the answers the spec allows was seen (e.g. `error=interaction_required`).
+    PassNoted(String),
     Fail(String),
-    /// Not applicable, with the reason (usually what the profile says).
-    Skip(String),
+    /// The profile says the feature is absent; the reason says what it says.
+    NotApplicable(String),
+    /// The target file lacks what the check needs; the reason names it.
+    NotRun(String),
+    /// A prerequisite failed, so the rule could not be judged.
+    Blocked(Blocked),
+}
+
+/// Several rules' outcomes as one check's: every failure, named by its rule; else the first
+/// blocked prerequisite; else a pass.
+pub fn fold<'a>(results: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> Outcome {
+    let mut failures = Vec::new();
+    let mut blocked = None;
+    for (rule, outcome) in results {
+        match outcome {
+            Outcome::Fail(why) => failures.push(format!("{rule}: {why}")),
+            Outcome::Blocked(_) if blocked.is_none() => blocked = Some(outcome.clone()),
+            _ => {}
+        }
+    }
+    if !failures.is_empty() { Outcome::Fail(failures.join("; ")) } else { blocked.unwrap_or(Outcome::Pass) }
+}
+
+/// The prerequisite a blocked check waited for: a check id, or a step named in words
+/// (`step: ...`) when no check of its own records it, and what happened there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub by: String,
+    pub why: String,
 }
 
 impl Outcome {
@@ -40,7 +72,22 @@ impl Outcome {
     pub fn expect(ok: bool, failure: impl FnOnce() -> String) -> Outcome {
         if ok { Outcome::Pass } else { Outcome::Fail(failure()) }
     }
+
+    /// Blocked by the check `prerequisite` (which records the failure itself).
+    pub fn blocked_by(prerequisite: &Check, why: impl Into<String>) -> Outcome {
+        Outcome::Blocked(Blocked { by: prerequisite.id.to_string(), why: why.into() })
+    }
+
+    /// Blocked by a protocol step that is no check of this suite, e.g. "obtaining the test
+    /// user's tokens".
+    pub fn blocked_by_step(step: &str, why: impl Into<String>) -> Outcome {
+        Outcome::Blocked(Blocked { by: format!("step: {step}"), why: why.into() })
+    }
 }
+
+/// The `blocked_by` of a check its suite never recorded; tests and the kill matrix treat any as
+/// a harness defect.
+pub const NOT_REACHED: &str = "step: not reached";
 
 /// A suite's list of checks (for `--list` and filtering) and its name.
 #[derive(Debug, Clone)]
@@ -59,13 +106,23 @@ pub struct Run {
     /// Checks expected in this run, for the progress bar (drawn only on a terminal).
     expected_total: usize,
     progress_bar: bool,
+    /// Checks the profile makes not applicable, declared by their suite before anything ran:
+    /// whatever a later step records for them, they are not applicable.
+    not_applicable: Vec<(String, String)>,
 }
 
 impl Run {
     pub fn new(suites: Vec<String>, only_check: Option<String>, expected_total: usize) -> Run {
         use std::io::IsTerminal;
         let progress_bar = std::io::stderr().is_terminal();
-        Run { results: Vec::new(), suites, only_check, last: Instant::now(), expected_total, progress_bar }
+        Run { results: Vec::new(), suites, only_check, last: Instant::now(), expected_total, progress_bar, not_applicable: Vec::new() }
+    }
+
+    /// Declares that the profile makes `check` not applicable, so that neither a failure nor a
+    /// blocked prerequisite recorded for it later can count against the target.
+    pub fn declare_not_applicable(&mut self, suite: &Suite, check: &Check, why: &str) {
+        debug_assert!(suite.checks.iter().any(|c| c.id == check.id), "{} is not listed in suite {}", check.id, suite.name);
+        self.not_applicable.push((check.id.to_string(), why.to_string()));
     }
 
     fn draw_progress(&self, suite: &str) {
@@ -98,11 +155,19 @@ impl Run {
         if !self.wants(suite) || self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
             return;
         }
-        let (verdict, detail) = match outcome {
-            Outcome::Pass => (Verdict::Pass, String::new()),
-            Outcome::Fail(why) if check.severity == Severity::Required => (Verdict::Fail, why),
-            Outcome::Fail(why) => (Verdict::Warning, why),
-            Outcome::Skip(why) => (Verdict::Skipped, why),
+        debug_assert!(!self.results.iter().any(|r| r.id == check.id), "{} recorded twice", check.id);
+        let outcome = match self.not_applicable.iter().find(|(id, _)| *id == check.id) {
+            Some((_, why)) => Outcome::NotApplicable(why.clone()),
+            None => outcome,
+        };
+        let (verdict, detail, blocked_by) = match outcome {
+            Outcome::Pass => (Verdict::Pass, String::new(), None),
+            Outcome::PassNoted(note) => (Verdict::Pass, note, None),
+            Outcome::Fail(why) if check.severity == Severity::Required => (Verdict::Fail, why, None),
+            Outcome::Fail(why) => (Verdict::Warning, why, None),
+            Outcome::NotApplicable(why) => (Verdict::NotApplicable, why, None),
+            Outcome::NotRun(why) => (Verdict::NotRun, why, None),
+            Outcome::Blocked(Blocked { by, why }) => (Verdict::Blocked, why, Some(by)),
         };
         self.results.push(CheckResult {
             id: check.id.to_string(),
@@ -115,6 +180,7 @@ impl Run {
             duration_ms: elapsed,
             evidence: evidence.iter().map(|e| (*e).clone()).collect(),
             expected_failure: None,
+            blocked_by,
         });
         self.draw_progress(&suite.name);
     }
@@ -123,7 +189,34 @@ impl Run {
         &self.results
     }
 
-    pub fn into_results(self) -> Vec<CheckResult> {
-        self.results
+    /// The verdicts, one per selected check in suite order: the set of checks in a report never
+    /// depends on what failed. A selected check its suite never recorded (a suite that returned
+    /// early: a defect of ours) is kept as blocked, so it can neither vanish nor pass.
+    pub fn into_results(mut self, selected: &[Suite]) -> Vec<CheckResult> {
+        let mut ordered = Vec::with_capacity(self.results.len());
+        for suite in selected {
+            for check in suite.checks.iter() {
+                if self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
+                    continue;
+                }
+                match self.results.iter().position(|r| r.id == check.id && r.suite == suite.name) {
+                    Some(at) => ordered.push(self.results.swap_remove(at)),
+                    None => ordered.push(CheckResult {
+                        id: check.id.to_string(),
+                        suite: suite.name.to_string(),
+                        title: check.title.to_string(),
+                        spec: check.spec.to_string(),
+                        severity: check.severity,
+                        verdict: Verdict::Blocked,
+                        detail: format!("{NOT_REACHED}: the {} suite ended before judging this check", suite.name),
+                        duration_ms: 0,
+                        evidence: Vec::new(),
+                        expected_failure: None,
+                        blocked_by: Some(NOT_REACHED.to_string()),
+                    }),
+                }
+            }
+        }
+        ordered
     }
 }

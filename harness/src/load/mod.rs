@@ -101,7 +101,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
-    let (mut ctx, server) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, &[]).await?;
+    let (mut ctx, server) =
+        open_target(args.target.as_deref(), args.target_config.as_deref(), profile, reference_server::Config::default()).await?;
     ctx.fetch_metadata().await;
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
     let jwks = ctx.http.send(ctx.http.get(&jwks_uri)).await.ok().and_then(|r| r.json()).context("the JWKS could not be fetched")?;

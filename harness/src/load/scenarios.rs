@@ -7,6 +7,7 @@
 use super::pacing::Pacer;
 use super::stats::Stats;
 use crate::engine::jwt::Jwt;
+use crate::engine::{Outcome, access_token, id_token};
 use crate::profile::AccessTokenFormat;
 use crate::suites::{Context, flow};
 use crate::target::Registration;
@@ -258,10 +259,13 @@ impl Load {
         if self.ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt || !self.due_for_validation() {
             return;
         }
-        let problem = validate(body["access_token"].as_str().unwrap_or(""), &self.jwks, &self.ctx.issuer, |claims| {
-            (claims["client_id"].as_str() == Some(reg.client_id.as_str()))
-                .then_some(())
-                .ok_or_else(|| "client_id is not the client".to_string())
+        // The conformance engine's RFC 9068 checks, folded into one verdict per sampled token.
+        let problem = Jwt::decode(body["access_token"].as_str().unwrap_or("")).and_then(|jwt| {
+            let results = access_token::check(&jwt, &self.ctx.issuer, &reg.client_id, Some(&self.jwks), id_token::now());
+            match access_token::fold(&results) {
+                Outcome::Fail(why) => Err(why),
+                _ => Ok(()),
+            }
         });
         self.stats.validated(problem.err().map(|p| format!("access token: {p}")));
     }
@@ -271,36 +275,26 @@ impl Load {
         if !self.due_for_validation() {
             return;
         }
-        let problem = validate(id_token, &self.jwks, &self.ctx.issuer, |claims| {
-            let aud_ok = match &claims["aud"] {
-                Value::String(a) => a == &reg.client_id,
-                Value::Array(a) => a.iter().any(|v| v.as_str() == Some(reg.client_id.as_str())),
-                _ => false,
+        // The conformance engine's standard ID token checks (OIDC Core §3.1.3.7), folded.
+        let problem = Jwt::decode(id_token).and_then(|jwt| {
+            let expected = id_token::Expected {
+                issuer: &self.ctx.issuer,
+                client_id: &reg.client_id,
+                nonce,
+                access_token: body["access_token"].as_str(),
+                listed_algs: crate::suites::strings(self.ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                ..Default::default()
             };
-            if !aud_ok {
-                return Err("aud does not contain the client".into());
-            }
-            match nonce {
-                Some(n) if claims["nonce"].as_str() != Some(n) => Err("nonce is not the one sent".into()),
+            match id_token::fold(&id_token::check(&jwt, &expected, Some(&self.jwks), id_token::now())) {
+                Outcome::Fail(why) => Err(why),
                 _ => Ok(()),
             }
         });
         self.stats.validated(problem.err().map(|p| format!("ID token: {p}")));
     }
-}
-
-/// Signature against the JWKS, `iss`, `exp`, then `more` (OIDC Core §3.1.3.7, RFC 9068 §4).
-fn validate(token: &str, jwks: &Value, issuer: &str, more: impl Fn(&Value) -> Result<(), String>) -> Result<(), String> {
-    let jwt = Jwt::decode(token)?;
-    jwt.verify(jwks)?;
-    if jwt.claim_str("iss") != Some(issuer) {
-        return Err(format!("iss {:?} is not the issuer", jwt.claim_str("iss")));
-    }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    if jwt.claims["exp"].as_u64().is_none_or(|exp| exp <= now) {
-        return Err("expired or no exp".into());
-    }
-    more(&jwt.claims)
 }
 
 /// Sends `request` through goose (which times it and counts its status) and reads the body.

@@ -2,8 +2,10 @@
 //! conformance suites read it to decide which checks apply and what each one expects.
 
 mod lint;
+mod variants;
 
 pub use lint::{Level, lint};
+pub use variants::for_variant;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub spec: String,
     pub severity: Severity,
     pub only_if: Option<Condition>,
+    /// The positive control: a scenario earlier in the same file that must pass for this one to
+    /// be judged (a refusal means something only when the same request without the defect
+    /// works). When it did not pass, this one is blocked by it.
+    pub control: Option<String>,
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
 }
@@ -49,6 +53,16 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// What the profile does not say when the condition fails, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Condition::PlainRefused => "that plain PKCE is refused",
+            Condition::Rfc9207 => "that authorization responses carry iss (RFC 9207)",
+            Condition::Implicit => "that the implicit flow is supported",
+            Condition::RefreshTokens => "that refresh tokens are issued",
+        }
+    }
+
     pub fn holds(self, profile: &Profile) -> bool {
         match self {
             Condition::PlainRefused => !profile.flows.pkce_methods.iter().any(|m| m == "plain"),
@@ -96,7 +110,13 @@ pub struct AuthorizeStep {
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeExpect {
     pub code: Option<bool>,
-    pub error: Option<String>,
+    /// The OAuth error the client must receive: one code, or a list of every code the rule
+    /// allows.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub error: Vec<String>,
+    /// The server must visibly refuse: an error sent to the client (one of `error` when given),
+    /// or an error page of its own (4xx). A broken flow is never a refusal.
+    pub refused: Option<bool>,
     pub state_echoed: Option<bool>,
     pub iss: Option<bool>,
     pub delivery: Option<String>,
@@ -129,8 +149,12 @@ pub struct RedeemStep {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenExpect {
-    pub status: Option<u16>,
-    pub error: Option<String>,
+    /// One status, or a list of every status the rule allows.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub status: Vec<u16>,
+    /// One OAuth error code, or a list of every code the rule allows.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub error: Vec<String>,
     #[serde(default)]
     pub has: Vec<String>,
     #[serde(default)]
@@ -140,6 +164,24 @@ pub struct TokenExpect {
 
 fn yes() -> bool {
     true
+}
+
+/// `x` or `[x, y]` (every answer a rule allows) as a list.
+fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(x) => vec![x],
+        OneOrMany::Many(xs) => xs,
+    })
 }
 
 /// Every embedded scenario file, parsed. The files are checked by a unit test; a broken
@@ -165,9 +207,27 @@ pub fn from_dir(dir: &std::path::Path) -> Result<Vec<ScenarioFile>, String> {
 
 pub fn parse(text: &str, origin: &str) -> Result<ScenarioFile, String> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| format!("scenario file {origin}: {e}"))?;
-    for s in &file.scenarios {
+    for (n, s) in file.scenarios.iter().enumerate() {
+        let problem = |what: String| Err(format!("scenario file {origin}: `{}` {what}", s.id));
         if s.steps.is_empty() {
-            return Err(format!("scenario file {origin}: `{}` has no steps", s.id));
+            return problem("has no steps".into());
+        }
+        if let Some(control) = &s.control
+            && !file.scenarios[..n].iter().any(|earlier| earlier.id == *control)
+        {
+            return problem(format!("names control `{control}`, which is not a scenario earlier in this file"));
+        }
+        for step in &s.steps {
+            // "No code came back" is what a broken flow looks like too: a refusal must be seen.
+            if let Step::Authorize(a) = step
+                && a.expect.code == Some(false)
+                && a.expect.refused != Some(true)
+                && a.expect.error.is_empty()
+            {
+                return problem(
+                    "expects `code = false` alone, which a broken flow would pass: add `refused = true` or `error = ...`".into(),
+                );
+            }
         }
     }
     Ok(file)
@@ -206,5 +266,20 @@ mod tests {
         assert!(err.contains("authorise"), "{err}");
         let typo = bad.replace("do = \"authorise\"", "do = \"authorize\"\nexpect = { cod = true }");
         assert!(parse(&typo, "x.toml").unwrap_err().contains("cod"));
+        let fail_open = bad.replace("do = \"authorise\"", "do = \"authorize\"\nexpect = { code = false }");
+        assert!(parse(&fail_open, "x.toml").unwrap_err().contains("refused = true"));
+        let control =
+            bad.replace("severity = \"required\"\n", "severity = \"required\"\ncontrol = \"nope\"\n").replace("authorise", "authorize");
+        assert!(parse(&control, "x.toml").unwrap_err().contains("control `nope`"));
+    }
+
+    #[test]
+    fn an_expectation_may_list_every_allowed_answer() {
+        let text = "suite = \"x\"\n[[scenario]]\nid = \"a\"\ntitle = \"t\"\nspec = \"s\"\nseverity = \"required\"\n\
+                    [[scenario.step]]\ndo = \"redeem\"\nexpect = { status = [400, 401], error = \"invalid_client\" }\n";
+        let file = parse(text, "x.toml").unwrap();
+        let Step::Redeem(step) = &file.scenarios[0].steps[0] else { panic!("a redeem step") };
+        assert_eq!(step.expect.status, [400, 401]);
+        assert_eq!(step.expect.error, ["invalid_client"]);
     }
 }

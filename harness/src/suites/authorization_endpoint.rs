@@ -7,6 +7,7 @@ use super::{Context, record_all};
 use crate::engine::http::Recorder;
 use crate::engine::jwt::Jwt;
 use crate::engine::login::Delivery;
+use crate::engine::refusal::{self, Answer};
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::target::Registration;
 use reports::Exchange;
@@ -22,9 +23,14 @@ const FOREIGN_REDIRECT: Check =
 const UNKNOWN_CLIENT: Check =
     required("authz.unknown-client", "An unknown client_id is never redirected to its redirect_uri", "RFC 6749 §4.1.2.1");
 const POST: Check = required("authz.post", "The authorization request also works as a form POST", "OIDC Core §3.1.2.1");
-const PROMPT_NONE: Check =
-    required("authz.prompt-none", "prompt=none without a session gets login_required", "OIDC Core §3.1.2.1, §3.1.2.6");
+const PROMPT_NONE: Check = required(
+    "authz.prompt-none",
+    "prompt=none without a session gets login_required or another error that needs the user",
+    "OIDC Core §3.1.2.1, §3.1.2.6",
+);
 const SSO: Check = recommended("authz.session-reused", "A second request in the same browser needs no new login", "OIDC Core §3.1.2.3");
+const PROMPT_NONE_SESSION: Check =
+    required("authz.prompt-none-with-session", "prompt=none with a session returns a code without any page", "OIDC Core §3.1.2.1");
 const PROMPT_LOGIN: Check = required("authz.prompt-login", "prompt=login shows the login form despite a session", "OIDC Core §3.1.2.1");
 const MAX_AGE: Check =
     required("authz.max-age", "max_age shorter than the session's age forces a new login and a later auth_time", "OIDC Core §3.1.2.1, §2");
@@ -47,6 +53,7 @@ pub const SUITE: Suite = Suite {
         POST,
         PROMPT_NONE,
         SSO,
+        PROMPT_NONE_SESSION,
         PROMPT_LOGIN,
         MAX_AGE,
         FORM_POST,
@@ -59,14 +66,41 @@ pub const SUITE: Suite = Suite {
 /// in a second the first login happened.
 const AGE_WAIT: std::time::Duration = std::time::Duration::from_millis(2100);
 
+/// The errors OIDC Core §3.1.2.6 defines for a request that cannot go on without the user.
+const NEEDS_THE_USER: [&str; 4] = ["login_required", "interaction_required", "account_selection_required", "consent_required"];
+
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
     let redirect_uri = reg.redirect_uri.clone().unwrap_or_default();
-    never_redirected(ctx, run, &reg, &UNREGISTERED_REDIRECT, &reg.client_id, &format!("{redirect_uri}/evil")).await;
-    never_redirected(ctx, run, &reg, &FOREIGN_REDIRECT, &reg.client_id, "https://attacker.oidc-harness.invalid/callback").await;
-    never_redirected(ctx, run, &reg, &UNKNOWN_CLIENT, "oidc-harness-unknown-client", &redirect_uri).await;
+    // Positive control: the same request with the registered redirect URI reaches the client
+    // with a code, so a refusal below is the server's answer to the defect, not a broken flow.
+    let (_, challenge) = pkce_pair();
+    let control = match authorized(ctx, &ctx.http.browser(), &reg, &code_params("control", &challenge)).await {
+        Ok(done) if done.arrival.params.contains_key("code") => Ok(()),
+        Ok(done) => Err((format!("the client received {}", describe_params(&done.arrival.params)), done.exchanges)),
+        Err(failed) => Err(failed),
+    };
+    let refusals = [
+        (&UNREGISTERED_REDIRECT, reg.client_id.clone(), format!("{redirect_uri}/evil")),
+        (&FOREIGN_REDIRECT, reg.client_id.clone(), "https://attacker.oidc-harness.invalid/callback".to_string()),
+        (&UNKNOWN_CLIENT, "oidc-harness-unknown-client".to_string(), redirect_uri.clone()),
+    ];
+    match control {
+        Ok(()) => {
+            for (check, client_id, uri) in &refusals {
+                never_redirected(ctx, run, &reg, check, client_id, uri).await;
+            }
+        }
+        Err((why, exchanges)) => {
+            let ev: Vec<&Exchange> = exchanges.iter().collect();
+            let blocked = Outcome::blocked_by_step("positive control: the same request with the registered redirect_uri", why);
+            for (check, _, _) in &refusals {
+                run.record(&SUITE, check, &ev, blocked.clone());
+            }
+        }
+    }
     post_request(ctx, run, &reg).await;
     sessions(ctx, run, &reg).await;
     response_modes(ctx, run, &reg).await;
@@ -76,11 +110,21 @@ fn code_params<'a>(state: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)
     vec![("response_type", "code"), ("scope", "openid"), ("state", state), ("code_challenge", challenge), ("code_challenge_method", "S256")]
 }
 
+/// The parameters a client received, in words (`error=access_denied, state=...`), for details.
+fn describe_params(params: &std::collections::BTreeMap<String, String>) -> String {
+    if params.is_empty() {
+        return "no parameters".into();
+    }
+    params.iter().map(|(k, v)| if k == "code" { "code=<redacted>".to_string() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(", ")
+}
+
 /// Sends a request naming `client_id` and `redirect_uri` directly (not through the registration)
-/// and checks the browser is never sent to that URI.
+/// and checks the browser is never sent to that URI and the server visibly refused: an error
+/// page, or (for a known client) an error sent to its registered redirect URI.
 async fn never_redirected(ctx: &Context, run: &mut Run, reg: &Registration, check: &Check, client_id: &str, redirect_uri: &str) {
     let Some(endpoint) = ctx.endpoint("authorization_endpoint") else {
-        return run.record(&SUITE, check, &[], Outcome::Fail("discovery gave no authorization_endpoint".into()));
+        let why = "discovery gave no authorization_endpoint";
+        return run.record(&SUITE, check, &[], Outcome::blocked_by(&super::discovery::AUTHORIZATION_ENDPOINT, why));
     };
     let (_, challenge) = pkce_pair();
     let mut params = vec![("client_id", client_id), ("redirect_uri", redirect_uri)];
@@ -90,31 +134,21 @@ async fn never_redirected(ctx: &Context, run: &mut Run, reg: &Registration, chec
     // which is still a redirect to the attacker if it happens.
     let bogus = Registration { client_id: client_id.to_string(), redirect_uri: Some(redirect_uri.to_string()), ..reg.clone() };
     let browser = ctx.http.browser();
-    let drive = authorize(ctx, &browser, &bogus, &params[2..]).await;
-    let (exchanges, reached) = match drive {
-        Ok(d) => (d.exchanges, d.result.is_ok()),
-        Err(_) => (Vec::new(), false),
+    let (exchanges, driver_error) = match authorize(ctx, &browser, &bogus, &params[2..]).await {
+        Ok(d) => (d.exchanges, d.result.err()),
+        Err(why) => (Vec::new(), Some(why)),
     };
     let ev: Vec<&Exchange> = exchanges.iter().collect();
-    let redirected = exchanges.iter().any(|e| e.response_headers.iter().any(|(k, v)| k == "location" && v.starts_with(redirect_uri)));
-    run.record(
-        &SUITE,
-        check,
-        &ev,
-        Outcome::expect(!reached && !redirected, || format!("the browser was sent to {redirect_uri} (request {url})")),
-    );
-}
-
-/// A request that must come back to the client as `error`.
-async fn error_response(
-    ctx: &Context,
-    reg: &Registration,
-    params: &[(&str, &str)],
-) -> (Vec<Exchange>, Result<std::collections::BTreeMap<String, String>, String>) {
-    match authorized(ctx, &ctx.http.browser(), reg, params).await {
-        Ok(a) => (a.exchanges, Ok(a.arrival.params)),
-        Err((why, exchanges)) => (exchanges, Err(why)),
-    }
+    // An unknown client has no registered redirect URI to send an error to (RFC 6749 §4.1.2.1).
+    let registered = if client_id == reg.client_id { reg.redirect_uri.as_deref() } else { None };
+    let outcome = match refusal::classify(&exchanges, redirect_uri, registered, endpoint, driver_error.as_deref()) {
+        Answer::SentTo(to) => Outcome::Fail(format!("the browser was sent to {to} (request {url})")),
+        Answer::Refused(how) => Outcome::PassNoted(how.to_string()),
+        Answer::Inconclusive(why) => {
+            Outcome::blocked_by_step("a visible refusal", format!("the server neither redirected nor refused: {why}"))
+        }
+    };
+    run.record(&SUITE, check, &ev, outcome);
 }
 
 async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
@@ -130,7 +164,7 @@ async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
     let mut exchanges = Vec::new();
     if let Err(why) = crate::engine::login::json_login(&browser, &ctx.issuer, &creds, &mut exchanges).await {
         let ev: Vec<&Exchange> = exchanges.iter().collect();
-        return run.record(&SUITE, &POST, &ev, Outcome::Fail(why));
+        return run.record(&SUITE, &POST, &ev, Outcome::blocked_by_step("the JSON login API", why));
     }
     let drive = crate::engine::login::drive(&browser, browser.post(endpoint).form(&form), redirect_uri, &creds).await;
     exchanges.extend(drive.exchanges);
@@ -150,7 +184,8 @@ async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
 async fn auth_time(ctx: &Context, reg: &Registration, code: &str, verifier: &str) -> Option<u64> {
     let response = redeem(ctx, reg, code, Some(verifier)).await.ok()?;
     let id_token = response.json()?["id_token"].as_str().map(str::to_string)?;
-    Jwt::decode(&id_token).ok()?.claims["auth_time"].as_u64()
+    // Whole seconds: auth_time may carry a fraction (RFC 7519 §2 NumericDate).
+    crate::engine::id_token::numeric_date(&Jwt::decode(&id_token).ok()?.claims["auth_time"]).map(|t| t as u64)
 }
 
 /// A code flow in `browser` with `extra`, and the auth_time of the ID token it yields.
@@ -173,61 +208,95 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
     let (_, challenge) = pkce_pair();
     let mut silent = code_params("none", &challenge);
     silent.push(("prompt", "none"));
-    let result = error_response(ctx, reg, &silent).await;
-    let ev: Vec<&Exchange> = result.0.iter().collect();
-    run.record(
-        &SUITE,
-        &PROMPT_NONE,
-        &ev,
-        match &result.1 {
-            Ok(p) => Outcome::expect(p.get("error").map(String::as_str) == Some("login_required"), || format!("the client received {p:?}")),
-            Err(why) => Outcome::Fail(format!("no answer came back to the client: {why}")),
-        },
-    );
+    // OIDC Core §3.1.2.1: with prompt=none the server MUST NOT show a login or consent page,
+    // whatever it answers in the end.
+    let outcome = match authorized(ctx, &ctx.http.browser(), reg, &silent).await {
+        Ok(done) => {
+            let p = &done.arrival.params;
+            let outcome = match p.get("error").map(String::as_str) {
+                _ if done.logins > 0 => {
+                    Outcome::Fail(format!("a login page was shown despite prompt=none (then the client received {})", describe_params(p)))
+                }
+                Some(error) if NEEDS_THE_USER.contains(&error) => Outcome::PassNoted(format!("error={error}")),
+                _ => {
+                    Outcome::Fail(format!("the client received {}; expected an error of {}", describe_params(p), NEEDS_THE_USER.join(", ")))
+                }
+            };
+            (outcome, done.exchanges)
+        }
+        Err((why, exchanges)) => (Outcome::Fail(format!("no answer came back to the client: {why}")), exchanges),
+    };
+    run.record(&SUITE, &PROMPT_NONE, &outcome.1.iter().collect::<Vec<_>>(), outcome.0);
 
     // max_age makes auth_time REQUIRED in the ID token (OIDC Core §3.1.2.1); without it a
     // server may leave auth_time out, and these checks compare login times.
     let with_auth_time = ("max_age", "86400");
-    let first = login_flow(ctx, &browser, reg, &[with_auth_time]).await;
-    let Ok((_, Some(t1))) = first else {
-        let why = match first {
-            Err((why, _)) => why,
-            Ok(_) => "the first login gave no auth_time".into(),
-        };
-        return record_all(run, &SUITE, &[SSO, PROMPT_LOGIN, MAX_AGE], &[], &Outcome::Fail(why));
+    let t1 = match login_flow(ctx, &browser, reg, &[with_auth_time]).await {
+        Ok((_, t1)) => t1,
+        Err((why, exchanges)) => {
+            let ev: Vec<&Exchange> = exchanges.iter().collect();
+            let blocked = Outcome::blocked_by_step("a first login in the browser", why);
+            return record_all(run, &SUITE, &[SSO, PROMPT_NONE_SESSION, PROMPT_LOGIN, MAX_AGE], &ev, &blocked);
+        }
     };
     let record_flow = |run: &mut Run,
                        check: &Check,
                        result: Result<(Authorized, Option<u64>), (String, Vec<Exchange>)>,
-                       judge: &dyn Fn(usize, Option<u64>) -> Outcome| match result {
+                       judge: &dyn Fn(&Authorized, Option<u64>) -> Outcome| match result {
         Ok((done, time)) => {
             let ev: Vec<&Exchange> = done.exchanges.iter().collect();
-            run.record(&SUITE, check, &ev, judge(done.logins, time));
+            run.record(&SUITE, check, &ev, judge(&done, time));
         }
         Err((why, exchanges)) => {
             let ev: Vec<&Exchange> = exchanges.iter().collect();
-            run.record(&SUITE, check, &ev, Outcome::Fail(why));
+            run.record(&SUITE, check, &ev, Outcome::blocked_by_step("the authorization request", why));
         }
     };
     let again = login_flow(ctx, &browser, reg, &[]).await;
-    record_flow(run, &SSO, again, &|logins, _| Outcome::expect(logins == 0, || "the login form was shown again".into()));
+    record_flow(run, &SSO, again, &|done, _| Outcome::expect(done.logins == 0, || "the login form was shown again".into()));
+    let silent_again = login_flow(ctx, &browser, reg, &[("prompt", "none")]).await;
+    record_flow(run, &PROMPT_NONE_SESSION, silent_again, &|done, _| {
+        let p = &done.arrival.params;
+        Outcome::expect(done.logins == 0 && p.contains_key("code"), || {
+            format!("with a session, prompt=none gave the client {} after {} login forms", describe_params(p), done.logins)
+        })
+    });
+    // Without an auth_time to compare (its absence is id-token.auth-time's failure) the login
+    // form alone is judged.
+    let later = |time: Option<u64>, strictly: bool| match (t1, time) {
+        (Some(t1), Some(t)) => {
+            if strictly {
+                t > t1
+            } else {
+                t >= t1
+            }
+        }
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
     let forced = login_flow(ctx, &browser, reg, &[("prompt", "login"), with_auth_time]).await;
-    record_flow(run, &PROMPT_LOGIN, forced, &|logins, time| {
-        Outcome::expect(logins == 1 && time.is_some_and(|t| t >= t1), || format!("{logins} login forms, auth_time {time:?} after {t1}"))
+    record_flow(run, &PROMPT_LOGIN, forced, &|done, time| {
+        Outcome::expect(done.logins == 1 && later(time, false), || {
+            format!("{} login forms, auth_time {} after {}", done.logins, shown(time), shown(t1))
+        })
     });
     tokio::time::sleep(AGE_WAIT).await;
     let aged = login_flow(ctx, &browser, reg, &[("max_age", "1")]).await;
-    record_flow(run, &MAX_AGE, aged, &|logins, time| {
-        Outcome::expect(logins == 1 && time.is_some_and(|t| t > t1), || {
-            format!("{logins} login forms, auth_time {time:?} (first login {t1})")
+    record_flow(run, &MAX_AGE, aged, &|done, time| {
+        Outcome::expect(done.logins == 1 && later(time, true), || {
+            format!("{} login forms, auth_time {} (first login {})", done.logins, shown(time), shown(t1))
         })
     });
+}
+
+fn shown(time: Option<u64>) -> String {
+    time.map_or_else(|| "absent".to_string(), |t| t.to_string())
 }
 
 async fn response_modes(ctx: &Context, run: &mut Run, reg: &Registration) {
     for (check, mode, delivery) in [(&FORM_POST, "form_post", Delivery::FormPost), (&FRAGMENT, "fragment", Delivery::Fragment)] {
         if !ctx.profile.flows.response_modes.iter().any(|m| m == mode) {
-            run.record(&SUITE, check, &[], Outcome::Skip(format!("the profile does not list {mode}")));
+            run.record(&SUITE, check, &[], Outcome::NotApplicable(format!("the profile does not list {mode}")));
             continue;
         }
         let (_, challenge) = pkce_pair();

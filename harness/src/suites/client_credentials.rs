@@ -6,6 +6,7 @@ use super::flow::{authenticated, token};
 use crate::engine::http::Response;
 use crate::engine::jwt::Jwt;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
+use crate::engine::{access_token, id_token};
 use crate::profile::{AccessTokenFormat, ParameterRule};
 use crate::target::{AuthMethod, Registration, Secret};
 use reports::Exchange;
@@ -19,24 +20,38 @@ const BEARER: Check = required("cc.token-type-bearer", "token_type is Bearer", "
 const EXPIRES_IN: Check = recommended("cc.expires-in", "expires_in is given", "RFC 6749 §5.1");
 const NO_REFRESH: Check = recommended("cc.no-refresh-token", "No refresh token is issued", "RFC 6749 §4.4.3");
 const NO_ID_TOKEN: Check = recommended("cc.no-id-token", "No ID token is issued without a user", "OIDC Core §3.1.3.3");
-const SCOPE: Check = required("cc.scope", "The granted scope, when returned, is within the requested scope", "RFC 6749 §3.3, §5.1");
+const SCOPE: Check =
+    required("cc.scope", "A token whose scope differs from the request says so in the scope parameter", "RFC 6749 §3.3, §5.1");
+const SCOPE_MINIMAL: Check =
+    recommended("cc.scope-least-privilege", "No scope beyond the requested one is granted", "RFC 9700 §2.3, RFC 6749 §3.3");
 const AT_TYP: Check = required("cc.at-typ", "The access token is a JWT with typ at+jwt", "RFC 9068 §2.1");
 const AT_SIGNATURE: Check = required("cc.at-signature", "The access token signature verifies with the JWKS", "RFC 9068 §4");
-const AT_CLAIMS: Check = required("cc.at-claims", "The access token has iss, exp, aud, sub, client_id, iat and jti", "RFC 9068 §2.2");
+const AT_CLAIMS: Check = required(
+    "cc.at-claims",
+    "The access token has iss, exp, aud, sub, client_id, iat and jti; iss is the issuer, client_id the client",
+    "RFC 9068 §2.2, §4",
+);
 const AT_SUB: Check = recommended("cc.at-sub-is-client", "sub identifies the client when no user is involved", "RFC 9068 §2.2");
 const RESOURCE: Check = required("cc.resource-audience", "resource sets the access token's aud", "RFC 8707 §2, RFC 9068 §3");
 const AUDIENCE: Check =
     required("cc.audience-parameter", "audience sets the access token's aud as the profile says", "profile (audience), RFC 8707 §2");
-const UNKNOWN_RESOURCE: Check = required("cc.unknown-resource", "An unknown resource is refused with invalid_target", "RFC 8707 §2");
-const BAD_SECRET: Check = required("token.bad-secret", "A wrong client secret gets 401 invalid_client", "RFC 6749 §5.2");
-const CHALLENGE: Check = required("token.bad-secret-challenge", "That 401 carries a WWW-Authenticate challenge", "RFC 6749 §5.2");
-const UNKNOWN_CLIENT: Check = required("token.unknown-client", "An unknown client gets 401 invalid_client", "RFC 6749 §5.2");
+const UNKNOWN_RESOURCE: Check = required(
+    "cc.unknown-resource",
+    "An unknown resource is refused with invalid_target, or accepted as the token's audience",
+    "RFC 8707 §2",
+);
+const BAD_SECRET: Check =
+    required("token.bad-secret", "A wrong client secret gets invalid_client (401 when sent in the header)", "RFC 6749 §5.2");
+const CHALLENGE: Check =
+    required("token.bad-secret-challenge", "A 401 invalid_client carries a WWW-Authenticate challenge", "RFC 6749 §5.2");
+const UNKNOWN_CLIENT: Check =
+    required("token.unknown-client", "An unknown client gets invalid_client (401 when sent in the header)", "RFC 6749 §5.2");
 const ERROR_SHAPE: Check = required("token.error-shape", "Errors are a JSON object with a string error", "RFC 6749 §5.2");
 const ERROR_NO_STORE: Check = recommended("token.error-no-store", "Error responses are not cached either", "RFC 6749 §5.1, RFC 9700 §4");
 const UNSUPPORTED_GRANT: Check =
     required("token.unsupported-grant-type", "An unknown grant_type gets unsupported_grant_type", "RFC 6749 §5.2");
 const MISSING_GRANT: Check = required("token.missing-grant-type", "A request without grant_type gets invalid_request", "RFC 6749 §5.2");
-const REPEATED: Check = required("token.repeated-parameter", "A repeated parameter gets invalid_request", "RFC 6749 §3.1, §5.2");
+const REPEATED: Check = required("token.repeated-parameter", "A repeated parameter gets invalid_request", "RFC 6749 §3.2, §5.2");
 const GET_REFUSED: Check = required("token.post-only", "The token endpoint does not issue tokens over GET", "RFC 6749 §3.2");
 const AUTH_BASIC: Check =
     required("token.auth-client-secret-basic", "A client registered for client_secret_basic authenticates with it", "RFC 6749 §2.3.1");
@@ -46,7 +61,9 @@ const AUTH_POST: Check = required(
     "RFC 6749 §2.3.1, OIDC Core §9",
 );
 const AUTH_NONE: Check = required("token.auth-none", "A public client is identified by client_id alone", "RFC 6749 §2.1, §3.2.1");
-const AUTH_MIXED: Check = required("token.auth-one-method", "Credentials in both the header and the body are refused", "RFC 6749 §2.3");
+// RFC 6749 §2.3 binds the client ("MUST NOT use more than one method"); a server that lets it
+// pass breaks no rule of its own, so this is a warning at most.
+const AUTH_MIXED: Check = recommended("token.auth-one-method", "Credentials in both the header and the body are refused", "RFC 6749 §2.3");
 const INVALID_SCOPE: Check = required(
     "token.invalid-scope",
     "An unknown scope gets invalid_scope, or a token whose scope parameter leaves it out",
@@ -65,6 +82,7 @@ pub const SUITE: Suite = Suite {
         NO_REFRESH,
         NO_ID_TOKEN,
         SCOPE,
+        SCOPE_MINIMAL,
         AT_TYP,
         AT_SIGNATURE,
         AT_CLAIMS,
@@ -91,16 +109,18 @@ pub const SUITE: Suite = Suite {
 
 const UNKNOWN_TARGET: &str = "https://unknown-resource.oidc-harness.invalid/";
 
-fn expect_error(run: &mut Run, check: &Check, response: &Result<Response, Exchange>, status: u16, error: &str) {
-    super::expect_error(run, &SUITE, check, response, status, error);
+fn expect_error(run: &mut Run, check: &Check, response: &Result<Response, Exchange>, statuses: &[u16], error: &str) {
+    super::expect_error(run, &SUITE, check, response, statuses, &[error]);
 }
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     if !ctx.profile.flows.client_credentials {
-        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the profile has no client credentials grant".into()));
+        let why = "the profile has no client credentials grant";
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotApplicable(why.into()));
     }
     let Some(reg) = ctx.target.service.clone() else {
-        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no client credentials client".into()));
+        let why = "the target names no client credentials client";
+        return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun(why.into()));
     };
     let scope = reg.scope.clone().unwrap_or_default();
     let mut form = vec![("grant_type", "client_credentials")];
@@ -108,11 +128,16 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         form.push(("scope", scope.as_str()));
     }
     match token(ctx, &reg, &form).await {
-        Ok(r) => issued(ctx, run, &reg, &r, &scope),
-        Err(e) => {
-            for check in &SUITE.checks[..11] {
-                run.record(&SUITE, check, &[&e], Outcome::Fail("no response".into()));
+        Ok(r) => {
+            if let Some(access) = r.json().and_then(|b| b["access_token"].as_str().map(str::to_string)) {
+                ctx.jwks_for(&access).await;
             }
+            issued(ctx, run, &reg, &r, &scope)
+        }
+        Err(e) => {
+            run.record(&SUITE, &ISSUED, &[&e], super::no_response(&e));
+            let blocked = Outcome::blocked_by(&ISSUED, "no token response");
+            super::record_all(run, &SUITE, &ISSUED_CHECKS[1..], &[&e], &blocked);
         }
     }
     audiences(ctx, run, &reg).await;
@@ -132,30 +157,36 @@ async fn authentication(ctx: &Context, run: &mut Run) {
         (&AUTH_NONE, AuthMethod::None, "none"),
     ] {
         if !ctx.profile.flows.token_endpoint_auth_methods.iter().any(|m| m == name) {
-            run.record(&SUITE, check, &[], Outcome::Skip(format!("the profile does not claim {name}")));
+            run.record(&SUITE, check, &[], Outcome::NotApplicable(format!("the profile does not claim {name}")));
             continue;
         }
         let Some(reg) = regs.iter().filter_map(|r| r.as_ref()).find(|r| r.auth_method == method) else {
-            run.record(&SUITE, check, &[], Outcome::Skip(format!("the target names no client using {name}")));
+            run.record(&SUITE, check, &[], Outcome::NotRun(format!("the target names no client using {name}")));
             continue;
         };
         match token(ctx, reg, &probe).await {
+            Ok(r) if r.status >= 500 => run.record(&SUITE, check, &[&r.exchange], super::server_error(&r)),
             Ok(r) => {
+                // Authenticated means the request got past client authentication: an OAuth error
+                // about the grant, never invalid_client.
                 let error = super::error_code(&r);
-                run.record(
-                    &SUITE,
-                    check,
-                    &[&r.exchange],
-                    Outcome::expect(r.status != 401 && error.as_deref() != Some("invalid_client"), || {
-                        format!("{} was not authenticated: status {}, error {error:?}", reg.client_id, r.status)
-                    }),
-                );
+                let outcome = match error.as_deref() {
+                    _ if r.status == 401 => Outcome::Fail(format!("{} was not authenticated: {}", reg.client_id, super::answered(&r))),
+                    Some("invalid_client") => Outcome::Fail(format!("{} was not authenticated: {}", reg.client_id, super::answered(&r))),
+                    Some(_) => Outcome::Pass,
+                    // Without an OAuth error there is no telling what was refused (the error
+                    // shape is token.error-shape's rule).
+                    None => {
+                        Outcome::blocked_by(&ERROR_SHAPE, format!("no OAuth error to tell authentication apart: {}", super::answered(&r)))
+                    }
+                };
+                run.record(&SUITE, check, &[&r.exchange], outcome);
             }
-            Err(e) => run.record(&SUITE, check, &[&e], Outcome::Fail("no response".into())),
+            Err(e) => run.record(&SUITE, check, &[&e], super::no_response(&e)),
         }
     }
     let Some(reg) = regs.iter().filter_map(|r| r.as_ref()).find(|r| r.auth_method == AuthMethod::ClientSecretBasic) else {
-        return run.record(&SUITE, &AUTH_MIXED, &[], Outcome::Skip("the target names no client using client_secret_basic".into()));
+        return run.record(&SUITE, &AUTH_MIXED, &[], Outcome::NotRun("the target names no client using client_secret_basic".into()));
     };
     let secret = reg.secret.as_ref().map(|s| s.expose()).unwrap_or("");
     let both = authenticated(
@@ -166,6 +197,7 @@ async fn authentication(ctx: &Context, run: &mut Run) {
     );
     let response = ctx.http.send(both).await;
     match &response {
+        Ok(r) if r.status >= 500 => run.record(&SUITE, &AUTH_MIXED, &[&r.exchange], super::server_error(r)),
         Ok(r) => run.record(
             &SUITE,
             &AUTH_MIXED,
@@ -174,35 +206,52 @@ async fn authentication(ctx: &Context, run: &mut Run) {
             // for the bogus token, unauthorized_client for the grant) means the client was let in.
             Outcome::expect(
                 matches!(r.status, 400 | 401) && matches!(super::error_code(r).as_deref(), Some("invalid_request" | "invalid_client")),
-                || format!("accepted: status {}, error {:?}", r.status, super::error_code(r)),
+                || format!("a request with both a Basic header and client_secret in the body was let in: {}", super::answered(r)),
             ),
         ),
-        Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], Outcome::Fail("no response".into())),
+        Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], super::no_response(e)),
     }
 }
 
 /// RFC 6749 §3.3 lets a server ignore part of the requested scope, but then the response MUST
 /// name the scope it granted; otherwise the unknown scope is `invalid_scope` (§5.2).
 fn unknown_scope(run: &mut Run, response: &Result<Response, Exchange>) {
-    let Ok(r) = response else { return expect_error(run, &INVALID_SCOPE, response, 400, "invalid_scope") };
+    let Ok(r) = response else { return expect_error(run, &INVALID_SCOPE, response, &[400], "invalid_scope") };
     if r.status != 200 {
-        return expect_error(run, &INVALID_SCOPE, response, 400, "invalid_scope");
+        return expect_error(run, &INVALID_SCOPE, response, &[400], "invalid_scope");
     }
     let body = r.json().unwrap_or(Value::Null);
     let outcome = match body["scope"].as_str() {
-        Some(granted) => Outcome::expect(!granted.split(' ').any(|s| s == "oidc-harness-unknown-scope"), || {
-            format!("the unknown scope was granted: scope {granted:?}")
-        }),
+        Some(granted) if granted.split(' ').any(|s| s == "oidc-harness-unknown-scope") => {
+            Outcome::Fail(format!("the unknown scope was granted: scope \"{granted}\""))
+        }
+        Some(granted) => Outcome::PassNoted(format!("the unknown scope was dropped: scope \"{granted}\" granted")),
         None => Outcome::Fail("a token was issued for an unknown scope without a scope parameter saying what was granted".into()),
     };
     run.record(&SUITE, &INVALID_SCOPE, &[&r.exchange], outcome);
 }
 
+/// The checks judged on the first token response: blocked together when there is none.
+const ISSUED_CHECKS: [Check; 12] =
+    [ISSUED, NO_STORE, BEARER, EXPIRES_IN, NO_REFRESH, NO_ID_TOKEN, SCOPE, SCOPE_MINIMAL, AT_TYP, AT_SIGNATURE, AT_CLAIMS, AT_SUB];
+
 fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope: &str) {
     let ev = [&r.exchange];
     let body = r.json().filter(|_| r.status == 200).unwrap_or(Value::Null);
     let access = body["access_token"].as_str().unwrap_or("").to_string();
-    run.record(&SUITE, &ISSUED, &ev, Outcome::expect(!access.is_empty(), || format!("status {}", r.status)));
+    if r.status >= 500 {
+        run.record(&SUITE, &ISSUED, &ev, super::server_error(r));
+    } else {
+        run.record(&SUITE, &ISSUED, &ev, Outcome::expect(!access.is_empty(), || super::answered(r)));
+    }
+    if access.is_empty() {
+        return super::record_all(run, &SUITE, &ISSUED_CHECKS[1..], &ev, &Outcome::blocked_by(&ISSUED, "no access token was issued"));
+    }
+    if ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt {
+        for check in [&AT_TYP, &AT_SIGNATURE, &AT_CLAIMS, &AT_SUB] {
+            run.declare_not_applicable(&SUITE, check, "the profile says access tokens are opaque");
+        }
+    }
     let cache = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
     run.record(&SUITE, &NO_STORE, &ev, Outcome::expect(cache.contains("no-store"), || format!("Cache-Control: {cache:?}")));
     let token_type = body["token_type"].as_str().unwrap_or("");
@@ -210,32 +259,22 @@ fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope:
     run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body["expires_in"].is_u64(), || "no numeric expires_in".into()));
     run.record(&SUITE, &NO_REFRESH, &ev, Outcome::expect(body.get("refresh_token").is_none(), || "a refresh token was issued".into()));
     run.record(&SUITE, &NO_ID_TOKEN, &ev, Outcome::expect(body.get("id_token").is_none(), || "an ID token was issued".into()));
-    let granted: Vec<&str> = body["scope"].as_str().map(|s| s.split(' ').filter(|x| !x.is_empty()).collect()).unwrap_or_default();
-    let requested: Vec<&str> = scope.split(' ').filter(|x| !x.is_empty()).collect();
-    let extra: Vec<&&str> = granted.iter().filter(|g| !requested.contains(g)).collect();
-    run.record(&SUITE, &SCOPE, &ev, Outcome::expect(extra.is_empty(), || format!("granted {extra:?} beyond the request")));
+    scope_rules(run, &ev, &body, &access, scope);
     if ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt {
         for check in [&AT_TYP, &AT_SIGNATURE, &AT_CLAIMS, &AT_SUB] {
-            run.record(&SUITE, check, &ev, Outcome::Skip("the profile says access tokens are opaque".into()));
+            run.record(&SUITE, check, &ev, Outcome::NotApplicable("the profile says access tokens are opaque".into()));
         }
         return;
     }
     match Jwt::decode(&access) {
         Ok(jwt) => {
-            let typ = jwt.header["typ"].as_str().unwrap_or("");
-            run.record(
-                &SUITE,
-                &AT_TYP,
-                &ev,
-                Outcome::expect(typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt"), || {
-                    format!("typ {typ:?}")
-                }),
-            );
-            let verified = ctx.jwks.as_ref().map_or(Err("no JWKS".to_string()), |jwks| jwt.verify(jwks));
-            run.record(&SUITE, &AT_SIGNATURE, &ev, verified.map_or_else(Outcome::Fail, |()| Outcome::Pass));
-            let missing: Vec<&str> =
-                ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"].into_iter().filter(|c| jwt.claims.get(*c).is_none()).collect();
-            run.record(&SUITE, &AT_CLAIMS, &ev, Outcome::expect(missing.is_empty(), || format!("missing {missing:?}")));
+            let results = access_token::check(&jwt, &ctx.issuer, &reg.client_id, ctx.jwks.as_ref(), id_token::now());
+            let of = |rules: &[access_token::Rule]| {
+                access_token::fold(&results.iter().filter(|(r, _)| rules.contains(r)).cloned().collect::<Vec<_>>())
+            };
+            run.record(&SUITE, &AT_TYP, &ev, of(&[access_token::Rule::Typ]));
+            run.record(&SUITE, &AT_SIGNATURE, &ev, of(&[access_token::Rule::Signature]));
+            run.record(&SUITE, &AT_CLAIMS, &ev, of(&[access_token::Rule::Claims, access_token::Rule::Iss, access_token::Rule::ClientId]));
             run.record(
                 &SUITE,
                 &AT_SUB,
@@ -249,6 +288,36 @@ fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope:
             }
         }
     }
+}
+
+/// RFC 6749 §5.1: a granted scope other than the requested one MUST be named in `scope`; the
+/// token's own `scope` claim (RFC 9068 §2.2.3) shows what was granted when the response is
+/// silent. Beyond the request is a least-privilege warning (RFC 9700 §2.3).
+fn scope_rules(run: &mut Run, ev: &[&Exchange], body: &Value, access: &str, requested: &str) {
+    let words = |s: &str| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<String>>();
+    let requested = words(requested);
+    let named = body["scope"].as_str().map(words);
+    let in_token = Jwt::decode(access).ok().and_then(|jwt| jwt.claim_str("scope").map(words));
+    // What the token really carries, when it says; else what the response names.
+    let granted = in_token.clone().or(named.clone());
+    let same = |a: &[String], b: &[String]| a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x));
+    let outcome = match (&named, &in_token) {
+        (Some(named), Some(token)) if !same(named, token) => {
+            Outcome::Fail(format!("the response names scope \"{}\" but the token carries \"{}\"", named.join(" "), token.join(" ")))
+        }
+        (None, Some(token)) if !same(token, &requested) => Outcome::Fail(format!(
+            "the token carries scope \"{}\" for a request of \"{}\", and the response has no scope parameter saying so",
+            token.join(" "),
+            requested.join(" ")
+        )),
+        (Some(named), _) if !same(named, &requested) => {
+            Outcome::PassNoted(format!("the response names the granted scope \"{}\"", named.join(" ")))
+        }
+        _ => Outcome::Pass,
+    };
+    run.record(&SUITE, &SCOPE, ev, outcome);
+    let extra: Vec<String> = granted.unwrap_or_default().into_iter().filter(|g| !requested.contains(g)).collect();
+    run.record(&SUITE, &SCOPE_MINIMAL, ev, Outcome::expect(extra.is_empty(), || format!("granted {} beyond the request", extra.join(" "))));
 }
 
 /// The `aud` of an access token issued with `param=value` and no scope (scopes belong to a
@@ -283,7 +352,9 @@ async fn audiences(ctx: &Context, run: &mut Run, reg: &Registration) {
             } else {
                 "the target names no resource for the client"
             };
-            run.record(&SUITE, check, &[], Outcome::Skip(why.into()));
+            let outcome =
+                if reg.resource.is_none() && jwt && honoured { Outcome::NotRun(why.into()) } else { Outcome::NotApplicable(why.into()) };
+            run.record(&SUITE, check, &[], outcome);
             continue;
         };
         let (exchange, aud) = audience_with(ctx, reg, param, resource).await;
@@ -299,10 +370,32 @@ async fn audiences(ctx: &Context, run: &mut Run, reg: &Registration) {
         );
     }
     if ctx.profile.parameters.get("resource") == Some(&ParameterRule::Honoured) {
+        // RFC 8707 §2: invalid_target is for a resource the server does not find acceptable. A
+        // server without a registry of resource servers may accept any absolute URI, and then
+        // the token must be audience-restricted to it; accepting it and issuing a token for
+        // something else means the parameter was silently ignored.
         let response = token(ctx, reg, &[("grant_type", "client_credentials"), ("resource", UNKNOWN_TARGET)]).await;
-        expect_error(run, &UNKNOWN_RESOURCE, &response, 400, "invalid_target");
+        match &response {
+            Ok(r) if r.status == 200 => {
+                let aud = r
+                    .json()
+                    .and_then(|b| b["access_token"].as_str().and_then(|t| Jwt::decode(t).ok()))
+                    .map(|jwt| id_token::audiences(&jwt.claims).iter().map(|a| a.to_string()).collect::<Vec<_>>());
+                let outcome = match aud {
+                    Some(aud) if aud.iter().any(|a| a == UNKNOWN_TARGET) => {
+                        Outcome::PassNoted("accepted, with the token's aud the requested resource".into())
+                    }
+                    Some(aud) => {
+                        Outcome::Fail(format!("accepted, but the token's aud is [{}], not the requested resource", aud.join(", ")))
+                    }
+                    None => Outcome::Fail("accepted, with no JWT access token to show its audience".into()),
+                };
+                run.record(&SUITE, &UNKNOWN_RESOURCE, &[&r.exchange], outcome);
+            }
+            _ => expect_error(run, &UNKNOWN_RESOURCE, &response, &[400], "invalid_target"),
+        }
     } else {
-        run.record(&SUITE, &UNKNOWN_RESOURCE, &[], Outcome::Skip("the profile does not honour resource".into()));
+        run.record(&SUITE, &UNKNOWN_RESOURCE, &[], Outcome::NotApplicable("the profile does not honour resource".into()));
     }
 }
 
@@ -310,22 +403,28 @@ async fn errors(ctx: &Context, run: &mut Run, reg: &Registration) {
     let endpoint = ctx.endpoint("token_endpoint").unwrap_or_default().to_string();
     let wrong = Registration { secret: Some(Secret::new("oidc-harness-wrong-secret")), ..reg.clone() };
     let bad_secret = ctx.http.send(authenticated(&ctx.http, &endpoint, &wrong, &[("grant_type", "client_credentials")])).await;
-    expect_error(run, &BAD_SECRET, &bad_secret, 401, "invalid_client");
+    let header = super::invalid_client_statuses(reg.auth_method == AuthMethod::ClientSecretBasic);
+    expect_error(run, &BAD_SECRET, &bad_secret, header, "invalid_client");
     match &bad_secret {
-        Ok(r) => run.record(
+        Ok(r) if r.status == 401 => run.record(
             &SUITE,
             &CHALLENGE,
             &[&r.exchange],
-            Outcome::expect(r.status != 401 || r.header("www-authenticate").is_some(), || "no WWW-Authenticate".into()),
+            Outcome::expect(r.header("www-authenticate").is_some(), || "the 401 has no WWW-Authenticate header".into()),
         ),
-        Err(e) => run.record(&SUITE, &CHALLENGE, &[e], Outcome::Fail("no response".into())),
+        Ok(r) if r.status == 400 && super::error_code(r).as_deref() == Some("invalid_client") => {
+            let why = "the failed authentication was answered 400, which carries no challenge (RFC 6749 §5.2)";
+            run.record(&SUITE, &CHALLENGE, &[&r.exchange], Outcome::NotApplicable(why.into()))
+        }
+        Ok(r) => run.record(&SUITE, &CHALLENGE, &[&r.exchange], Outcome::blocked_by(&BAD_SECRET, "no invalid_client answer to inspect")),
+        Err(e) => run.record(&SUITE, &CHALLENGE, &[e], super::no_response(e)),
     }
     let stranger = Registration { client_id: "oidc-harness-unknown-client".into(), ..wrong };
     let unknown = ctx.http.send(authenticated(&ctx.http, &endpoint, &stranger, &[("grant_type", "client_credentials")])).await;
-    expect_error(run, &UNKNOWN_CLIENT, &unknown, 401, "invalid_client");
+    expect_error(run, &UNKNOWN_CLIENT, &unknown, header, "invalid_client");
 
     let unsupported = token(ctx, reg, &[("grant_type", "urn:oidc-harness:unknown-grant")]).await;
-    expect_error(run, &UNSUPPORTED_GRANT, &unsupported, 400, "unsupported_grant_type");
+    expect_error(run, &UNSUPPORTED_GRANT, &unsupported, &[400], "unsupported_grant_type");
     match &unsupported {
         Ok(r) => {
             let json = r.json();
@@ -346,27 +445,28 @@ async fn errors(ctx: &Context, run: &mut Run, reg: &Registration) {
             );
         }
         Err(e) => {
-            run.record(&SUITE, &ERROR_SHAPE, &[e], Outcome::Fail("no response".into()));
-            run.record(&SUITE, &ERROR_NO_STORE, &[e], Outcome::Fail("no response".into()));
+            run.record(&SUITE, &ERROR_SHAPE, &[e], super::no_response(e));
+            run.record(&SUITE, &ERROR_NO_STORE, &[e], super::no_response(e));
         }
     }
     let missing = token(ctx, reg, &[("scope", reg.scope.as_deref().unwrap_or("openid"))]).await;
-    expect_error(run, &MISSING_GRANT, &missing, 400, "invalid_request");
+    expect_error(run, &MISSING_GRANT, &missing, &[400], "invalid_request");
     let repeated = token(ctx, reg, &[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]).await;
-    expect_error(run, &REPEATED, &repeated, 400, "invalid_request");
+    expect_error(run, &REPEATED, &repeated, &[400], "invalid_request");
     let scope = token(ctx, reg, &[("grant_type", "client_credentials"), ("scope", "oidc-harness-unknown-scope")]).await;
     unknown_scope(run, &scope);
     let get = ctx.http.send(super::flow::authenticated_get(&ctx.http, &endpoint, reg, &[("grant_type", "client_credentials")])).await;
     match get {
-        Ok(r) => {
-            let issued = r.json().is_some_and(|j| j.get("access_token").is_some());
-            run.record(
-                &SUITE,
-                &GET_REFUSED,
-                &[&r.exchange],
-                Outcome::expect(!issued && r.status != 200, || format!("GET answered {}", r.status)),
-            );
+        Ok(r) if r.json().is_some_and(|j| j.get("access_token").is_some()) => {
+            run.record(&SUITE, &GET_REFUSED, &[&r.exchange], Outcome::Fail(format!("a GET got a token ({})", r.status)))
         }
-        Err(e) => run.record(&SUITE, &GET_REFUSED, &[&e], Outcome::Fail("no response".into())),
+        Ok(r) if (400..500).contains(&r.status) => {
+            run.record(&SUITE, &GET_REFUSED, &[&r.exchange], Outcome::PassNoted(format!("GET was refused with {}", r.status)))
+        }
+        Ok(r) if r.status >= 500 => run.record(&SUITE, &GET_REFUSED, &[&r.exchange], super::server_error(&r)),
+        Ok(r) => {
+            run.record(&SUITE, &GET_REFUSED, &[&r.exchange], Outcome::Fail(format!("GET answered {} instead of a 4xx refusal", r.status)))
+        }
+        Err(e) => run.record(&SUITE, &GET_REFUSED, &[&e], super::no_response(&e)),
     }
 }

@@ -3,8 +3,10 @@
 
 use super::flow::{authorized, random};
 use super::{Context, record_all};
-use crate::engine::jwt::{Jwt, half_hash};
+use crate::engine::id_token::{self, Rule};
+use crate::engine::jwt::Jwt;
 use crate::engine::login::Delivery;
+use crate::engine::refusal;
 use crate::engine::{Check, Outcome, Run, Suite, required};
 use crate::profile::Implicit;
 use crate::target::Registration;
@@ -22,6 +24,11 @@ const FRAGMENT: Check = required(
 const SIGNATURE: Check = required("implicit.signature", "The implicit ID token verifies with the JWKS", "OIDC Core §3.2.2.11, §3.1.3.7");
 const NONCE: Check = required("implicit.nonce", "The implicit ID token carries the nonce sent", "OIDC Core §3.2.2.11");
 const AT_HASH: Check = required("implicit.at-hash", "at_hash is present and matches the access token", "OIDC Core §3.2.2.9-3.2.2.10");
+const CLAIMS: Check = required(
+    "implicit.id-token-claims",
+    "The implicit ID token passes the standard checks (alg, iss, aud, azp, exp, iat, sub)",
+    "OIDC Core §3.2.2.11, §3.1.3.7",
+);
 const ID_TOKEN_ONLY: Check =
     required("implicit.id-token-only", "response_type=id_token returns an ID token and no access token", "OIDC Core §3.2.2.5");
 const NONCE_REQUIRED: Check = required("implicit.nonce-required", "An implicit request without nonce gets no tokens", "OIDC Core §3.2.2.1");
@@ -36,7 +43,18 @@ pub const NAME: &str = "implicit";
 
 pub const SUITE: Suite = Suite {
     name: Cow::Borrowed(NAME),
-    checks: Cow::Borrowed(&[ID_TOKEN_TOKEN, FRAGMENT, SIGNATURE, NONCE, AT_HASH, ID_TOKEN_ONLY, NONCE_REQUIRED, OIDC_ONLY, NO_QUERY]),
+    checks: Cow::Borrowed(&[
+        ID_TOKEN_TOKEN,
+        FRAGMENT,
+        SIGNATURE,
+        NONCE,
+        AT_HASH,
+        CLAIMS,
+        ID_TOKEN_ONLY,
+        NONCE_REQUIRED,
+        OIDC_ONLY,
+        NO_QUERY,
+    ]),
 };
 
 type Answer = (Vec<Exchange>, Result<(BTreeMap<String, String>, Delivery), String>);
@@ -50,51 +68,83 @@ async fn request(ctx: &Context, reg: &Registration, params: &[(&str, &str)]) -> 
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     if ctx.profile.flows.implicit == Implicit::No {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the profile has no implicit flow".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotApplicable("the profile has no implicit flow".into()));
     }
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
     let (state, nonce) = (random("s", 20), random("n", 20));
     let (exchanges, answer) =
         request(ctx, &reg, &[("response_type", "id_token token"), ("scope", "openid"), ("state", &state), ("nonce", &nonce)]).await;
     let ev: Vec<&Exchange> = exchanges.iter().collect();
+    // The positive control of the refusals below: a well-formed implicit request gets tokens.
+    let mut control: Result<(), String> = Err("the id_token token request did not complete".into());
+    if let Ok((params, _)) = &answer {
+        for name in ["id_token", "access_token"] {
+            if let Some(token) = params.get(name) {
+                ctx.jwks_for(token).await;
+            }
+        }
+    }
     match answer {
         Ok((params, delivery)) => {
+            if params.contains_key("id_token") {
+                control = Ok(());
+            } else {
+                control =
+                    Err(format!("the id_token token request gave the client {}", params.keys().cloned().collect::<Vec<_>>().join(", ")));
+            }
             let (id_token, access) = (params.get("id_token"), params.get("access_token"));
             run.record(
                 &SUITE,
                 &ID_TOKEN_TOKEN,
                 &ev,
-                Outcome::expect(id_token.is_some() && access.is_some(), || format!("the client received {:?}", params.keys())),
+                Outcome::expect(id_token.is_some() && access.is_some(), || {
+                    format!("the client received {}", params.keys().cloned().collect::<Vec<_>>().join(", "))
+                }),
             );
-            run.record(&SUITE, &FRAGMENT, &ev, Outcome::expect(delivery == Delivery::Fragment, || format!("delivered by {delivery:?}")));
+            run.record(
+                &SUITE,
+                &FRAGMENT,
+                &ev,
+                Outcome::expect(delivery == Delivery::Fragment, || format!("delivered in {}", delivery.name())),
+            );
             match id_token.map(|t| Jwt::decode(t)) {
                 Some(Ok(jwt)) => {
-                    let verified = ctx.jwks.as_ref().map_or(Err("no JWKS".to_string()), |jwks| jwt.verify(jwks));
-                    run.record(&SUITE, &SIGNATURE, &ev, verified.map_or_else(Outcome::Fail, |()| Outcome::Pass));
-                    run.record(
-                        &SUITE,
-                        &NONCE,
-                        &ev,
-                        Outcome::expect(jwt.claim_str("nonce") == Some(nonce.as_str()), || format!("nonce {}", jwt.claims["nonce"])),
-                    );
-                    let expected = access.and_then(|a| half_hash(jwt.alg(), a));
-                    let at_hash = jwt.claim_str("at_hash");
-                    run.record(
-                        &SUITE,
-                        &AT_HASH,
-                        &ev,
-                        Outcome::expect(at_hash.is_some() && at_hash == expected.as_deref(), || format!("at_hash {at_hash:?}")),
-                    );
+                    let expected = id_token::Expected {
+                        issuer: &ctx.issuer,
+                        client_id: &reg.client_id,
+                        nonce: Some(&nonce),
+                        access_token: access.map(String::as_str),
+                        at_hash_required: access.is_some(),
+                        listed_algs: super::strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                        ..Default::default()
+                    };
+                    let results = id_token::check(&jwt, &expected, ctx.jwks.as_ref(), id_token::now());
+                    let of = |rule: Rule| results.iter().find(|(r, _)| *r == rule).map(|(_, o)| o.clone()).unwrap_or(Outcome::Pass);
+                    run.record(&SUITE, &SIGNATURE, &ev, of(Rule::Signature));
+                    run.record(&SUITE, &NONCE, &ev, of(Rule::Nonce));
+                    run.record(&SUITE, &AT_HASH, &ev, of(Rule::AtHash));
+                    let rest: Vec<(Rule, Outcome)> =
+                        results.into_iter().filter(|(r, _)| !matches!(r, Rule::Signature | Rule::Nonce | Rule::AtHash)).collect();
+                    run.record(&SUITE, &CLAIMS, &ev, id_token::fold(&rest));
                 }
                 Some(Err(why)) => {
-                    record_all(run, &SUITE, &[SIGNATURE, NONCE, AT_HASH], &ev, &Outcome::Fail(format!("malformed ID token: {why}")))
+                    let blocked = Outcome::blocked_by(&ID_TOKEN_TOKEN, format!("malformed ID token: {why}"));
+                    record_all(run, &SUITE, &[SIGNATURE, NONCE, AT_HASH, CLAIMS], &ev, &blocked)
                 }
-                None => record_all(run, &SUITE, &[SIGNATURE, NONCE, AT_HASH], &ev, &Outcome::Fail("no ID token".into())),
+                None => {
+                    record_all(run, &SUITE, &[SIGNATURE, NONCE, AT_HASH, CLAIMS], &ev, &Outcome::blocked_by(&ID_TOKEN_TOKEN, "no ID token"))
+                }
             }
         }
-        Err(why) => record_all(run, &SUITE, &SUITE.checks[..5], &ev, &Outcome::Fail(why)),
+        Err(why) => {
+            run.record(&SUITE, &ID_TOKEN_TOKEN, &ev, Outcome::Fail(why.clone()));
+            record_all(run, &SUITE, &SUITE.checks[1..6], &ev, &Outcome::blocked_by(&ID_TOKEN_TOKEN, why));
+        }
     }
 
     let (exchanges, answer) =
@@ -106,12 +156,14 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         &ev,
         match &answer {
             Ok((p, _)) => Outcome::expect(p.contains_key("id_token") && !p.contains_key("access_token"), || {
-                format!("the client received {:?}", p.keys())
+                format!("the client received {}", p.keys().cloned().collect::<Vec<_>>().join(", "))
             }),
             Err(why) => Outcome::Fail(why.clone()),
         },
     );
-    // Refusals: the client must receive no token at all (an error, or nothing).
+    // Refusals: the client must receive no token, and the server must visibly refuse: an error
+    // sent to the client or an error page of its own. Judged only after the control worked.
+    let endpoint = ctx.endpoint("authorization_endpoint").unwrap_or_default().to_string();
     for (check, params) in [
         (&NONCE_REQUIRED, vec![("response_type", "id_token token"), ("scope", "openid"), ("state", state.as_str())]),
         (&OIDC_ONLY, vec![("response_type", "id_token token"), ("scope", "email"), ("state", state.as_str()), ("nonce", nonce.as_str())]),
@@ -126,9 +178,32 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
             ],
         ),
     ] {
+        if let Err(why) = &control {
+            run.record(&SUITE, check, &[], Outcome::blocked_by(&ID_TOKEN_TOKEN, format!("positive control: {why}")));
+            continue;
+        }
         let (exchanges, answer) = request(ctx, &reg, &params).await;
         let ev: Vec<&Exchange> = exchanges.iter().collect();
-        let leaked = answer.as_ref().is_ok_and(|(p, _)| p.contains_key("id_token") || p.contains_key("access_token"));
-        run.record(&SUITE, check, &ev, Outcome::expect(!leaked, || "tokens were issued".into()));
+        let outcome = match &answer {
+            Ok((p, delivery)) if p.contains_key("id_token") || p.contains_key("access_token") => {
+                // Tokens in the fragment or a form post answer response_mode=query by ignoring it,
+                // which keeps them out of the query (the rule NO_QUERY checks).
+                if check.id == NO_QUERY.id && *delivery != Delivery::Query {
+                    Outcome::PassNoted(format!("response_mode=query was ignored: tokens came by {}", delivery.name()))
+                } else {
+                    Outcome::Fail(format!("tokens were issued ({})", delivery.name()))
+                }
+            }
+            Ok((p, _)) => match p.get("error") {
+                Some(error) => Outcome::PassNoted(format!("refused with error={error}")),
+                None => Outcome::blocked_by_step("a visible refusal", "the client received neither tokens nor an error"),
+            },
+            Err(why) => match refusal::classify(&exchanges, "", None, &endpoint, Some(why)) {
+                refusal::Answer::Refused(how) => Outcome::PassNoted(how.to_string()),
+                refusal::Answer::SentTo(to) => Outcome::Fail(format!("the browser was sent to {to}")),
+                refusal::Answer::Inconclusive(why) => Outcome::blocked_by_step("a visible refusal", why),
+            },
+        };
+        run.record(&SUITE, check, &ev, outcome);
     }
 }

@@ -5,6 +5,7 @@
 use super::flow::{authenticated, code_tokens, token};
 use super::{Context, expect_error, record_all};
 use crate::engine::http::Response;
+use crate::engine::id_token as engine_id_token;
 use crate::engine::jwt::Jwt;
 use crate::engine::{Check, Outcome, Run, Suite, required};
 use crate::target::Registration;
@@ -20,6 +21,11 @@ const REUSE_REVOKES: Check = required("refresh.reuse-revokes-family", "Reuse rev
 const NARROW: Check = required("refresh.scope-narrows", "A narrower scope is granted on refresh", "RFC 6749 §6");
 const WIDEN: Check = required("refresh.scope-cannot-widen", "A wider scope on refresh gets invalid_scope", "RFC 6749 §6");
 const AUTH_TIME: Check = required("refresh.id-token-auth-time", "The refreshed ID token keeps sub and auth_time", "OIDC Core §12.2");
+const REFRESHED_ID_TOKEN: Check = required(
+    "refresh.id-token-valid",
+    "A refreshed ID token passes the standard checks (signature, iss, aud, exp, iat, sub)",
+    "OIDC Core §12.2, §3.1.3.7",
+);
 const BOUND: Check = required("refresh.bound-to-client", "Another client cannot use the refresh token", "RFC 6749 §6, §10.4");
 const REVOKE_REFRESH: Check = required("revocation.refresh-token", "A revoked refresh token no longer refreshes", "RFC 7009 §2.1-2.2");
 const REVOKE_ACCESS: Check =
@@ -47,6 +53,7 @@ pub const SUITE: Suite = Suite {
         NARROW,
         WIDEN,
         AUTH_TIME,
+        REFRESHED_ID_TOKEN,
         BOUND,
         REVOKE_REFRESH,
         REVOKE_ACCESS,
@@ -59,8 +66,12 @@ pub const SUITE: Suite = Suite {
 
 /// The refresh-token checks, and the revocation checks: skipped or failed together when the
 /// step they depend on cannot run.
-const REFRESH_CHECKS: [Check; 9] = [ISSUED, WORKS, ROTATES, REUSE_REFUSED, REUSE_REVOKES, NARROW, WIDEN, AUTH_TIME, BOUND];
+const REFRESH_CHECKS: [Check; 10] =
+    [ISSUED, WORKS, ROTATES, REUSE_REFUSED, REUSE_REVOKES, NARROW, WIDEN, AUTH_TIME, REFRESHED_ID_TOKEN, BOUND];
 const REVOCATION_CHECKS: [Check; 5] = [REVOKE_REFRESH, REVOKE_ACCESS, UNKNOWN, UNAUTHENTICATED, OTHER_CLIENT];
+
+/// What checks wait for when no grant can be had.
+const GRANT_STEP: &str = "a grant for the test user (authorization code flow)";
 
 /// A fresh grant (asking for consent, as OIDC Core §11 wants for offline_access): the token
 /// response body and its exchange.
@@ -94,15 +105,18 @@ fn field(body: &Value, name: &str) -> String {
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
     if !ctx.profile.flows.refresh_tokens {
-        record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::Skip("the profile has no refresh tokens".into()));
+        record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::NotApplicable("the profile has no refresh tokens".into()));
     } else {
         refresh_rules(ctx, run, &reg).await;
     }
-    if !ctx.profile.features.revocation || ctx.endpoint("revocation_endpoint").is_none() {
-        record_all(run, &SUITE, &REVOCATION_CHECKS, &[], &Outcome::Skip("the profile or discovery has no revocation".into()));
+    if !ctx.profile.features.revocation {
+        record_all(run, &SUITE, &REVOCATION_CHECKS, &[], &Outcome::NotApplicable("the profile has no revocation".into()));
+    } else if ctx.endpoint("revocation_endpoint").is_none() {
+        let blocked = Outcome::blocked_by(&super::discovery::REVOCATION, "discovery gave no revocation_endpoint");
+        record_all(run, &SUITE, &REVOCATION_CHECKS, &[], &blocked);
     } else {
         revocation_rules(ctx, run, &reg).await;
     }
@@ -114,17 +128,26 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
 /// so they only make the first more certainly the one dropped.
 async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
     let Some(cap) = ctx.profile.limits.max_tokens_per_user_per_application else {
-        return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Skip("the profile states no token limit".into()));
+        return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::NotApplicable("the profile states no token limit".into()));
     };
     if !ctx.profile.flows.refresh_tokens {
-        return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Skip("the profile has no refresh tokens to observe the limit with".into()));
+        return run.record(
+            &SUITE,
+            &TOKEN_CAP,
+            &[],
+            Outcome::NotApplicable("the profile has no refresh tokens to observe the limit with".into()),
+        );
     }
     let browser = ctx.http.browser();
     let mut refresh_tokens = Vec::with_capacity(2);
     for n in 0..=cap {
-        let body = code_tokens(ctx, &browser, reg, "openid offline_access", &[]).await.ok().map(|(body, _)| body);
-        let Some(body) = body.filter(|b| b["refresh_token"].is_string()) else {
-            return run.record(&SUITE, &TOKEN_CAP, &[], Outcome::Fail(format!("grant {} of {} gave no refresh token", n + 1, cap + 1)));
+        let body = match code_tokens(ctx, &browser, reg, "openid offline_access", &[]).await {
+            Ok((body, _)) if body["refresh_token"].is_string() => body,
+            Ok((_, exchanges)) | Err((_, exchanges)) => {
+                let ev: Vec<&Exchange> = exchanges.iter().collect();
+                let why = format!("grant {} of {} gave no refresh token", n + 1, cap + 1);
+                return run.record(&SUITE, &TOKEN_CAP, &ev, Outcome::blocked_by_step("issuing grants up to the limit", why));
+            }
         };
         if n < 2 {
             refresh_tokens.push(field(&body, "refresh_token"));
@@ -132,7 +155,8 @@ async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
     }
     let oldest = refresh(ctx, reg, &refresh_tokens[0], None).await;
     let next = refresh(ctx, reg, &refresh_tokens[1], None).await;
-    let dropped = oldest.as_ref().is_ok_and(|r| r.status == 400);
+    // Dropped means refused as a grant error, not a server failure.
+    let dropped = oldest.as_ref().is_ok_and(|r| r.status == 400 && super::error_code(r).as_deref() == Some("invalid_grant"));
     let kept = next.as_ref().is_ok_and(|r| r.status == 200);
     run.record(
         &SUITE,
@@ -149,56 +173,89 @@ async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
     );
 }
 
-async fn refresh_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
+async fn refresh_rules(ctx: &mut Context, run: &mut Run, reg: &Registration) {
+    if !ctx.profile.flows.refresh_rotation {
+        let why = "the profile does not rotate refresh tokens";
+        for check in [&ROTATES, &REUSE_REFUSED, &REUSE_REVOKES] {
+            run.declare_not_applicable(&SUITE, check, why);
+        }
+    }
     let (first, exchange) = match grant(ctx, reg, "openid email offline_access").await {
         Ok(ok) => ok,
-        Err(why) => return record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::Fail(why)),
+        Err(why) => return record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::blocked_by_step(GRANT_STEP, why)),
     };
     let r1 = field(&first, "refresh_token");
     run.record(&SUITE, &ISSUED, &[&exchange], Outcome::expect(!r1.is_empty(), || "no refresh_token in the token response".into()));
     if r1.is_empty() {
-        return record_all(run, &SUITE, &REFRESH_CHECKS[1..], &[&exchange], &Outcome::Fail("no refresh token to test".into()));
+        return record_all(run, &SUITE, &REFRESH_CHECKS[1..], &[&exchange], &Outcome::blocked_by(&ISSUED, "no refresh token to test"));
     }
     // A server that stamps the refresh time into auth_time is only visible once the clock has
     // moved past the login's second (auth_time is whole seconds).
-    if let Some(auth_time) = id_token(&first).and_then(|t| t.claims["auth_time"].as_u64()) {
-        wait_past_second(auth_time).await;
+    if let Some(auth_time) = id_token(&first).and_then(|t| engine_id_token::numeric_date(&t.claims["auth_time"])) {
+        wait_past_second(auth_time as u64).await;
     }
     let second = refresh(ctx, reg, &r1, None).await;
     let second_body = second.as_ref().ok().and_then(|r| r.json().filter(|_| r.status == 200)).unwrap_or(Value::Null);
+    let refreshed = second_body["access_token"].is_string();
     match &second {
-        Ok(r) => run.record(
-            &SUITE,
-            &WORKS,
-            &[&r.exchange],
-            Outcome::expect(second_body["access_token"].is_string(), || format!("status {}", r.status)),
-        ),
-        Err(e) => run.record(&SUITE, &WORKS, &[e], Outcome::Fail("no response".into())),
+        Ok(r) if r.status >= 500 => run.record(&SUITE, &WORKS, &[&r.exchange], super::server_error(r)),
+        Ok(r) => run.record(&SUITE, &WORKS, &[&r.exchange], Outcome::expect(refreshed, || super::answered(r))),
+        Err(e) => run.record(&SUITE, &WORKS, &[e], super::no_response(e)),
     }
     let r2 = field(&second_body, "refresh_token");
     let ev: Vec<&Exchange> = second.iter().map(|r| &r.exchange).collect();
-    if ctx.profile.flows.refresh_rotation {
-        run.record(&SUITE, &ROTATES, &ev, Outcome::expect(!r2.is_empty() && r2 != r1, || "the same or no refresh token came back".into()));
-    } else {
-        run.record(&SUITE, &ROTATES, &ev, Outcome::Skip("the profile does not rotate refresh tokens".into()));
+    if !refreshed {
+        let blocked = Outcome::blocked_by(&WORKS, "the refresh itself did not work");
+        return record_all(run, &SUITE, &REFRESH_CHECKS[2..], &ev, &blocked);
+    }
+    run.record(
+        &SUITE,
+        &ROTATES,
+        &ev,
+        Outcome::expect(!r2.is_empty() && r2 != r1, || {
+            if r2.is_empty() { "no refresh token came back".into() } else { "the same refresh token came back".into() }
+        }),
+    );
+    // OIDC Core §12.2: a refresh MAY return a new ID token; when it does, sub and auth_time stay.
+    if let Some(token) = second_body["id_token"].as_str() {
+        ctx.jwks_for(token).await;
     }
     let (id1, id2) = (id_token(&first), id_token(&second_body));
     let kept = match (&id1, &id2) {
         (Some(a), Some(b)) => Outcome::expect(a.claims["auth_time"] == b.claims["auth_time"] && a.claims["sub"] == b.claims["sub"], || {
             format!("auth_time {} then {}, sub {} then {}", a.claims["auth_time"], b.claims["auth_time"], a.claims["sub"], b.claims["sub"])
         }),
-        (Some(_), None) => Outcome::Pass,
-        (None, _) => Outcome::Fail("no ID token in the first token response".into()),
+        (Some(_), None) => Outcome::NotApplicable("the refresh returned no new ID token, which OIDC Core §12.2 allows".into()),
+        (None, _) => Outcome::blocked_by_step(GRANT_STEP, "no ID token in the first token response"),
     };
     run.record(&SUITE, &AUTH_TIME, &ev, kept);
+    let valid = match &id2 {
+        Some(jwt) => {
+            // §12.2: no nonce is sent with a refresh; the rest of §3.1.3.7 applies as at login.
+            let expected = engine_id_token::Expected {
+                issuer: &ctx.issuer,
+                client_id: &reg.client_id,
+                access_token: second_body["access_token"].as_str(),
+                listed_algs: super::strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                ..Default::default()
+            };
+            engine_id_token::fold(&engine_id_token::check(jwt, &expected, ctx.jwks.as_ref(), engine_id_token::now()))
+        }
+        None => Outcome::NotApplicable("the refresh returned no new ID token, which OIDC Core §12.2 allows".into()),
+    };
+    run.record(&SUITE, &REFRESHED_ID_TOKEN, &ev, valid);
 
-    if ctx.profile.flows.refresh_rotation && !r2.is_empty() {
-        let reuse = refresh(ctx, reg, &r1, None).await;
-        expect_error(run, &SUITE, &REUSE_REFUSED, &reuse, 400, "invalid_grant");
-        let after = refresh(ctx, reg, &r2, None).await;
-        expect_error(run, &SUITE, &REUSE_REVOKES, &after, 400, "invalid_grant");
+    if r2.is_empty() || r2 == r1 {
+        let blocked = Outcome::blocked_by(&ROTATES, "no rotated refresh token to test reuse with");
+        record_all(run, &SUITE, &[REUSE_REFUSED, REUSE_REVOKES], &ev, &blocked);
     } else {
-        record_all(run, &SUITE, &[REUSE_REFUSED, REUSE_REVOKES], &ev, &Outcome::Skip("no rotation to test".into()));
+        let reuse = refresh(ctx, reg, &r1, None).await;
+        expect_error(run, &SUITE, &REUSE_REFUSED, &reuse, &[400], &["invalid_grant"]);
+        let after = refresh(ctx, reg, &r2, None).await;
+        expect_error(run, &SUITE, &REUSE_REVOKES, &after, &[400], &["invalid_grant"]);
     }
 
     // Scope rules and client binding on a second grant.
@@ -206,30 +263,34 @@ async fn refresh_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
         Ok((body, _)) => {
             let token_value = field(&body, "refresh_token");
             let wider = refresh(ctx, reg, &token_value, Some("openid email offline_access profile")).await;
-            expect_error(run, &SUITE, &WIDEN, &wider, 400, "invalid_scope");
+            expect_error(run, &SUITE, &WIDEN, &wider, &[400], &["invalid_scope"]);
             match &ctx.target.other_confidential {
                 Some(other) => {
                     let foreign = refresh(ctx, other, &token_value, None).await;
-                    expect_error(run, &SUITE, &BOUND, &foreign, 400, "invalid_grant");
+                    // RFC 6749 §5.2: invalid_grant for a token issued to another client; a server
+                    // may also refuse the client itself for using it.
+                    expect_error(run, &SUITE, &BOUND, &foreign, &[400], &["invalid_grant"]);
                 }
-                None => run.record(&SUITE, &BOUND, &[], Outcome::Skip("the target names no second confidential client".into())),
+                None => run.record(&SUITE, &BOUND, &[], Outcome::NotRun("the target names no second confidential client".into())),
             }
             match refresh(ctx, reg, &token_value, Some("openid")).await {
+                Ok(r) if r.status >= 500 => run.record(&SUITE, &NARROW, &[&r.exchange], super::server_error(&r)),
                 Ok(r) => {
+                    // RFC 6749 §5.1: scope may be omitted when it is the one requested.
                     let granted = r.json().map(|b| field(&b, "scope")).unwrap_or_default();
                     run.record(
                         &SUITE,
                         &NARROW,
                         &[&r.exchange],
                         Outcome::expect(r.status == 200 && (granted.is_empty() || granted == "openid"), || {
-                            format!("status {}, scope {granted:?}", r.status)
+                            if r.status == 200 { format!("scope \"{granted}\" was granted for scope=openid") } else { super::answered(&r) }
                         }),
                     );
                 }
-                Err(e) => run.record(&SUITE, &NARROW, &[&e], Outcome::Fail("no response".into())),
+                Err(e) => run.record(&SUITE, &NARROW, &[&e], super::no_response(&e)),
             }
         }
-        Err(why) => record_all(run, &SUITE, &[WIDEN, BOUND, NARROW], &[], &Outcome::Fail(why)),
+        Err(why) => record_all(run, &SUITE, &[WIDEN, BOUND, NARROW], &[], &Outcome::blocked_by_step(GRANT_STEP, why)),
     }
 }
 
@@ -251,11 +312,12 @@ async fn revocation_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
     revoked_refresh_token_fails(ctx, run, reg).await;
     revoked_access_token_fails(ctx, run, reg).await;
     match revoke(ctx, Some(reg), "oidc-harness-unknown-token").await {
-        Ok(r) => run.record(&SUITE, &UNKNOWN, &[&r.exchange], Outcome::expect(r.status == 200, || format!("status {}", r.status))),
-        Err(e) => run.record(&SUITE, &UNKNOWN, &[&e], Outcome::Fail("no response".into())),
+        Ok(r) => run.record(&SUITE, &UNKNOWN, &[&r.exchange], Outcome::expect(r.status == 200, || super::answered(&r))),
+        Err(e) => run.record(&SUITE, &UNKNOWN, &[&e], super::no_response(&e)),
     }
+    // No Authorization header is sent, so RFC 6749 §5.2 allows 400 as well as 401.
     let unauthenticated = revoke(ctx, None, "oidc-harness-unknown-token").await;
-    expect_error(run, &SUITE, &UNAUTHENTICATED, &unauthenticated, 401, "invalid_client");
+    expect_error(run, &SUITE, &UNAUTHENTICATED, &unauthenticated, super::invalid_client_statuses(false), &["invalid_client"]);
 }
 
 /// Exchanges of several optional responses, for evidence.
@@ -271,11 +333,11 @@ fn evidence<'a>(responses: &'a [&'a Result<Response, Exchange>]) -> Vec<&'a Exch
 
 async fn other_client_cannot_revoke(ctx: &Context, run: &mut Run, reg: &Registration) {
     let Some(other) = &ctx.target.other_confidential else {
-        return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::Skip("the target names no second confidential client".into()));
+        return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::NotRun("the target names no second confidential client".into()));
     };
     let (body, _) = match grant(ctx, reg, "openid offline_access").await {
         Ok(ok) => ok,
-        Err(why) => return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::Fail(why)),
+        Err(why) => return run.record(&SUITE, &OTHER_CLIENT, &[], Outcome::blocked_by_step(GRANT_STEP, why)),
     };
     let token_value = field(&body, "refresh_token");
     let foreign = revoke(ctx, Some(other), &token_value).await;
@@ -292,36 +354,71 @@ async fn other_client_cannot_revoke(ctx: &Context, run: &mut Run, reg: &Registra
 async fn revoked_refresh_token_fails(ctx: &Context, run: &mut Run, reg: &Registration) {
     let (body, _) = match grant(ctx, reg, "openid offline_access").await {
         Ok(ok) => ok,
-        Err(why) => return run.record(&SUITE, &REVOKE_REFRESH, &[], Outcome::Fail(why)),
+        Err(why) => return run.record(&SUITE, &REVOKE_REFRESH, &[], Outcome::blocked_by_step(GRANT_STEP, why)),
     };
     let token_value = field(&body, "refresh_token");
     let revoked = revoke(ctx, Some(reg), &token_value).await;
     let after = refresh(ctx, reg, &token_value, None).await;
-    let ok = revoked.as_ref().is_ok_and(|r| r.status == 200) && after.as_ref().is_ok_and(|r| r.status == 400);
+    let responses = [&revoked, &after];
+    let ev = evidence(&responses);
     run.record(
         &SUITE,
         &REVOKE_REFRESH,
-        &evidence(&[&revoked, &after]),
-        Outcome::expect(ok, || "revocation was not answered 200, or the token still refreshes".into()),
+        &ev,
+        judge_revocation(&revoked, &after, |r| {
+            (r.status == 400 && super::error_code(r).as_deref() == Some("invalid_grant"))
+                .then_some("the refresh was refused with invalid_grant")
+        }),
     );
+}
+
+/// A revocation's verdict: the revocation answered 200 (RFC 7009 §2.2), then the token was
+/// refused (`refused` says how, or `None` when it was not). A 5xx or no response is no evidence.
+fn judge_revocation(
+    revoked: &Result<Response, Exchange>,
+    after: &Result<Response, Exchange>,
+    refused: impl Fn(&Response) -> Option<&'static str>,
+) -> Outcome {
+    let revoked = match revoked {
+        Ok(r) if r.status >= 500 => return super::server_error(r),
+        Ok(r) if r.status != 200 => {
+            return Outcome::Fail(format!("the revocation request got {}; RFC 7009 §2.2 wants 200", super::answered(r)));
+        }
+        Ok(r) => r,
+        Err(e) => return super::no_response(e),
+    };
+    debug_assert_eq!(revoked.status, 200);
+    match after {
+        Ok(r) if r.status >= 500 => super::server_error(r),
+        Ok(r) => match refused(r) {
+            Some(how) => Outcome::PassNoted(how.to_string()),
+            None => Outcome::Fail(format!("after revocation the token still works: {}", super::answered(r))),
+        },
+        Err(e) => super::no_response(e),
+    }
 }
 
 async fn revoked_access_token_fails(ctx: &Context, run: &mut Run, reg: &Registration) {
     let Some(userinfo) = ctx.endpoint("userinfo_endpoint").map(str::to_string) else {
-        return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::Skip("no userinfo_endpoint to test the token with".into()));
+        let why = "discovery gave no userinfo_endpoint to test the token with";
+        return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::blocked_by(&super::discovery::USERINFO, why));
     };
     let (body, _) = match grant(ctx, reg, "openid").await {
         Ok(ok) => ok,
-        Err(why) => return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::Fail(why)),
+        Err(why) => return run.record(&SUITE, &REVOKE_ACCESS, &[], Outcome::blocked_by_step(GRANT_STEP, why)),
     };
     let access = field(&body, "access_token");
+    // The positive control: the token opens userinfo before it is revoked.
+    let before = ctx.http.send(ctx.http.get(&userinfo).bearer_auth(&access)).await;
+    if !before.as_ref().is_ok_and(|r| r.status == 200) {
+        let responses = [&before];
+        let ev = evidence(&responses);
+        let why = "the access token did not open userinfo before it was revoked";
+        return run.record(&SUITE, &REVOKE_ACCESS, &ev, Outcome::blocked_by_step("positive control: userinfo with the token", why));
+    }
     let revoked = revoke(ctx, Some(reg), &access).await;
     let after = ctx.http.send(ctx.http.get(&userinfo).bearer_auth(&access)).await;
-    let ok = revoked.as_ref().is_ok_and(|r| r.status == 200) && after.as_ref().is_ok_and(|r| r.status == 401);
-    run.record(
-        &SUITE,
-        &REVOKE_ACCESS,
-        &evidence(&[&revoked, &after]),
-        Outcome::expect(ok, || "revocation was not answered 200, or userinfo still accepts the token".into()),
-    );
+    let responses = [&before, &revoked, &after];
+    let ev = evidence(&responses);
+    run.record(&SUITE, &REVOKE_ACCESS, &ev, judge_revocation(&revoked, &after, |r| (r.status == 401).then_some("userinfo answered 401")));
 }

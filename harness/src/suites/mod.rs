@@ -39,30 +39,87 @@ pub fn all(profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) 
 /// What the suites share: the target, its claims, the HTTP recorder, and what earlier suites
 /// learned (the discovery document).
 pub struct Context {
+    /// The issuer exactly as given (`--target`, or the embedded server's), trailing slash and
+    /// all: discovery's `issuer` and every `iss` are compared with it character for character.
     pub issuer: String,
     pub profile: Profile,
     pub target: Target,
     pub http: Recorder,
+    /// The OpenID configuration, with members only the RFC 8414 metadata has filled in.
     pub metadata: Option<Value>,
     pub jwks: Option<Value>,
+    /// Key ids the JWKS was fetched again for, so a rotation costs one refetch, never a loop.
+    refetched_for: Vec<String>,
 }
 
 impl Context {
     pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>) -> Context {
         let http = Recorder::new(crate::redact::Redactor::new(secrets));
-        Context { issuer, profile, target, http, metadata: None, jwks: None }
+        Context { issuer, profile, target, http, metadata: None, jwks: None, refetched_for: Vec::new() }
+    }
+
+    /// OIDC Discovery §4.1: the well-known path is appended to the issuer with any trailing
+    /// slash removed first.
+    pub fn discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'))
     }
 
     /// Reads the discovery document into `metadata` (`None` when it is not JSON); the discovery
     /// suite fetches it again with its own evidence.
     pub async fn fetch_metadata(&mut self) {
-        let url = format!("{}/.well-known/openid-configuration", self.issuer);
-        self.metadata = self.http.send(self.http.get(&url)).await.ok().and_then(|r| r.json());
+        let url = self.discovery_url();
+        self.metadata = get_following_one_redirect(&self.http, &url).await.0.ok().and_then(|r| r.json());
     }
 
     /// A string member of the discovery document.
     pub fn endpoint(&self, member: &str) -> Option<&str> {
         self.metadata.as_ref().and_then(|m| m.get(member)).and_then(Value::as_str)
+    }
+
+    /// Makes sure the JWKS holds the key `token` names: when its `kid` is not there, the JWKS
+    /// is fetched again once (the server may have rotated its keys since, OIDC Core §10.1.1).
+    /// Returns the refetch's exchange, for evidence.
+    pub async fn jwks_for(&mut self, token: &str) -> Option<Exchange> {
+        let kid = crate::engine::jwt::Jwt::decode(token).ok()?.kid()?.to_string();
+        let known = self.jwks.as_ref().and_then(|j| j["keys"].as_array()).is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid.as_str()));
+        if known || self.refetched_for.contains(&kid) {
+            return None;
+        }
+        self.refetched_for.push(kid);
+        let uri = self.endpoint("jwks_uri")?.to_string();
+        let (response, mut exchanges) = get_following_one_redirect(&self.http, &uri).await;
+        if let Some(jwks) = response.ok().filter(|r| r.status == 200).and_then(|r| r.json()).filter(|j| j["keys"].is_array()) {
+            self.jwks = Some(jwks);
+        }
+        exchanges.pop()
+    }
+}
+
+/// GETs `url`, following one redirect (a well-known document behind a moved path is still
+/// found): the final response, and every exchange on the way.
+pub async fn get_following_one_redirect(http: &Recorder, url: &str) -> (Result<Response, Exchange>, Vec<Exchange>) {
+    let first = http.send(http.get(url)).await;
+    let next = match &first {
+        Ok(r) if (300..400).contains(&r.status) => r.header("location").and_then(|l| url::Url::parse(url).ok()?.join(l).ok()),
+        _ => None,
+    };
+    match (first, next) {
+        (Ok(r), Some(next)) => {
+            let second = http.send(http.get(next.as_str())).await;
+            let mut exchanges = vec![r.exchange];
+            exchanges.push(match &second {
+                Ok(r) => r.exchange.clone(),
+                Err(e) => e.clone(),
+            });
+            (second, exchanges)
+        }
+        (first, _) => {
+            let exchange = match &first {
+                Ok(r) => r.exchange.clone(),
+                Err(e) => e.clone(),
+            };
+            (first, vec![exchange])
+        }
     }
 }
 
@@ -71,22 +128,60 @@ pub fn error_code(response: &Response) -> Option<String> {
     response.json().and_then(|j| j["error"].as_str().map(str::to_string))
 }
 
-/// Records whether `response` is the RFC 6749 §5.2 error `error` with `status`.
-pub fn expect_error(run: &mut Run, suite: &Suite, check: &Check, response: &Result<Response, Exchange>, status: u16, error: &str) {
+/// A request that got no response proves nothing about the rule under test.
+pub fn no_response(exchange: &Exchange) -> Outcome {
+    let why = exchange.error.clone().unwrap_or_else(|| "no response".into());
+    Outcome::blocked_by_step("a response from the server", format!("{} {}: {why}", exchange.method, exchange.url))
+}
+
+/// A response's status, `error` and `error_description` in words, for details.
+pub fn answered(response: &Response) -> String {
+    let json = response.json();
+    let field = |name: &str| json.as_ref().and_then(|j| j[name].as_str().map(str::to_string));
+    match (field("error"), field("error_description")) {
+        (Some(error), Some(description)) => format!("status {}, error {error} (\"{description}\")", response.status),
+        (Some(error), None) => format!("status {}, error {error}", response.status),
+        (None, _) => format!("status {}, no OAuth error in the body", response.status),
+    }
+}
+
+/// Records whether `response` is an RFC 6749 §5.2 error with one of `statuses` and one of
+/// `errors` (every answer the rule allows); when several are allowed the detail says which was
+/// seen. A 5xx or no response is no refusal: the check is blocked.
+pub fn expect_error(run: &mut Run, suite: &Suite, check: &Check, response: &Result<Response, Exchange>, statuses: &[u16], errors: &[&str]) {
     match response {
+        Ok(r) if r.status >= 500 => run.record(suite, check, &[&r.exchange], server_error(r)),
         Ok(r) => {
             let got = error_code(r);
-            run.record(
-                suite,
-                check,
-                &[&r.exchange],
-                Outcome::expect(r.status == status && got.as_deref() == Some(error), || {
-                    format!("status {}, error {got:?}; expected {status} {error}", r.status)
-                }),
-            );
+            let outcome = if statuses.contains(&r.status) && got.as_deref().is_some_and(|e| errors.contains(&e)) {
+                if statuses.len() > 1 || errors.len() > 1 { Outcome::PassNoted(answered(r)) } else { Outcome::Pass }
+            } else {
+                let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+                Outcome::Fail(format!(
+                    "{}; the rule wants status {} with error {}",
+                    answered(r),
+                    statuses.join(" or "),
+                    errors.join(" or ")
+                ))
+            };
+            run.record(suite, check, &[&r.exchange], outcome);
         }
-        Err(e) => run.record(suite, check, &[e], Outcome::Fail("no response".into())),
+        Err(e) => run.record(suite, check, &[e], no_response(e)),
     }
+}
+
+/// RFC 6749 §5.2: `invalid_client` may be 400 or 401, except that a client that authenticated
+/// with the Authorization header MUST get 401.
+pub fn invalid_client_statuses(used_authorization_header: bool) -> &'static [u16] {
+    if used_authorization_header { &[401] } else { &[400, 401] }
+}
+
+/// A 5xx answer: the server broke, which says nothing about the rule a check tests.
+pub fn server_error(response: &Response) -> Outcome {
+    Outcome::blocked_by_step(
+        "a response from the server",
+        format!("{} {} answered {}", response.exchange.method, response.exchange.url, response.status),
+    )
 }
 
 /// Records the same outcome for several checks (a step they all depend on failed or was skipped).

@@ -119,7 +119,7 @@ async fn try_flow(
 
 pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite) {
     let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, suite, &suite.checks, &[], &Outcome::Skip("the target names no confidential client".into()));
+        return record_all(run, suite, &suite.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
     let browser = ctx.http.browser();
     // A baseline login: the session later flows reuse, and the claims they are compared with.
@@ -127,7 +127,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite) {
         FlowEnd::Tokens(tokens) => tokens,
         FlowEnd::ClientError(why, ex) | FlowEnd::Broken(why, ex) => {
             let ev: Vec<&Exchange> = ex.iter().collect();
-            return record_all(run, suite, &suite.checks, &ev, &Outcome::Fail(format!("the baseline login failed: {why}")));
+            return record_all(run, suite, &suite.checks, &ev, &Outcome::blocked_by_step("the baseline login (no extra parameter)", why));
         }
     };
     // `suite` was generated from these parameters, in this order.
@@ -148,8 +148,8 @@ type Observed = (Outcome, Vec<Exchange>);
 fn judged(end: FlowEnd, judge: impl FnOnce(&Tokens) -> Outcome) -> Observed {
     match end {
         FlowEnd::Tokens(tokens) => (judge(&tokens), tokens.exchanges),
-        FlowEnd::ClientError(error, ex) => (Outcome::Fail(format!("the client got error {error:?}")), ex),
-        FlowEnd::Broken(why, ex) => (Outcome::Fail(why), ex),
+        FlowEnd::ClientError(error, ex) => (Outcome::Fail(format!("the client got error={error} instead of a code")), ex),
+        FlowEnd::Broken(why, ex) => (Outcome::blocked_by_step("the authorization with the parameter", why), ex),
     }
 }
 
@@ -160,12 +160,13 @@ fn id_claim<'a>(tokens: &'a Tokens, name: &str) -> Option<&'a Value> {
 async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &str, baseline: &Tokens) -> Observed {
     match name {
         "login_hint" => {
-            let Some(user) = &ctx.target.user else { return (Outcome::Skip("the target names no test user".into()), vec![]) };
+            let Some(user) = &ctx.target.user else { return (Outcome::NotRun("the target names no test user".into()), vec![]) };
             // A fresh browser, so that the login page is shown.
             let result = flow(ctx, &ctx.http.browser(), reg, &[("login_hint", &user.username)]).await;
             judged(result, |t| {
-                Outcome::expect(t.prefilled_username.as_deref() == Some(user.username.as_str()), || {
-                    format!("the login form prefilled {:?}", t.prefilled_username)
+                Outcome::expect(t.prefilled_username.as_deref() == Some(user.username.as_str()), || match &t.prefilled_username {
+                    Some(name) => format!("the login form prefilled \"{name}\" for login_hint \"{}\"", user.username),
+                    None => "the login form had no prefilled username".to_string(),
                 })
             })
         }
@@ -180,12 +181,13 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
         }
         "acr_values" => {
             let Some(acr) = super::strings(ctx.metadata.as_ref(), "acr_values_supported").first().map(|s| s.to_string()) else {
-                return (Outcome::Fail("discovery lists no acr_values_supported to request".into()), vec![]);
+                let why = "discovery lists no acr_values_supported, so there is no value to request";
+                return (Outcome::blocked_by_step("an acr value to request", why), vec![]);
             };
             let result = flow(ctx, browser, reg, &[("acr_values", &acr)]).await;
             judged(result, |t| {
                 Outcome::expect(id_claim(t, "acr").and_then(Value::as_str) == Some(acr.as_str()), || {
-                    format!("requested {acr}, got acr {:?}", id_claim(t, "acr"))
+                    format!("requested {acr}, got acr {}", id_claim(t, "acr").map_or("absent".to_string(), Value::to_string))
                 })
             })
         }
@@ -193,15 +195,15 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
             let result = flow(ctx, browser, reg, &[("amr_values", "pwd")]).await;
             judged(result, |t| {
                 let amr = id_claim(t, "amr").and_then(Value::as_array).cloned().unwrap_or_default();
-                Outcome::expect(amr.iter().any(|m| m == "pwd"), || format!("requested pwd, got amr {amr:?}"))
+                Outcome::expect(amr.iter().any(|m| m == "pwd"), || format!("requested pwd, got amr {}", Value::Array(amr.clone())))
             })
         }
         "audience" | "resource" => {
             let Some(resource) = reg.resource.clone() else {
-                return (Outcome::Skip("the target names no resource for the confidential client".into()), vec![]);
+                return (Outcome::NotRun("the target names no resource for the confidential client".into()), vec![]);
             };
             if ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt {
-                return (Outcome::Skip("the profile says access tokens are opaque: aud cannot be observed".into()), vec![]);
+                return (Outcome::NotApplicable("the profile says access tokens are opaque: aud cannot be observed".into()), vec![]);
             }
             let result = flow(ctx, browser, reg, &[(name, &resource)]).await;
             judged(result, |t| {
@@ -216,14 +218,14 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
             };
             let (selected, mut exchanges) = judged(flow(ctx, browser, reg, &[("org_id", &org)]).await, |t| {
                 Outcome::expect(id_claim(t, "org_id").and_then(Value::as_str) == Some(org.as_str()), || {
-                    format!("requested {org}, got {:?}", id_claim(t, "org_id"))
+                    format!("requested {org}, got org_id {}", id_claim(t, "org_id").map_or("absent".to_string(), Value::to_string))
                 })
             });
             let foreign = flow(ctx, browser, reg, &[("org_id", "oidc-harness-unknown-org")]).await;
             let refused = match foreign {
                 FlowEnd::ClientError(error, ex) => {
                     exchanges.extend(ex);
-                    Outcome::expect(error == "access_denied", || format!("a foreign org_id got error {error:?}, not access_denied"))
+                    Outcome::expect(error == "access_denied", || format!("a foreign org_id got error={error}, not access_denied"))
                 }
                 FlowEnd::Tokens(t) => {
                     exchanges.extend(t.exchanges);
@@ -231,12 +233,12 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
                 }
                 FlowEnd::Broken(why, ex) => {
                     exchanges.extend(ex);
-                    Outcome::Fail(why)
+                    Outcome::blocked_by_step("the authorization with a foreign org_id", why)
                 }
             };
             (if selected == Outcome::Pass { refused } else { selected }, exchanges)
         }
-        _ => (Outcome::Skip("no observation is defined for this parameter".into()), vec![]),
+        _ => (Outcome::NotRun("oidc-harness defines no observation for this parameter".into()), vec![]),
     }
 }
 
@@ -256,18 +258,84 @@ async fn not_honoured(
         _ => "oidc-harness".to_string(),
     };
     let result = flow(ctx, browser, reg, &[(name, &value)]).await;
-    let (got_code, error, exchanges) = match result {
-        FlowEnd::Tokens(t) => (true, None, t.exchanges),
-        FlowEnd::ClientError(error, ex) => (false, Some(error), ex),
-        FlowEnd::Broken(why, ex) => return (Outcome::Fail(why), ex),
+    let (tokens, error, exchanges) = match result {
+        FlowEnd::Tokens(t) => {
+            let exchanges = t.exchanges.clone();
+            (Some(t), None, exchanges)
+        }
+        FlowEnd::ClientError(error, ex) => (None, Some(error), ex),
+        FlowEnd::Broken(why, ex) => {
+            // A refusal on a page of the server's own is an answer, not a broken flow: it is
+            // neither ignoring the parameter nor the invalid_request the client should get.
+            let endpoint = ctx.endpoint("authorization_endpoint").unwrap_or_default();
+            let outcome = match crate::engine::refusal::classify(&ex, "", None, endpoint, Some(&why)) {
+                crate::engine::refusal::Answer::Refused(how) => Outcome::Fail(format!("{how}; the profile says {}", rule_words(rule))),
+                _ => Outcome::blocked_by_step("the authorization with the parameter", why),
+            };
+            return (outcome, ex);
+        }
     };
     let rejected = error.as_deref() == Some("invalid_request");
-    let outcome = match rule {
-        ParameterRule::Ignored => Outcome::expect(got_code, || format!("expected it to be ignored; the client got error {error:?}")),
-        ParameterRule::Rejected => Outcome::expect(rejected, || {
-            if got_code { "expected invalid_request; a code was issued".into() } else { format!("expected invalid_request; got {error:?}") }
-        }),
-        _ => Outcome::expect(got_code || rejected, || format!("expected a code or invalid_request; got {error:?}")),
+    // Ignored means nothing changed: the same claims, for the same client and user, as the
+    // baseline login without the parameter.
+    let unchanged = tokens.as_ref().map(|t| same_as_baseline(t, baseline));
+    let said = || match &error {
+        Some(error) => format!("the client got error={error}"),
+        None => "the client got no code".to_string(),
+    };
+    let outcome = match (rule, &unchanged) {
+        (ParameterRule::Ignored | ParameterRule::IgnoredOrRejected, Some(Ok(()))) => {
+            Outcome::PassNoted("ignored: the same claims as the baseline".into())
+        }
+        (ParameterRule::Ignored | ParameterRule::IgnoredOrRejected, Some(Err(diff))) => {
+            Outcome::Fail(format!("it changed the ID token: {diff}"))
+        }
+        (ParameterRule::Rejected | ParameterRule::IgnoredOrRejected, None) if rejected => {
+            Outcome::PassNoted("rejected with invalid_request".into())
+        }
+        (ParameterRule::Rejected, Some(_)) => Outcome::Fail("expected invalid_request; a code was issued".into()),
+        (ParameterRule::Ignored, None) => Outcome::Fail(format!("expected it to be ignored; {}", said())),
+        _ => Outcome::Fail(format!(
+            "expected {}; {}",
+            if rule == ParameterRule::Rejected { "invalid_request" } else { "a code or invalid_request" },
+            said()
+        )),
     };
     (outcome, exchanges)
+}
+
+fn rule_words(rule: ParameterRule) -> &'static str {
+    match rule {
+        ParameterRule::Honoured => "it is honoured",
+        ParameterRule::Ignored => "it is ignored",
+        ParameterRule::Rejected => "it is rejected with invalid_request sent to the client",
+        ParameterRule::IgnoredOrRejected => "it is ignored or rejected with invalid_request sent to the client",
+    }
+}
+
+/// Claims that differ between any two logins (times, per-request values).
+const PER_LOGIN_CLAIMS: [&str; 9] = ["iat", "exp", "nbf", "auth_time", "nonce", "at_hash", "c_hash", "jti", "sid"];
+
+/// Whether `tokens` carries the baseline's ID token claims: the same names, and the same values
+/// for `sub`, `aud` and `azp` (the same user and client); per-login claims aside.
+fn same_as_baseline(tokens: &Tokens, baseline: &Tokens) -> Result<(), String> {
+    let (Some(now), Some(then)) = (&tokens.id_token, &baseline.id_token) else {
+        return if tokens.id_token.is_some() == baseline.id_token.is_some() { Ok(()) } else { Err("the ID token came or went".into()) };
+    };
+    let names = |jwt: &Jwt| -> std::collections::BTreeSet<String> {
+        jwt.claims.as_object().map(|m| m.keys().filter(|k| !PER_LOGIN_CLAIMS.contains(&k.as_str())).cloned().collect()).unwrap_or_default()
+    };
+    let (a, b) = (names(now), names(then));
+    let added: Vec<&String> = a.difference(&b).collect();
+    let removed: Vec<&String> = b.difference(&a).collect();
+    if !added.is_empty() || !removed.is_empty() {
+        let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(format!("claims added: [{}], removed: [{}]", list(&added), list(&removed)));
+    }
+    for claim in ["sub", "aud", "azp", "acr", "amr", "org_id"] {
+        if now.claims.get(claim) != then.claims.get(claim) {
+            return Err(format!("{claim} is {} instead of {}", now.claims[claim], then.claims[claim]));
+        }
+    }
+    Ok(())
 }

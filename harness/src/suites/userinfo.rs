@@ -25,45 +25,15 @@ pub const NAME: &str = "userinfo";
 pub const SUITE: Suite =
     Suite { name: Cow::Borrowed(NAME), checks: Cow::Borrowed(&[GET, SUB, POST_BODY, NO_TOKEN, INVALID_TOKEN, ID_TOKEN_REFUSED]) };
 
-pub async fn run(ctx: &mut Context, run: &mut Run) {
-    let (Some(endpoint), Some(reg)) = (ctx.endpoint("userinfo_endpoint").map(str::to_string), ctx.target.confidential.clone()) else {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::Skip("no userinfo_endpoint or no confidential client".into()));
-    };
-    let tokens = code_tokens(ctx, &ctx.http.browser(), &reg, "openid", &[]).await.ok().map(|(body, _)| body);
-    let Some(tokens) = tokens.filter(|t| t["access_token"].is_string()) else {
-        return record_all(run, &SUITE, &SUITE.checks[..3], &[], &Outcome::Fail("could not obtain tokens for the test user".into()));
-    };
-    let access = tokens["access_token"].as_str().unwrap_or_default();
-    let id_sub = tokens["id_token"].as_str().and_then(|t| Jwt::decode(t).ok()).and_then(|j| j.claim_str("sub").map(str::to_string));
+/// What the checks that need the test user's tokens wait for.
+const TOKENS_STEP: &str = "obtaining the test user's tokens (authorization code flow)";
 
-    match ctx.http.send(ctx.http.get(&endpoint).bearer_auth(access)).await {
-        Ok(r) => {
-            let body = r.json().filter(|_| r.status == 200 && r.is_json());
-            run.record(
-                &SUITE,
-                &GET,
-                &[&r.exchange],
-                Outcome::expect(body.is_some(), || format!("status {}, content-type {:?}", r.status, r.header("content-type"))),
-            );
-            let sub = body.as_ref().and_then(|b| b["sub"].as_str());
-            run.record(
-                &SUITE,
-                &SUB,
-                &[&r.exchange],
-                Outcome::expect(sub.is_some() && sub == id_sub.as_deref(), || format!("userinfo sub {sub:?}, ID token sub {id_sub:?}")),
-            );
-        }
-        Err(e) => record_all(run, &SUITE, &[GET, SUB], &[&e], &Outcome::Fail("no response".into())),
-    }
-    match ctx.http.send(ctx.http.post(&endpoint).form(&[("access_token", access)])).await {
-        Ok(r) => run.record(
-            &SUITE,
-            &POST_BODY,
-            &[&r.exchange],
-            Outcome::expect(r.status == 200 && r.json().is_some_and(|b| b["sub"].is_string()), || format!("status {}", r.status)),
-        ),
-        Err(e) => run.record(&SUITE, &POST_BODY, &[&e], Outcome::Fail("no response".into())),
-    }
+pub async fn run(ctx: &mut Context, run: &mut Run) {
+    let Some(endpoint) = ctx.endpoint("userinfo_endpoint").map(str::to_string) else {
+        let blocked = Outcome::blocked_by(&super::discovery::USERINFO, "discovery gave no userinfo_endpoint");
+        return record_all(run, &SUITE, &SUITE.checks, &[], &blocked);
+    };
+    // These two need no user token at all.
     match ctx.http.send(ctx.http.get(&endpoint)).await {
         Ok(r) => {
             let challenge = r.header("www-authenticate").unwrap_or("");
@@ -72,17 +42,93 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                 &NO_TOKEN,
                 &[&r.exchange],
                 Outcome::expect(r.status == 401 && challenge.to_ascii_lowercase().starts_with("bearer"), || {
-                    format!("status {}, WWW-Authenticate {challenge:?}", r.status)
+                    format!("status {}, WWW-Authenticate {}", r.status, quoted_or_absent(r.header("www-authenticate")))
                 }),
             );
         }
-        Err(e) => run.record(&SUITE, &NO_TOKEN, &[&e], Outcome::Fail("no response".into())),
+        Err(e) => run.record(&SUITE, &NO_TOKEN, &[&e], super::no_response(&e)),
     }
     invalid(ctx, run, &endpoint, &INVALID_TOKEN, "oidc-harness-invalid-token").await;
-    match (tokens["id_token"].as_str(), ctx.profile.flows.access_token_format) {
-        (Some(id_token), AccessTokenFormat::Jwt) => invalid(ctx, run, &endpoint, &ID_TOKEN_REFUSED, id_token).await,
-        _ => run.record(&SUITE, &ID_TOKEN_REFUSED, &[], Outcome::Skip("no ID token, or opaque access tokens".into())),
+
+    let needs_tokens = [GET, SUB, POST_BODY, ID_TOKEN_REFUSED];
+    let Some(reg) = ctx.target.confidential.clone() else {
+        return record_all(run, &SUITE, &needs_tokens, &[], &Outcome::NotRun("the target names no confidential client".into()));
+    };
+    let tokens = match code_tokens(ctx, &ctx.http.browser(), &reg, "openid", &[]).await {
+        Ok((body, _)) if body["access_token"].is_string() => body,
+        Ok((_, exchanges)) => {
+            let ev: Vec<&Exchange> = exchanges.iter().collect();
+            return record_all(
+                run,
+                &SUITE,
+                &needs_tokens,
+                &ev,
+                &Outcome::blocked_by_step(TOKENS_STEP, "the token response has no access_token"),
+            );
+        }
+        Err((why, exchanges)) => {
+            let ev: Vec<&Exchange> = exchanges.iter().collect();
+            return record_all(run, &SUITE, &needs_tokens, &ev, &Outcome::blocked_by_step(TOKENS_STEP, why));
+        }
+    };
+    let access = tokens["access_token"].as_str().unwrap_or_default();
+    let id_sub = tokens["id_token"].as_str().and_then(|t| Jwt::decode(t).ok()).and_then(|j| j.claim_str("sub").map(str::to_string));
+
+    let mut works = false;
+    match ctx.http.send(ctx.http.get(&endpoint).bearer_auth(access)).await {
+        Ok(r) => {
+            let body = r.json().filter(|_| r.status == 200 && r.is_json());
+            works = body.is_some();
+            run.record(
+                &SUITE,
+                &GET,
+                &[&r.exchange],
+                Outcome::expect(body.is_some(), || {
+                    format!("status {}, content-type {}", r.status, quoted_or_absent(r.header("content-type")))
+                }),
+            );
+            let sub = body.as_ref().and_then(|b| b["sub"].as_str());
+            run.record(
+                &SUITE,
+                &SUB,
+                &[&r.exchange],
+                match (&body, &id_sub) {
+                    (None, _) => Outcome::blocked_by(&GET, "no userinfo response to compare"),
+                    (Some(_), None) => Outcome::blocked_by_step(TOKENS_STEP, "the token response has no ID token with a sub"),
+                    (Some(_), Some(id_sub)) => Outcome::expect(sub == Some(id_sub.as_str()), || {
+                        format!("userinfo sub {}, ID token sub {id_sub}", quoted_or_absent(sub))
+                    }),
+                },
+            );
+        }
+        Err(e) => record_all(run, &SUITE, &[GET, SUB], &[&e], &super::no_response(&e)),
     }
+    match ctx.http.send(ctx.http.post(&endpoint).form(&[("access_token", access)])).await {
+        Ok(r) => run.record(
+            &SUITE,
+            &POST_BODY,
+            &[&r.exchange],
+            Outcome::expect(r.status == 200 && r.json().is_some_and(|b| b["sub"].is_string()), || format!("status {}", r.status)),
+        ),
+        Err(e) => run.record(&SUITE, &POST_BODY, &[&e], super::no_response(&e)),
+    }
+    match tokens["id_token"].as_str() {
+        _ if ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt => run.record(
+            &SUITE,
+            &ID_TOKEN_REFUSED,
+            &[],
+            Outcome::NotApplicable("the profile says access tokens are opaque: a JWT cannot pass for one".into()),
+        ),
+        // The refusal means something only if a real access token is accepted (the control).
+        _ if !works => run.record(&SUITE, &ID_TOKEN_REFUSED, &[], Outcome::blocked_by(&GET, "the access token itself was not accepted")),
+        Some(id_token) => invalid(ctx, run, &endpoint, &ID_TOKEN_REFUSED, id_token).await,
+        None => run.record(&SUITE, &ID_TOKEN_REFUSED, &[], Outcome::blocked_by_step(TOKENS_STEP, "the token response has no ID token")),
+    }
+}
+
+/// A header value in quotes, or "absent".
+fn quoted_or_absent(value: Option<&str>) -> String {
+    value.map_or_else(|| "absent".to_string(), |v| format!("\"{v}\""))
 }
 
 async fn invalid(ctx: &Context, run: &mut Run, endpoint: &str, check: &Check, token: &str) {
@@ -96,13 +142,11 @@ async fn invalid(ctx: &Context, run: &mut Run, endpoint: &str, check: &Check, to
                 check,
                 &[&r.exchange],
                 Outcome::expect(r.status == 401 && error_in_challenge, || {
-                    format!("status {}, WWW-Authenticate {challenge:?}, error in body: {error_in_body}", r.status)
+                    let body = if error_in_body { " (invalid_token is only in the body)" } else { "" };
+                    format!("status {}, WWW-Authenticate {}{body}", r.status, quoted_or_absent(r.header("www-authenticate")))
                 }),
             );
         }
-        Err(e) => {
-            let ev: [&Exchange; 1] = [&e];
-            run.record(&SUITE, check, &ev, Outcome::Fail("no response".into()));
-        }
+        Err(e) => run.record(&SUITE, check, &[&e], super::no_response(&e)),
     }
 }

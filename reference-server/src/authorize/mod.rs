@@ -82,7 +82,7 @@ fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, no
     let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
     let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
     let prompt_login = request.prompt.login && !provider.has(Fault::PromptLoginIgnored);
-    prompt_login || request.prompt.select_account || too_old || other_user || missing_method
+    prompt_login || request.prompt.select_account || too_old || other_user || missing_method || provider.has(Fault::SessionIgnored)
 }
 
 /// `login_hint` names the account by username, email or subject.

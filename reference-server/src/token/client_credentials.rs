@@ -20,10 +20,16 @@ pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<
         (None, None) => client.default_resource.clone(),
     };
     let requested = space_list(form.get("scope"));
-    let scope = granted_scope(provider, client, resource.as_deref(), &requested)?;
+    let mut scope = granted_scope(provider, client, resource.as_deref(), &requested)?;
+    // The fault: the token carries every scope of the client while the response says only what
+    // was asked (RFC 6749 §5.1 wants a different granted scope named).
+    let named = scope.clone();
+    if provider.has(crate::faults::Fault::CcScopeWidened) {
+        scope.clone_from(&client.scopes);
+    }
     // RFC 6749 §4.4.3: no refresh token for client credentials.
     let access = provider.mint_access_token(client, None, &scope, resource.as_deref()).map_err(signing_failed)?;
-    Ok(token_response(provider, access.token, &scope, &requested))
+    Ok(token_response(provider, access.token, &named, &requested))
 }
 
 /// RFC 6749 §3.3: the scope must be the client's and, with a resource server as audience,
@@ -48,9 +54,6 @@ fn granted_scope(provider: &Provider, client: &Client, resource: Option<&str>, r
         && let Some(s) = scope.iter().find(|s| !server.scopes.contains(s))
     {
         return Err(invalid_scope(format!("scope {s} is not defined by resource server {}", server.identifier)));
-    }
-    if provider.has(crate::faults::Fault::CcScopeWidened) {
-        scope.clone_from(&client.scopes);
     }
     // The audience's first scope is its default, granted whenever the client may use it.
     if let Some(default) = server.and_then(|rs| rs.scopes.first()).filter(|_| provider.has_variant(Variant::CcDefaultScopesAdded))

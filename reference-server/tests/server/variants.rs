@@ -650,3 +650,17 @@ async fn identifier_first_login() {
     let done = browser.consent(&to_consent, "approve").await;
     assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn multiple_client_auth_accepted() {
+    let rig = with(Variant::MultipleClientAuthAccepted).await;
+    let both = [("grant_type", "client_credentials"), ("client_id", SERVICE.0), ("client_secret", SERVICE.1)];
+    let reply =
+        Reply::from(rig.http.post(rig.url("/token")).basic_auth(SERVICE.0, Some(SERVICE.1)).form(&both).send().await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let default = rig_with(Config::default()).await;
+    let refused =
+        Reply::from(default.http.post(default.url("/token")).basic_auth(SERVICE.0, Some(SERVICE.1)).form(&both).send().await.unwrap())
+            .await;
+    refused.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
