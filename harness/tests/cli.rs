@@ -95,7 +95,7 @@ fn lint_reports_the_idaas_contradiction_and_fails_an_unresolved_one() {
     let out = Command::new(BIN).args(["lint", concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles/idaas.toml")]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("`acr_values` is listed by the source as both supported and unsupported; resolved as Honoured"));
+    assert!(text.contains("`acr_values` is listed by the source as both supported and unsupported; resolved as honoured"));
     let dir = temp("lint");
     let unresolved = include_str!("../../profiles/idaas.toml").split("[[resolution]]").next().unwrap().to_string();
     std::fs::write(dir.join("p.toml"), unresolved).unwrap();
@@ -160,4 +160,55 @@ severity = "required"
     let out = Command::new(BIN).args(["conform", "--scenarios"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("custom.toml"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn report_of(dir: &std::path::Path) -> Report {
+    Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_set_of_checks_never_depends_on_what_failed() {
+    let baseline = temp("ids-baseline");
+    assert!(Command::new(BIN).args(["conform", "--report-dir"]).arg(&baseline).output().unwrap().status.success());
+    let ids = |r: &Report| r.checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let expected = ids(&report_of(&baseline));
+    // Faults that break early steps (the signing key, the login session, the JSON errors).
+    for fault in ["signing-key-missing-from-jwks", "session-ignored", "error-not-json"] {
+        let dir = temp(&format!("ids-{fault}"));
+        let out = Command::new(BIN).args(["conform", "--fault", fault, "--report-dir"]).arg(&dir).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fault}: {}", String::from_utf8_lossy(&out.stderr));
+        let report = report_of(&dir);
+        assert_eq!(ids(&report), expected, "{fault}: the same checks, in the same order");
+        for check in report.checks.iter().filter(|c| c.verdict == Verdict::Blocked) {
+            let by = check.blocked_by.as_deref().unwrap_or("");
+            assert!(by.starts_with("step: ") || expected.iter().any(|id| id == by), "{fault}: {} is blocked by `{by}`", check.id);
+            assert_ne!(by, "step: not reached", "{fault}: {} was never reached", check.id);
+        }
+    }
+}
+
+#[test]
+fn variants_are_listed_and_each_passes_what_it_is_allowed() {
+    let out = Command::new(BIN).args(["serve", "--list-variants"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(names.len() >= 30, "{names:?}");
+    assert!(names.contains(&"issuer-trailing-slash") && text.contains("allowed by OIDC Discovery"), "{text}");
+    let dir = temp("variants");
+    let out = Command::new(BIN)
+        .args(["conform", "--variant", "issuer-trailing-slash", "--variant", "token-type-lowercase", "--variant", "opaque-access-tokens"])
+        .arg("--report-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("with variant issuer-trailing-slash, token-type-lowercase, opaque-access-tokens"), "{stderr}");
+    let report = report_of(&dir);
+    assert!(report.target.issuer.ends_with("/api/oidc/"), "the issuer as the server states it, slash included");
+    // Opaque access tokens are the deployment's choice: the profile is adjusted to state it.
+    assert!(report.checks.iter().filter(|c| c.id.starts_with("access-token.")).all(|c| c.verdict == Verdict::NotApplicable));
+    let out = Command::new(BIN).args(["conform", "--variant", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `nope`; `oidc-harness serve --list-variants` lists them"));
 }

@@ -250,7 +250,7 @@ async fn a_revocation_endpoint_that_only_says_ok_is_caught() {
     let (issuer, _server) = proxied(reference_server::Config::default(), fake, tamper(|_, _, _, _| {})).await;
     assert_eq!(
         failing_in("revoke", issuer, &["lifecycle"], None).await,
-        ["revocation.refresh-token", "revocation.access-token", "revocation.client-auth"]
+        ["revocation.refresh-token", "revocation.access-token", "revocation.client-auth", "revocation.wrong-hint"]
     );
 }
 
@@ -281,4 +281,40 @@ async fn an_error_that_is_not_rfc_6749_json_is_caught() {
         failing_in("error-shape", issuer, &["client-credentials"], None).await,
         ["token.error-shape", "token.unsupported-grant-type"]
     );
+}
+
+#[tokio::test]
+async fn a_token_response_not_served_as_json_fails_exactly_those_checks() {
+    let (issuer, _server) = tampered(tamper(|path, status, headers, _| {
+        if path.ends_with("/token") && *status == StatusCode::OK {
+            headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        }
+    }))
+    .await;
+    assert_eq!(failing("token-text-plain", issuer).await, ["code.token-content-type", "cc.token-content-type"]);
+}
+
+#[tokio::test]
+async fn expires_in_as_a_string_fails_exactly_those_checks() {
+    let (issuer, _server) = tampered(tamper(|path, status, _, body| {
+        if path.ends_with("/token") && *status == StatusCode::OK {
+            let mut json: serde_json::Value = serde_json::from_slice(body).unwrap();
+            json["expires_in"] = serde_json::json!("3600");
+            *body = serde_json::to_vec(&json).unwrap();
+        }
+    }))
+    .await;
+    assert_eq!(failing("expires-in-string", issuer).await, ["code.expires-in-number", "cc.expires-in-number"]);
+}
+
+#[tokio::test]
+async fn a_password_grant_that_issues_a_token_is_caught() {
+    let (issuer, _server) = tampered(tamper(|path, status, _, body| {
+        if path.ends_with("/token") && String::from_utf8_lossy(body).contains("grant_type password is not supported") {
+            *status = StatusCode::OK;
+            *body = br#"{"access_token":"leaked","token_type":"Bearer","expires_in":3600}"#.to_vec();
+        }
+    }))
+    .await;
+    assert_eq!(failing_in("password-grant", issuer, &["client-credentials"], None).await, ["token.password-grant-refused"]);
 }

@@ -58,6 +58,9 @@ fn check_credentials<'a>(
     method: AuthMethod,
 ) -> Result<&'a Client, OAuthError> {
     let client = provider.config.client(client_id).ok_or_else(|| OAuthError::invalid_client("unknown client or bad credentials"))?;
+    if method == AuthMethod::None && client.client_secret.is_some() && provider.has(Fault::SecretNotRequired) {
+        return Ok(client);
+    }
     if client.auth_method != method {
         return Err(OAuthError::invalid_client(format!(
             "this client must authenticate with {}, not {}",

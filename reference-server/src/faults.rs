@@ -84,6 +84,9 @@ pub enum Fault {
     TokenGetAccepted,
     RevocationNotAdvertised,
     SessionIgnored,
+    FramingAllowed,
+    SecretNotRequired,
+    RevocationTrustsHint,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -326,6 +329,24 @@ pub const CATALOG: &[Entry] = &[
         "session-ignored",
         "a browser's login session is never reused: every request logs in again, and prompt=none gets login_required",
         "OIDC Core §3.1.2.1 (prompt=none), §3.1.2.3",
+    ),
+    entry(
+        Fault::FramingAllowed,
+        "framing-allowed",
+        "the login and consent pages carry neither X-Frame-Options nor CSP frame-ancestors",
+        "RFC 9700 §4.16",
+    ),
+    entry(
+        Fault::SecretNotRequired,
+        "secret-not-required",
+        "a confidential client that sends only its client_id (no secret) is authenticated",
+        "RFC 6749 §3.2.1",
+    ),
+    entry(
+        Fault::RevocationTrustsHint,
+        "revocation-trusts-hint",
+        "a refresh token revoked with token_type_hint=access_token is looked up as an access token only, and stays valid",
+        "RFC 7009 §2.1",
     ),
 ];
 

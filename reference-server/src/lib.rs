@@ -128,6 +128,10 @@ async fn faults_in_responses(axum::extract::State(provider): axum::extract::Stat
     if provider.has(Fault::NoWwwAuthenticate) {
         headers.remove(axum::http::header::WWW_AUTHENTICATE);
     }
+    if provider.has(Fault::FramingAllowed) {
+        headers.remove("x-frame-options");
+        headers.remove(axum::http::header::CONTENT_SECURITY_POLICY);
+    }
     let json = headers.get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if provider.has(Fault::NoCacheControl) && json && response.status().is_success() {
         let headers = response.headers_mut();

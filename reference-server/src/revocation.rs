@@ -46,6 +46,9 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     if jti.is_none() && provider.has(Fault::RevocationIgnoresRefreshTokens) {
         return Ok(());
     }
+    if jti.is_none() && form.get("token_type_hint") == Some("access_token") && provider.has(Fault::RevocationTrustsHint) {
+        return Ok(());
+    }
     let key = jti.as_deref().unwrap_or(token);
     match provider.store.revoke_token(key, &client.client_id) {
         Revocation::Unknown if provider.has(Fault::RevocationUnknownTokenError) => Err(OAuthError::invalid_request("unknown token")),

@@ -35,8 +35,6 @@ impl Delivery {
 pub struct Arrival {
     pub params: BTreeMap<String, String>,
     pub delivery: Delivery,
-    /// The status of the response that sent the browser to the client (e.g. 302, 303, 200).
-    pub status: u16,
 }
 
 pub struct Drive {
@@ -145,7 +143,7 @@ async fn walk(
                 None => url::Url::parse(location).map_err(|e| format!("bad Location {location}: {e}"))?,
             };
             if is_client(&next, redirect_uri) {
-                return Ok(Some(arrival_from_url(&next, response.status)));
+                return Ok(Some(arrival_from_url(&next)));
             }
             request = browser.get(next.as_str());
             continue;
@@ -157,7 +155,7 @@ async fn walk(
         let forms = parse_forms(&response);
         if let Some(form) = forms.iter().find(|f| is_client_action(&page_url, &f.action, redirect_uri)) {
             let params = form.fields.iter().cloned().collect();
-            return Ok(Some(Arrival { params, delivery: Delivery::FormPost, status: 200 }));
+            return Ok(Some(Arrival { params, delivery: Delivery::FormPost }));
         }
         if let Some(form) = forms.iter().find(|f| f.has_password) {
             if seen.logins > 0 {
@@ -207,14 +205,14 @@ fn is_client_action(page: &url::Url, action: &str, redirect_uri: &str) -> bool {
     page.join(action).is_ok_and(|u| is_client(&u, redirect_uri))
 }
 
-fn arrival_from_url(url: &url::Url, status: u16) -> Arrival {
+fn arrival_from_url(url: &url::Url) -> Arrival {
     let (params, delivery) = match url.fragment() {
         Some(fragment) if !fragment.is_empty() => {
             (url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect(), Delivery::Fragment)
         }
         _ => (url.query_pairs().into_owned().collect(), Delivery::Query),
     };
-    Arrival { params, delivery, status }
+    Arrival { params, delivery }
 }
 
 /// What the driver noticed on the way.
@@ -418,9 +416,9 @@ mod tests {
 
     #[test]
     fn responses_in_the_query_or_fragment_are_read() {
-        let q = arrival_from_url(&url::Url::parse("https://rp.test/cb?code=c&state=s").unwrap(), 303);
+        let q = arrival_from_url(&url::Url::parse("https://rp.test/cb?code=c&state=s").unwrap());
         assert_eq!((q.delivery, q.params["code"].as_str()), (Delivery::Query, "c"));
-        let f = arrival_from_url(&url::Url::parse("https://rp.test/cb#id_token=t&state=s").unwrap(), 303);
+        let f = arrival_from_url(&url::Url::parse("https://rp.test/cb#id_token=t&state=s").unwrap());
         assert_eq!((f.delivery, f.params["id_token"].as_str()), (Delivery::Fragment, "t"));
         assert!(is_client(&url::Url::parse("https://rp.test/cb?x=1#y").unwrap(), "https://rp.test/cb"));
         assert!(!is_client(&url::Url::parse("https://rp.test/cb2").unwrap(), "https://rp.test/cb"));

@@ -74,7 +74,9 @@ pub fn classify(
             .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
             .is_some_and(|j| j.get("error").is_some_and(serde_json::Value::is_string));
         if (400..500).contains(&status) || (status == 200 && error_json) {
-            return Answer::Refused(Refusal::ErrorPage { status, url: last.url.clone() });
+            // The page's address without its query (the request is in the evidence).
+            let url = last.url.split('?').next().unwrap_or(&last.url).to_string();
+            return Answer::Refused(Refusal::ErrorPage { status, url });
         }
     }
     let seen = match exchanges.last() {

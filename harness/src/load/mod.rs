@@ -124,7 +124,7 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
         ctx,
         stats: stats::Stats::default(),
         pacer,
-        jwks,
+        jwks: tokio::sync::Mutex::new(scenarios::Jwks { keys: jwks, refetched_for: Vec::new() }),
         validate_every: args.validate_every,
         issued: Default::default(),
         end: start + run_time,

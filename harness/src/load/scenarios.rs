@@ -73,13 +73,20 @@ pub struct Load {
     pub ctx: Context,
     pub stats: Stats,
     pub pacer: Option<Pacer>,
-    /// The JWKS at the start of the run, for validating sampled tokens.
-    pub jwks: Value,
+    /// The JWKS for validating sampled tokens: read at the start, read again once per key id a
+    /// token names that it lacks (a rotation during the run), as the conformance engine does.
+    pub jwks: tokio::sync::Mutex<Jwks>,
     /// Validate one issued token in this many (0: none).
     pub validate_every: u64,
     pub issued: AtomicU64,
     /// When the run ends: users with nothing left to do idle until then.
     pub end: Instant,
+}
+
+/// The key set load validates with, and the key ids it was fetched again for.
+pub struct Jwks {
+    pub keys: Value,
+    pub refetched_for: Vec<String>,
 }
 
 /// The tokens a goose user keeps between transactions (refresh and userinfo reuse a grant).
@@ -154,7 +161,7 @@ impl Load {
             form.push(("scope", scope));
         }
         let body = self.token(user, "token: client_credentials", reg, &form).await?;
-        self.sample_access_token(&body, reg);
+        self.sample_access_token(&body, reg).await;
         Ok(())
     }
 
@@ -186,7 +193,7 @@ impl Load {
         let redirect_uri = reg.redirect_uri.as_deref().unwrap_or("");
         let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect_uri), ("code_verifier", &verifier)];
         let body = self.token(user, name, reg, &form).await?;
-        self.sample_id_token(&body, reg, Some(&nonce));
+        self.sample_id_token(&body, reg, Some(&nonce)).await;
         Ok(body)
     }
 
@@ -203,7 +210,7 @@ impl Load {
                 let rotated = body["refresh_token"].as_str().map(str::to_string).unwrap_or(current);
                 let access = body["access_token"].as_str().map(str::to_string);
                 user.set_session_data(Grant { refresh_token: Some(rotated), access_token: access });
-                self.sample_id_token(&body, reg, None);
+                self.sample_id_token(&body, reg, None).await;
                 Ok(())
             }
             Err(e) => {
@@ -255,13 +262,35 @@ impl Load {
         self.validate_every > 0 && self.issued.fetch_add(1, Ordering::Relaxed).is_multiple_of(self.validate_every)
     }
 
-    fn sample_access_token(&self, body: &Value, reg: &Registration) {
+    /// The JWKS to verify `token` with: fetched again once when the token names a key id the
+    /// current set lacks (OIDC Core §10.1.1: keys roll over).
+    async fn jwks_for(&self, token: &str) -> Value {
+        let mut jwks = self.jwks.lock().await;
+        let kid = Jwt::decode(token).ok().and_then(|j| j.kid().map(str::to_string));
+        if let Some(kid) = kid
+            && !jwks.keys["keys"].as_array().is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid.as_str()))
+            && !jwks.refetched_for.contains(&kid)
+        {
+            jwks.refetched_for.push(kid);
+            if let Some(uri) = self.ctx.endpoint("jwks_uri")
+                && let Ok(r) = self.ctx.http.send(self.ctx.http.get(uri)).await
+                && let Some(keys) = r.json().filter(|j| r.status == 200 && j["keys"].is_array())
+            {
+                jwks.keys = keys;
+            }
+        }
+        jwks.keys.clone()
+    }
+
+    async fn sample_access_token(&self, body: &Value, reg: &Registration) {
         if self.ctx.profile.flows.access_token_format != AccessTokenFormat::Jwt || !self.due_for_validation() {
             return;
         }
         // The conformance engine's RFC 9068 checks, folded into one verdict per sampled token.
-        let problem = Jwt::decode(body["access_token"].as_str().unwrap_or("")).and_then(|jwt| {
-            let results = access_token::check(&jwt, &self.ctx.issuer, &reg.client_id, Some(&self.jwks), id_token::now());
+        let token = body["access_token"].as_str().unwrap_or("");
+        let jwks = self.jwks_for(token).await;
+        let problem = Jwt::decode(token).and_then(|jwt| {
+            let results = access_token::check(&jwt, &self.ctx.issuer, &reg.client_id, Some(&jwks), id_token::now());
             match access_token::fold(&results) {
                 Outcome::Fail(why) => Err(why),
                 _ => Ok(()),
@@ -270,12 +299,13 @@ impl Load {
         self.stats.validated(problem.err().map(|p| format!("access token: {p}")));
     }
 
-    fn sample_id_token(&self, body: &Value, reg: &Registration, nonce: Option<&str>) {
+    async fn sample_id_token(&self, body: &Value, reg: &Registration, nonce: Option<&str>) {
         let Some(id_token) = body["id_token"].as_str() else { return };
         if !self.due_for_validation() {
             return;
         }
         // The conformance engine's standard ID token checks (OIDC Core §3.1.3.7), folded.
+        let jwks = self.jwks_for(id_token).await;
         let problem = Jwt::decode(id_token).and_then(|jwt| {
             let expected = id_token::Expected {
                 issuer: &self.ctx.issuer,
@@ -288,7 +318,7 @@ impl Load {
                     .collect(),
                 ..Default::default()
             };
-            match id_token::fold(&id_token::check(&jwt, &expected, Some(&self.jwks), id_token::now())) {
+            match id_token::fold(&id_token::check(&jwt, &expected, Some(&jwks), id_token::now())) {
                 Outcome::Fail(why) => Err(why),
                 _ => Ok(()),
             }

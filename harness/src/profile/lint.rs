@@ -56,14 +56,22 @@ fn source_contradictions(profile: &Profile, out: &mut Vec<Finding>) {
             )),
             Some(r) if profile.parameters.get(param) != Some(&r.rule) => out.push(finding(
                 Level::Error,
-                format!("`{param}` is resolved as {:?} but [parameters] says {:?}", r.rule, profile.parameters.get(param)),
+                format!(
+                    "`{param}` is resolved as {} but [parameters] says {}",
+                    r.rule.as_str(),
+                    profile.parameters.get(param).map_or("nothing", |rule| rule.as_str())
+                ),
             )),
             Some(r) if r.reason.trim().is_empty() => {
                 out.push(finding(Level::Error, format!("the resolution of `{param}` gives no reason")));
             }
             Some(r) => out.push(finding(
                 Level::Note,
-                format!("`{param}` is listed by the source as both supported and unsupported; resolved as {:?}: {}", r.rule, r.reason),
+                format!(
+                    "`{param}` is listed by the source as both supported and unsupported; resolved as {}: {}",
+                    r.rule.as_str(),
+                    r.reason
+                ),
             )),
         }
     }
@@ -87,7 +95,9 @@ fn rules_against_source(profile: &Profile, out: &mut Vec<Finding>) {
         match profile.parameters.get(param) {
             _ if resolved(param) => {}
             Some(ParameterRule::Honoured) => {}
-            Some(other) => out.push(finding(Level::Error, format!("`{param}` is supported by the source but the rule says {other:?}"))),
+            Some(other) => {
+                out.push(finding(Level::Error, format!("`{param}` is supported by the source but the rule says {}", other.as_str())))
+            }
             None => out.push(finding(Level::Error, format!("`{param}` is supported by the source but has no rule in [parameters]"))),
         }
     }

@@ -112,6 +112,18 @@ pub enum ParameterRule {
     IgnoredOrRejected,
 }
 
+impl ParameterRule {
+    /// The rule as the profile file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterRule::Honoured => "honoured",
+            ParameterRule::Ignored => "ignored",
+            ParameterRule::Rejected => "rejected",
+            ParameterRule::IgnoredOrRejected => "ignored-or-rejected",
+        }
+    }
+}
+
 /// How a contradiction in the source was settled, and why.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,13 @@ const UNREGISTERED_REDIRECT: Check = required(
 );
 const FOREIGN_REDIRECT: Check =
     required("authz.foreign-redirect-uri", "A foreign redirect_uri is never redirected to", "RFC 6749 §4.1.2.1, RFC 9700 §4.1");
+const EXACT_REDIRECT: Check = required(
+    "authz.redirect-uri-exact",
+    "Variants of the registered redirect_uri (query, scheme, port, host case, trailing slash) are never redirected to",
+    "RFC 9700 §4.1.3, RFC 6749 §3.1.2.3",
+);
+const FRAMING: Check =
+    required("authz.no-framing", "The login and consent pages forbid framing (X-Frame-Options or CSP frame-ancestors)", "RFC 9700 §4.16");
 const UNKNOWN_CLIENT: Check =
     required("authz.unknown-client", "An unknown client_id is never redirected to its redirect_uri", "RFC 6749 §4.1.2.1");
 const POST: Check = required("authz.post", "The authorization request also works as a form POST", "OIDC Core §3.1.2.1");
@@ -49,7 +56,9 @@ pub const SUITE: Suite = Suite {
     checks: Cow::Borrowed(&[
         UNREGISTERED_REDIRECT,
         FOREIGN_REDIRECT,
+        EXACT_REDIRECT,
         UNKNOWN_CLIENT,
+        FRAMING,
         POST,
         PROMPT_NONE,
         SSO,
@@ -78,10 +87,18 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     // with a code, so a refusal below is the server's answer to the defect, not a broken flow.
     let (_, challenge) = pkce_pair();
     let control = match authorized(ctx, &ctx.http.browser(), &reg, &code_params("control", &challenge)).await {
-        Ok(done) if done.arrival.params.contains_key("code") => Ok(()),
+        Ok(done) if done.arrival.params.contains_key("code") => {
+            // A fresh browser: the login (and consent) pages were shown on the way.
+            framing(ctx, run, &done.exchanges);
+            Ok(())
+        }
         Ok(done) => Err((format!("the client received {}", describe_params(&done.arrival.params)), done.exchanges)),
         Err(failed) => Err(failed),
     };
+    if let Err((why, exchanges)) = &control {
+        let ev: Vec<&Exchange> = exchanges.iter().collect();
+        run.record(&SUITE, &FRAMING, &ev, Outcome::blocked_by_step("a login in a fresh browser", why.clone()));
+    }
     let refusals = [
         (&UNREGISTERED_REDIRECT, reg.client_id.clone(), format!("{redirect_uri}/evil")),
         (&FOREIGN_REDIRECT, reg.client_id.clone(), "https://attacker.oidc-harness.invalid/callback".to_string()),
@@ -90,13 +107,15 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     match control {
         Ok(()) => {
             for (check, client_id, uri) in &refusals {
-                never_redirected(ctx, run, &reg, check, client_id, uri).await;
+                let (outcome, exchanges) = refused(ctx, &reg, client_id, uri).await;
+                run.record(&SUITE, check, &exchanges.iter().collect::<Vec<_>>(), outcome);
             }
+            exact_redirect(ctx, run, &reg, &redirect_uri).await;
         }
         Err((why, exchanges)) => {
             let ev: Vec<&Exchange> = exchanges.iter().collect();
             let blocked = Outcome::blocked_by_step("positive control: the same request with the registered redirect_uri", why);
-            for (check, _, _) in &refusals {
+            for check in refusals.iter().map(|(check, _, _)| *check).chain([&EXACT_REDIRECT]) {
                 run.record(&SUITE, check, &ev, blocked.clone());
             }
         }
@@ -119,12 +138,12 @@ fn describe_params(params: &std::collections::BTreeMap<String, String>) -> Strin
 }
 
 /// Sends a request naming `client_id` and `redirect_uri` directly (not through the registration)
-/// and checks the browser is never sent to that URI and the server visibly refused: an error
-/// page, or (for a known client) an error sent to its registered redirect URI.
-async fn never_redirected(ctx: &Context, run: &mut Run, reg: &Registration, check: &Check, client_id: &str, redirect_uri: &str) {
+/// and judges it: the browser never sent to that URI, and the server visibly refused (an error
+/// page, or, for a known client, an error sent to its registered redirect URI).
+async fn refused(ctx: &Context, reg: &Registration, client_id: &str, redirect_uri: &str) -> (Outcome, Vec<Exchange>) {
     let Some(endpoint) = ctx.endpoint("authorization_endpoint") else {
         let why = "discovery gave no authorization_endpoint";
-        return run.record(&SUITE, check, &[], Outcome::blocked_by(&super::discovery::AUTHORIZATION_ENDPOINT, why));
+        return (Outcome::blocked_by(&super::discovery::AUTHORIZATION_ENDPOINT, why), Vec::new());
     };
     let (_, challenge) = pkce_pair();
     let mut params = vec![("client_id", client_id), ("redirect_uri", redirect_uri)];
@@ -138,7 +157,6 @@ async fn never_redirected(ctx: &Context, run: &mut Run, reg: &Registration, chec
         Ok(d) => (d.exchanges, d.result.err()),
         Err(why) => (Vec::new(), Some(why)),
     };
-    let ev: Vec<&Exchange> = exchanges.iter().collect();
     // An unknown client has no registered redirect URI to send an error to (RFC 6749 §4.1.2.1).
     let registered = if client_id == reg.client_id { reg.redirect_uri.as_deref() } else { None };
     let outcome = match refusal::classify(&exchanges, redirect_uri, registered, endpoint, driver_error.as_deref()) {
@@ -148,7 +166,90 @@ async fn never_redirected(ctx: &Context, run: &mut Run, reg: &Registration, chec
             Outcome::blocked_by_step("a visible refusal", format!("the server neither redirected nor refused: {why}"))
         }
     };
-    run.record(&SUITE, check, &ev, outcome);
+    (outcome, exchanges)
+}
+
+/// RFC 9700 §4.1.3: redirect URIs are compared by exact string matching, so a URI that differs
+/// from the registered one in any part is someone else's.
+async fn exact_redirect(ctx: &Context, run: &mut Run, reg: &Registration, registered: &str) {
+    let Ok(parsed) = url::Url::parse(registered) else {
+        return run.record(&SUITE, &EXACT_REDIRECT, &[], Outcome::NotRun(format!("the registered redirect_uri {registered} is not a URL")));
+    };
+    let mut variants: Vec<(&str, String)> = Vec::new();
+    let mut with = |what: &'static str, change: &dyn Fn(&mut url::Url)| {
+        let mut u = parsed.clone();
+        change(&mut u);
+        if u.as_str() != registered {
+            variants.push((what, u.to_string()));
+        }
+    };
+    with("a query added", &|u| {
+        u.query_pairs_mut().append_pair("oidc_harness", "1");
+    });
+    with("another scheme", &|u| {
+        let _ = u.set_scheme(if u.scheme() == "https" { "http" } else { "https" });
+    });
+    with("another port", &|u| {
+        let _ = u.set_port(Some(if u.port() == Some(8443) { 9443 } else { 8443 }));
+    });
+    with("a trailing slash", &|u| {
+        let path = format!("{}/", u.path().trim_end_matches('/'));
+        u.set_path(&path)
+    });
+    let mut outcomes = Vec::new();
+    let mut evidence = Vec::new();
+    for (what, uri) in variants {
+        let (outcome, exchanges) = refused(ctx, reg, &reg.client_id, &uri).await;
+        evidence.extend(exchanges);
+        outcomes.push((what, outcome));
+    }
+    // The host in capitals: url::Url lower-cases hosts, so this one is spelled out by hand.
+    if let Some(host) = parsed.host_str().filter(|h| h.chars().any(|c| c.is_ascii_lowercase())) {
+        let upper = registered.replacen(host, &host.to_ascii_uppercase(), 1);
+        let (outcome, exchanges) = refused(ctx, reg, &reg.client_id, &upper).await;
+        evidence.extend(exchanges);
+        outcomes.push(("the host in capitals", outcome));
+    }
+    let outcome = crate::engine::fold(outcomes.iter().map(|(what, o)| (*what, o)));
+    let outcome = match outcome {
+        Outcome::Pass => Outcome::PassNoted(format!("{} variants refused", outcomes.len())),
+        other => other,
+    };
+    run.record(&SUITE, &EXACT_REDIRECT, &evidence.iter().collect::<Vec<_>>(), outcome);
+}
+
+/// RFC 9700 §4.16: every HTML page the server showed on the way (login, consent) forbids being
+/// framed, with X-Frame-Options (DENY or SAMEORIGIN) or a CSP frame-ancestors directive.
+fn framing(ctx: &Context, run: &mut Run, exchanges: &[Exchange]) {
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    let server = ctx.endpoint("authorization_endpoint").and_then(origin);
+    let header = |e: &Exchange, name: &str| {
+        e.response_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let pages: Vec<&Exchange> = exchanges
+        .iter()
+        .filter(|e| {
+            e.status == Some(200) && origin(&e.url) == server && header(e, "content-type").is_some_and(|c| c.starts_with("text/html"))
+        })
+        .collect();
+    if pages.is_empty() {
+        return run.record(&SUITE, &FRAMING, &[], Outcome::blocked_by_step("a login page in a fresh browser", "no HTML page was shown"));
+    }
+    let framable: Vec<&str> = pages
+        .iter()
+        .filter(|e| {
+            let xfo = header(e, "x-frame-options").is_some_and(|v| v.contains("deny") || v.contains("sameorigin"));
+            let csp = header(e, "content-security-policy").is_some_and(|v| v.contains("frame-ancestors"));
+            !xfo && !csp
+        })
+        .map(|e| e.url.as_str())
+        .collect();
+    run.record(
+        &SUITE,
+        &FRAMING,
+        &pages,
+        Outcome::expect(framable.is_empty(), || format!("no X-Frame-Options or frame-ancestors on {}", framable.join(", "))),
+    );
 }
 
 async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
@@ -311,7 +412,7 @@ async fn response_modes(ctx: &Context, run: &mut Run, reg: &Registration) {
                     check,
                     &ev,
                     Outcome::expect(a.delivery == delivery && a.params.contains_key("code"), || {
-                        format!("delivered by {:?}: {:?}", a.delivery, a.params.keys())
+                        format!("delivered in {}: {}", a.delivery.name(), describe_params(&a.params))
                     }),
                 );
             }

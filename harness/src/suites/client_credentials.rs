@@ -18,6 +18,16 @@ const ISSUED: Check =
 const NO_STORE: Check = required("cc.no-store", "The token response has Cache-Control: no-store", "RFC 6749 §5.1");
 const BEARER: Check = required("cc.token-type-bearer", "token_type is Bearer", "RFC 6749 §5.1, RFC 6750 §4");
 const EXPIRES_IN: Check = recommended("cc.expires-in", "expires_in is given", "RFC 6749 §5.1");
+const EXPIRES_IN_NUMBER: Check =
+    required("cc.expires-in-number", "expires_in, when given, is a JSON number of seconds", "RFC 6749 §5.1, Appendix A.14");
+const CONTENT_TYPE: Check = required("cc.token-content-type", "The token response is served as application/json", "RFC 6749 §5.1");
+const PASSWORD_GRANT: Check =
+    required("token.password-grant-refused", "The resource owner password grant is refused, even with the right password", "RFC 9700 §2.4");
+const REGISTERED_METHOD: Check = recommended(
+    "token.registered-auth-method",
+    "A client authenticating with another method than the one registered is refused",
+    "OIDC Core §9, RFC 7591 §2 (token_endpoint_auth_method)",
+);
 const NO_REFRESH: Check = recommended("cc.no-refresh-token", "No refresh token is issued", "RFC 6749 §4.4.3");
 const NO_ID_TOKEN: Check = recommended("cc.no-id-token", "No ID token is issued without a user", "OIDC Core §3.1.3.3");
 const SCOPE: Check =
@@ -76,9 +86,11 @@ pub const SUITE: Suite = Suite {
     name: Cow::Borrowed(NAME),
     checks: Cow::Borrowed(&[
         ISSUED,
+        CONTENT_TYPE,
         NO_STORE,
         BEARER,
         EXPIRES_IN,
+        EXPIRES_IN_NUMBER,
         NO_REFRESH,
         NO_ID_TOKEN,
         SCOPE,
@@ -104,6 +116,8 @@ pub const SUITE: Suite = Suite {
         AUTH_POST,
         AUTH_NONE,
         AUTH_MIXED,
+        REGISTERED_METHOD,
+        PASSWORD_GRANT,
     ]),
 };
 
@@ -143,6 +157,32 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     audiences(ctx, run, &reg).await;
     errors(ctx, run, &reg).await;
     authentication(ctx, run).await;
+    password_grant(ctx, run).await;
+}
+
+/// RFC 9700 §2.4: the password grant MUST NOT be used, so a server must not issue a token for
+/// it, even to a registered client sending the test user's real password (anything less would
+/// be refused for the wrong reason).
+async fn password_grant(ctx: &Context, run: &mut Run) {
+    let (Some(reg), Some(user)) = (&ctx.target.confidential, &ctx.target.user) else {
+        return run.record(&SUITE, &PASSWORD_GRANT, &[], Outcome::NotRun("the target names no confidential client or no test user".into()));
+    };
+    let form =
+        [("grant_type", "password"), ("username", user.username.as_str()), ("password", user.password.expose()), ("scope", "openid")];
+    match token(ctx, reg, &form).await {
+        Ok(r) if r.json().is_some_and(|j| j.get("access_token").is_some()) => {
+            run.record(&SUITE, &PASSWORD_GRANT, &[&r.exchange], Outcome::Fail("a token was issued for grant_type=password".into()))
+        }
+        Ok(r) if r.status >= 500 => run.record(&SUITE, &PASSWORD_GRANT, &[&r.exchange], super::server_error(&r)),
+        // Refused, whatever the error's shape (that is token.error-shape's rule).
+        Ok(r) if (400..500).contains(&r.status) => {
+            run.record(&SUITE, &PASSWORD_GRANT, &[&r.exchange], Outcome::PassNoted(super::answered(&r)))
+        }
+        Ok(r) => {
+            run.record(&SUITE, &PASSWORD_GRANT, &[&r.exchange], Outcome::Fail(format!("{}: not an OAuth refusal", super::answered(&r))))
+        }
+        Err(e) => run.record(&SUITE, &PASSWORD_GRANT, &[&e], super::no_response(&e)),
+    }
 }
 
 /// Each authentication method the profile claims, probed with a refresh request carrying a
@@ -186,7 +226,9 @@ async fn authentication(ctx: &Context, run: &mut Run) {
         }
     }
     let Some(reg) = regs.iter().filter_map(|r| r.as_ref()).find(|r| r.auth_method == AuthMethod::ClientSecretBasic) else {
-        return run.record(&SUITE, &AUTH_MIXED, &[], Outcome::NotRun("the target names no client using client_secret_basic".into()));
+        let why = "the target names no client using client_secret_basic";
+        run.record(&SUITE, &REGISTERED_METHOD, &[], Outcome::NotRun(why.into()));
+        return run.record(&SUITE, &AUTH_MIXED, &[], Outcome::NotRun(why.into()));
     };
     let secret = reg.secret.as_ref().map(|s| s.expose()).unwrap_or("");
     let both = authenticated(
@@ -211,6 +253,25 @@ async fn authentication(ctx: &Context, run: &mut Run) {
         ),
         Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], super::no_response(e)),
     }
+    // The same Basic client with its secret in the body instead: the registered method is the
+    // only one it may use (OIDC Core §9).
+    let other = Registration { auth_method: AuthMethod::ClientSecretPost, ..reg.clone() };
+    match token(ctx, &other, &probe).await {
+        Ok(r) if r.status >= 500 => run.record(&SUITE, &REGISTERED_METHOD, &[&r.exchange], super::server_error(&r)),
+        Ok(r) => run.record(
+            &SUITE,
+            &REGISTERED_METHOD,
+            &[&r.exchange],
+            Outcome::expect(super::error_code(&r).as_deref() == Some("invalid_client"), || {
+                format!(
+                    "{} registered for client_secret_basic authenticated with client_secret_post: {}",
+                    reg.client_id,
+                    super::answered(&r)
+                )
+            }),
+        ),
+        Err(e) => run.record(&SUITE, &REGISTERED_METHOD, &[&e], super::no_response(&e)),
+    }
 }
 
 /// RFC 6749 §3.3 lets a server ignore part of the requested scope, but then the response MUST
@@ -232,8 +293,22 @@ fn unknown_scope(run: &mut Run, response: &Result<Response, Exchange>) {
 }
 
 /// The checks judged on the first token response: blocked together when there is none.
-const ISSUED_CHECKS: [Check; 12] =
-    [ISSUED, NO_STORE, BEARER, EXPIRES_IN, NO_REFRESH, NO_ID_TOKEN, SCOPE, SCOPE_MINIMAL, AT_TYP, AT_SIGNATURE, AT_CLAIMS, AT_SUB];
+const ISSUED_CHECKS: [Check; 14] = [
+    ISSUED,
+    CONTENT_TYPE,
+    NO_STORE,
+    BEARER,
+    EXPIRES_IN,
+    EXPIRES_IN_NUMBER,
+    NO_REFRESH,
+    NO_ID_TOKEN,
+    SCOPE,
+    SCOPE_MINIMAL,
+    AT_TYP,
+    AT_SIGNATURE,
+    AT_CLAIMS,
+    AT_SUB,
+];
 
 fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope: &str) {
     let ev = [&r.exchange];
@@ -252,11 +327,13 @@ fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope:
             run.declare_not_applicable(&SUITE, check, "the profile says access tokens are opaque");
         }
     }
+    run.record(&SUITE, &CONTENT_TYPE, &ev, super::json_content_type(r));
     let cache = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
     run.record(&SUITE, &NO_STORE, &ev, Outcome::expect(cache.contains("no-store"), || format!("Cache-Control: {cache:?}")));
     let token_type = body["token_type"].as_str().unwrap_or("");
     run.record(&SUITE, &BEARER, &ev, Outcome::expect(token_type.eq_ignore_ascii_case("bearer"), || format!("token_type {token_type:?}")));
-    run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body["expires_in"].is_u64(), || "no numeric expires_in".into()));
+    run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body.get("expires_in").is_some(), || "no expires_in".into()));
+    run.record(&SUITE, &EXPIRES_IN_NUMBER, &ev, super::expires_in_number(&body));
     run.record(&SUITE, &NO_REFRESH, &ev, Outcome::expect(body.get("refresh_token").is_none(), || "a refresh token was issued".into()));
     run.record(&SUITE, &NO_ID_TOKEN, &ev, Outcome::expect(body.get("id_token").is_none(), || "an ID token was issued".into()));
     scope_rules(run, &ev, &body, &access, scope);

@@ -10,6 +10,7 @@ use crate::engine::jwt::Jwt;
 use crate::engine::login::Delivery;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::profile::AccessTokenFormat;
+use crate::target::{AuthMethod, Registration};
 use reports::Exchange;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -19,12 +20,23 @@ const STATE: Check = required("code.state-echoed", "state comes back unchanged",
 const ISS: Check = required("code.iss-parameter", "The response carries iss equal to the issuer", "RFC 9207 §2");
 const QUERY: Check =
     required("code.query-delivery", "The code is delivered in the query by default", "RFC 6749 §4.1.2, OAuth Multiple Response Types §2.1");
-const REDIRECT_STATUS: Check =
-    required("code.redirect-not-307", "The browser is sent to the client with 302 or 303, never 307", "RFC 9700 §4.12 (307 Redirect)");
+const REDIRECT_STATUS: Check = required(
+    "code.redirect-not-307",
+    "A redirect answering the login (or consent) POST is never 307 or 308, which would re-post the credentials",
+    "RFC 9700 §4.12",
+);
 const TOKEN_OK: Check = required("code.token-200", "The code is redeemed with 200 and a JSON object", "RFC 6749 §5.1");
 const NO_STORE: Check = required("code.token-no-store", "The token response has Cache-Control: no-store", "RFC 6749 §5.1");
 const BEARER: Check = required("code.token-type-bearer", "token_type is Bearer", "RFC 6749 §5.1, RFC 6750 §4");
 const EXPIRES_IN: Check = recommended("code.expires-in", "expires_in is given", "RFC 6749 §5.1");
+const EXPIRES_IN_NUMBER: Check =
+    required("code.expires-in-number", "expires_in, when given, is a JSON number of seconds", "RFC 6749 §5.1, Appendix A.14");
+const CONTENT_TYPE: Check = required("code.token-content-type", "The token response is served as application/json", "RFC 6749 §5.1");
+const NEEDS_AUTHENTICATION: Check = required(
+    "code.confidential-client-authenticates",
+    "A confidential client's code redeemed with client_id and PKCE but no secret gets invalid_client",
+    "RFC 6749 §3.2.1, §4.1.3",
+);
 const ID_TOKEN: Check = required("id-token.present", "An ID token is returned for the openid scope", "OIDC Core §3.1.3.3");
 const SIGNATURE: Check =
     required("id-token.signature", "The ID token signature verifies with the JWKS key named by kid", "OIDC Core §3.1.3.7 (6), §10.1");
@@ -63,9 +75,11 @@ pub const SUITE: Suite = Suite {
         QUERY,
         REDIRECT_STATUS,
         TOKEN_OK,
+        CONTENT_TYPE,
         NO_STORE,
         BEARER,
         EXPIRES_IN,
+        EXPIRES_IN_NUMBER,
         ID_TOKEN,
         SIGNATURE,
         ALG,
@@ -86,6 +100,7 @@ pub const SUITE: Suite = Suite {
         REPLAY_REVOKES,
         REDIRECT_BOUND,
         CLIENT_BOUND,
+        NEEDS_AUTHENTICATION,
         SUB_STABLE,
     ]),
 };
@@ -172,12 +187,21 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         last,
         Outcome::expect(arrival.delivery == Delivery::Query, || format!("delivered in {}", arrival.delivery.name())),
     );
-    // 307 would make the browser re-POST the login form, credentials included, to the client.
+    // 307 and 308 keep the method and body: the browser would re-POST the login form,
+    // credentials included, to wherever it is sent. Redirects answering a GET may use them.
+    let posts: Vec<&Exchange> =
+        flow_ev.iter().copied().filter(|e| e.method == "POST" && e.status.is_some_and(|s| (300..400).contains(&s))).collect();
+    let replaying: Vec<String> =
+        posts.iter().filter(|e| matches!(e.status, Some(307 | 308))).map(|e| format!("{} to {}", e.status.unwrap_or(0), e.url)).collect();
     run.record(
         &SUITE,
         &REDIRECT_STATUS,
-        last,
-        Outcome::expect(matches!(arrival.status, 302 | 303), || format!("status {}", arrival.status)),
+        &posts,
+        if posts.is_empty() {
+            Outcome::NotApplicable("no login or consent form was posted (an existing session)".into())
+        } else {
+            Outcome::expect(replaying.is_empty(), || format!("a POST was answered {}", replaying.join(", ")))
+        },
     );
 
     let code = arrival.params["code"].clone();
@@ -201,6 +225,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         return skip_rest(run, &TOKEN_OK, &super::answered(&response), &ev);
     }
     run.record(&SUITE, &TOKEN_OK, &ev, Outcome::Pass);
+    run.record(&SUITE, &CONTENT_TYPE, &ev, super::json_content_type(&response));
     let cache = response.header("cache-control").unwrap_or("");
     run.record(
         &SUITE,
@@ -210,7 +235,8 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     );
     let token_type = body["token_type"].as_str().unwrap_or("");
     run.record(&SUITE, &BEARER, &ev, Outcome::expect(token_type.eq_ignore_ascii_case("bearer"), || format!("token_type \"{token_type}\"")));
-    run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body["expires_in"].is_u64(), || "no numeric expires_in".into()));
+    run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body.get("expires_in").is_some(), || "no expires_in".into()));
+    run.record(&SUITE, &EXPIRES_IN_NUMBER, &ev, super::expires_in_number(&body));
     let access_token = body["access_token"].as_str().unwrap_or("").to_string();
 
     let id_token = body["id_token"].as_str().map(Jwt::decode);
@@ -227,7 +253,9 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     for token in [body["id_token"].as_str().unwrap_or(""), access_token.as_str()] {
         refetched.extend(ctx.jwks_for(token).await);
     }
-    let ev: Vec<&Exchange> = ev.iter().copied().chain(refetched.iter()).collect();
+    // The authorization request (it carried the nonce and max_age the claims are judged by),
+    // the token response, and any JWKS refetch.
+    let ev: Vec<&Exchange> = flow_ev.first().copied().into_iter().chain(ev.iter().copied()).chain(refetched.iter()).collect();
     check_id_token(ctx, run, &ev, &jwt, &reg.client_id, &nonce, &access_token);
     check_access_token(ctx, run, &ev, &access_token, &reg.client_id);
     let first_sub = jwt.claim_str("sub").map(str::to_string);
@@ -301,6 +329,21 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
             expect_invalid_grant(run, &REDIRECT_BOUND, token(ctx, &reg, &form).await);
         }
         Err(why) => run.record(&SUITE, &REDIRECT_BOUND, &[], Outcome::blocked_by_step(FURTHER_STEP, why)),
+    }
+    // Positive control: the same redemption with the secret worked (code.token-200 above).
+    match fresh_code(ctx, &browser, &reg).await {
+        Ok((code, verifier)) => {
+            let unauthenticated = Registration { auth_method: AuthMethod::None, secret: None, ..reg.clone() };
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ];
+            let response = token(ctx, &unauthenticated, &form).await;
+            super::expect_error(run, &SUITE, &NEEDS_AUTHENTICATION, &response, super::invalid_client_statuses(false), &["invalid_client"]);
+        }
+        Err(why) => run.record(&SUITE, &NEEDS_AUTHENTICATION, &[], Outcome::blocked_by_step(FURTHER_STEP, why)),
     }
     match &ctx.target.other_confidential {
         None => run.record(&SUITE, &CLIENT_BOUND, &[], Outcome::NotRun("the target names no second confidential client".into())),
@@ -405,8 +448,10 @@ async fn fresh_code(
 ) -> Result<(String, String), String> {
     let auth = code_authorization(ctx, browser, reg, "openid", &[]).await.map_err(|(why, _)| why)?;
     let params = &auth.done.arrival.params;
-    let code =
-        params.get("code").cloned().ok_or_else(|| format!("no code in a further authorization response: {:?}", params.get("error")))?;
+    let code = params.get("code").cloned().ok_or_else(|| match params.get("error") {
+        Some(error) => format!("a further authorization gave the client error={error} instead of a code"),
+        None => "a further authorization gave the client no code".to_string(),
+    })?;
     Ok((code, auth.verifier))
 }
 

@@ -31,7 +31,7 @@ pub const USERINFO: Check = recommended("discovery.userinfo-endpoint", "userinfo
 const SCOPES: Check = recommended("discovery.scopes-openid", "scopes_supported includes openid", "OIDC Discovery §3");
 const HTTPS: Check =
     required("discovery.endpoints-https", "Every endpoint uses https (http only on a loopback host)", "OIDC Discovery §3, RFC 8414 §2");
-const PKCE_S256: Check = required("discovery.pkce-s256", "code_challenge_methods_supported lists S256", "RFC 8414 §2, RFC 7636 §4.3");
+const PKCE_S256: Check = required("discovery.pkce-s256", "code_challenge_methods_supported lists S256", "RFC 8414 §2, RFC 9700 §2.1.1");
 const PKCE_PLAIN: Check = required("discovery.pkce-no-plain", "plain PKCE is not offered when the profile refuses it", "RFC 9700 §2.1.1");
 const RESPONSE_MODES: Check =
     recommended("discovery.response-modes", "response_modes_supported lists the profile's modes", "OIDC Discovery §3");

@@ -134,7 +134,11 @@ pub async fn code_tokens(
     let CodeAuthorization { done, verifier, .. } = code_authorization(ctx, browser, reg, scope, extra).await?;
     let mut exchanges = done.exchanges;
     let Some(code) = done.arrival.params.get("code") else {
-        return Err((format!("no code: error {:?}", done.arrival.params.get("error")), exchanges));
+        let why = match done.arrival.params.get("error") {
+            Some(error) => format!("the client received error={error} instead of a code"),
+            None => "the client received no code".to_string(),
+        };
+        return Err((why, exchanges));
     };
     match redeem(ctx, reg, code, Some(&verifier)).await {
         Ok(r) => {

@@ -39,6 +39,13 @@ const TOKEN_CAP: Check = required(
     "profile (Manage OIDC and OAuth tokens)",
 );
 const OTHER_CLIENT: Check = required("revocation.other-client", "Another client cannot revoke the token", "RFC 7009 §2.1");
+const WRONG_HINT: Check =
+    required("revocation.wrong-hint", "A refresh token revoked with token_type_hint=access_token is revoked all the same", "RFC 7009 §2.1");
+const PUBLIC_ROTATES: Check = required(
+    "refresh.public-client-rotates",
+    "A public client's refresh token rotates on use (or is sender-constrained)",
+    "RFC 9700 §4.14.2",
+);
 
 pub const NAME: &str = "lifecycle";
 
@@ -55,20 +62,22 @@ pub const SUITE: Suite = Suite {
         AUTH_TIME,
         REFRESHED_ID_TOKEN,
         BOUND,
+        PUBLIC_ROTATES,
         REVOKE_REFRESH,
         REVOKE_ACCESS,
         UNKNOWN,
         UNAUTHENTICATED,
         OTHER_CLIENT,
+        WRONG_HINT,
         TOKEN_CAP,
     ]),
 };
 
-/// The refresh-token checks, and the revocation checks: skipped or failed together when the
-/// step they depend on cannot run.
+/// The refresh-token checks judged on the confidential client's grants, and the revocation
+/// checks: not applicable or blocked together when the step they depend on cannot run.
 const REFRESH_CHECKS: [Check; 10] =
     [ISSUED, WORKS, ROTATES, REUSE_REFUSED, REUSE_REVOKES, NARROW, WIDEN, AUTH_TIME, REFRESHED_ID_TOKEN, BOUND];
-const REVOCATION_CHECKS: [Check; 5] = [REVOKE_REFRESH, REVOKE_ACCESS, UNKNOWN, UNAUTHENTICATED, OTHER_CLIENT];
+const REVOCATION_CHECKS: [Check; 6] = [REVOKE_REFRESH, REVOKE_ACCESS, UNKNOWN, UNAUTHENTICATED, OTHER_CLIENT, WRONG_HINT];
 
 /// What checks wait for when no grant can be had.
 const GRANT_STEP: &str = "a grant for the test user (authorization code flow)";
@@ -108,9 +117,12 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
     if !ctx.profile.flows.refresh_tokens {
-        record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::NotApplicable("the profile has no refresh tokens".into()));
+        let why = Outcome::NotApplicable("the profile has no refresh tokens".into());
+        record_all(run, &SUITE, &REFRESH_CHECKS, &[], &why);
+        run.record(&SUITE, &PUBLIC_ROTATES, &[], why);
     } else {
         refresh_rules(ctx, run, &reg).await;
+        public_client_rotates(ctx, run).await;
     }
     if !ctx.profile.features.revocation {
         record_all(run, &SUITE, &REVOCATION_CHECKS, &[], &Outcome::NotApplicable("the profile has no revocation".into()));
@@ -298,6 +310,47 @@ fn id_token(body: &Value) -> Option<Jwt> {
     body["id_token"].as_str().and_then(|t| Jwt::decode(t).ok())
 }
 
+async fn revoke_with(ctx: &Context, reg: &Registration, form: &[(&str, &str)]) -> Result<Response, Exchange> {
+    let endpoint = ctx.endpoint("revocation_endpoint").unwrap_or_default().to_string();
+    ctx.http.send(authenticated(&ctx.http, &endpoint, reg, form)).await
+}
+
+/// RFC 9700 §4.14.2: a public client's refresh tokens must be sender-constrained or rotate, so a
+/// leaked one is caught at its next use. A server that issues public clients no refresh token
+/// at all meets the rule too.
+async fn public_client_rotates(ctx: &Context, run: &mut Run) {
+    let Some(public) = &ctx.target.public else {
+        return run.record(&SUITE, &PUBLIC_ROTATES, &[], Outcome::NotRun("the target names no public client".into()));
+    };
+    let (body, exchange) = match grant(ctx, public, "openid offline_access").await {
+        Ok(ok) => ok,
+        Err(why) => return run.record(&SUITE, &PUBLIC_ROTATES, &[], Outcome::blocked_by_step("a grant for the public client", why)),
+    };
+    let r1 = field(&body, "refresh_token");
+    if r1.is_empty() {
+        return run.record(&SUITE, &PUBLIC_ROTATES, &[&exchange], Outcome::PassNoted("the public client gets no refresh token".into()));
+    }
+    if body["token_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("DPoP")) {
+        return run.record(&SUITE, &PUBLIC_ROTATES, &[&exchange], Outcome::PassNoted("the tokens are DPoP-bound (RFC 9449)".into()));
+    }
+    let second = refresh(ctx, public, &r1, None).await;
+    let outcome = match &second {
+        Ok(r) if r.status >= 500 => super::server_error(r),
+        Ok(r) if r.status != 200 => Outcome::blocked_by_step("a refresh by the public client", super::answered(r)),
+        Ok(r) => {
+            let r2 = r.json().map(|b| field(&b, "refresh_token")).unwrap_or_default();
+            Outcome::expect(!r2.is_empty() && r2 != r1, || {
+                if r2.is_empty() { "no new refresh token came back".into() } else { "the same refresh token came back".into() }
+            })
+        }
+        Err(e) => super::no_response(e),
+    };
+    let responses = [&second];
+    let mut ev = vec![&exchange];
+    ev.extend(evidence(&responses));
+    run.record(&SUITE, &PUBLIC_ROTATES, &ev, outcome);
+}
+
 async fn revoke(ctx: &Context, reg: Option<&Registration>, token_value: &str) -> Result<Response, Exchange> {
     let endpoint = ctx.endpoint("revocation_endpoint").unwrap_or_default().to_string();
     let request = match reg {
@@ -309,7 +362,8 @@ async fn revoke(ctx: &Context, reg: Option<&Registration>, token_value: &str) ->
 
 async fn revocation_rules(ctx: &Context, run: &mut Run, reg: &Registration) {
     other_client_cannot_revoke(ctx, run, reg).await;
-    revoked_refresh_token_fails(ctx, run, reg).await;
+    revoked_refresh_token_fails(ctx, run, reg, &REVOKE_REFRESH, None).await;
+    revoked_refresh_token_fails(ctx, run, reg, &WRONG_HINT, Some("access_token")).await;
     revoked_access_token_fails(ctx, run, reg).await;
     match revoke(ctx, Some(reg), "oidc-harness-unknown-token").await {
         Ok(r) => run.record(&SUITE, &UNKNOWN, &[&r.exchange], Outcome::expect(r.status == 200, || super::answered(&r))),
@@ -351,19 +405,24 @@ async fn other_client_cannot_revoke(ctx: &Context, run: &mut Run, reg: &Registra
     );
 }
 
-async fn revoked_refresh_token_fails(ctx: &Context, run: &mut Run, reg: &Registration) {
+/// Revokes a fresh refresh token (with `hint` as its token_type_hint; RFC 7009 §2.1: a wrong hint
+/// only widens the server's search), then it must no longer refresh.
+async fn revoked_refresh_token_fails(ctx: &Context, run: &mut Run, reg: &Registration, check: &Check, hint: Option<&str>) {
     let (body, _) = match grant(ctx, reg, "openid offline_access").await {
         Ok(ok) => ok,
-        Err(why) => return run.record(&SUITE, &REVOKE_REFRESH, &[], Outcome::blocked_by_step(GRANT_STEP, why)),
+        Err(why) => return run.record(&SUITE, check, &[], Outcome::blocked_by_step(GRANT_STEP, why)),
     };
     let token_value = field(&body, "refresh_token");
-    let revoked = revoke(ctx, Some(reg), &token_value).await;
+    let revoked = match hint {
+        Some(hint) => revoke_with(ctx, reg, &[("token", &token_value), ("token_type_hint", hint)]).await,
+        None => revoke(ctx, Some(reg), &token_value).await,
+    };
     let after = refresh(ctx, reg, &token_value, None).await;
     let responses = [&revoked, &after];
     let ev = evidence(&responses);
     run.record(
         &SUITE,
-        &REVOKE_REFRESH,
+        check,
         &ev,
         judge_revocation(&revoked, &after, |r| {
             (r.status == 400 && super::error_code(r).as_deref() == Some("invalid_grant"))

@@ -176,6 +176,21 @@ pub fn invalid_client_statuses(used_authorization_header: bool) -> &'static [u16
     if used_authorization_header { &[401] } else { &[400, 401] }
 }
 
+/// RFC 6749 §5.1: a successful token response is served as application/json.
+pub fn json_content_type(response: &Response) -> Outcome {
+    Outcome::expect(response.is_json(), || format!("Content-Type {}", response.header("content-type").unwrap_or("absent")))
+}
+
+/// RFC 6749 §5.1 and Appendix A.14: `expires_in`, when present, is a number of seconds (a JSON
+/// number of digits, not a string).
+pub fn expires_in_number(body: &Value) -> Outcome {
+    match body.get("expires_in") {
+        None => Outcome::NotApplicable("the response has no expires_in".into()),
+        Some(v) if v.is_u64() => Outcome::Pass,
+        Some(other) => Outcome::Fail(format!("expires_in is {other}, not a JSON number of seconds")),
+    }
+}
+
 /// A 5xx answer: the server broke, which says nothing about the rule a check tests.
 pub fn server_error(response: &Response) -> Outcome {
     Outcome::blocked_by_step(

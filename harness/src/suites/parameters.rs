@@ -21,15 +21,6 @@ pub fn suite(profile: &Profile) -> Suite {
     Suite { name: Cow::Borrowed(NAME), checks: Cow::Owned(checks) }
 }
 
-fn slug(rule: ParameterRule) -> &'static str {
-    match rule {
-        ParameterRule::Honoured => "honoured",
-        ParameterRule::Ignored => "ignored",
-        ParameterRule::Rejected => "rejected",
-        ParameterRule::IgnoredOrRejected => "ignored-or-rejected",
-    }
-}
-
 /// The rule each honoured parameter comes from, and what "honoured" means for it here.
 fn honoured_rule(name: &str) -> (&'static str, &'static str) {
     match name {
@@ -58,7 +49,7 @@ fn check_for(profile: &Profile, name: &str, rule: ParameterRule) -> Check {
         }
     };
     Check {
-        id: Cow::Owned(format!("param.{name}.{}", slug(rule))),
+        id: Cow::Owned(format!("param.{name}.{}", rule.as_str())),
         title: Cow::Owned(title),
         spec: Cow::Owned(spec),
         severity: Severity::Required,
