@@ -254,24 +254,26 @@ async fn authentication(ctx: &Context, run: &mut Run) {
         Err(e) => run.record(&SUITE, &AUTH_MIXED, &[e], super::no_response(e)),
     }
     // The same Basic client with its secret in the body instead: the registered method is the
-    // only one it may use (OIDC Core §9).
+    // only one it may use (OIDC Core §9). The request is one the client may make (client
+    // credentials for the service client), so the only reason left to refuse it is the method.
     let other = Registration { auth_method: AuthMethod::ClientSecretPost, ..reg.clone() };
-    match token(ctx, &other, &probe).await {
-        Ok(r) if r.status >= 500 => run.record(&SUITE, &REGISTERED_METHOD, &[&r.exchange], super::server_error(&r)),
-        Ok(r) => run.record(
-            &SUITE,
-            &REGISTERED_METHOD,
-            &[&r.exchange],
-            Outcome::expect(super::error_code(&r).as_deref() == Some("invalid_client"), || {
-                format!(
-                    "{} registered for client_secret_basic authenticated with client_secret_post: {}",
-                    reg.client_id,
-                    super::answered(&r)
-                )
-            }),
-        ),
-        Err(e) => run.record(&SUITE, &REGISTERED_METHOD, &[&e], super::no_response(&e)),
-    }
+    let is_service = ctx.target.service.as_ref().is_some_and(|s| s.client_id == reg.client_id);
+    let form: &[(&str, &str)] = if is_service { &[("grant_type", "client_credentials")] } else { &probe };
+    let (outcome, exchange) = match token(ctx, &other, form).await {
+        Ok(r) if r.status >= 500 => (super::server_error(&r), r.exchange),
+        Ok(r) if super::error_code(&r).as_deref() == Some("invalid_client") => (Outcome::Pass, r.exchange),
+        Ok(r) if r.status == 200 || (!is_service && super::error_code(&r).is_some()) => {
+            let answer = if r.status == 200 { "a token was issued".to_string() } else { super::answered(&r) };
+            let why = format!("{} registered for client_secret_basic authenticated with client_secret_post: {answer}", reg.client_id);
+            (Outcome::Fail(why), r.exchange)
+        }
+        Ok(r) => {
+            let why = format!("the answer does not tell whether the method was accepted: {}", super::answered(&r));
+            (Outcome::blocked_by_step("a request the client may make", why), r.exchange)
+        }
+        Err(e) => (super::no_response(&e), e),
+    };
+    run.record(&SUITE, &REGISTERED_METHOD, &[&exchange], outcome);
 }
 
 /// RFC 6749 §3.3 lets a server ignore part of the requested scope, but then the response MUST
