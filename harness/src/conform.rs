@@ -222,7 +222,8 @@ pub async fn run_suites(
     verbose: bool,
 ) -> Vec<reports::CheckResult> {
     let total = if only_check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
-    let mut run = Run::new(selected.iter().map(|s| s.name.to_string()).collect(), only_check, if verbose { total } else { 0 });
+    let names = selected.iter().map(|s| s.name.to_string()).collect();
+    let mut run = Run::new(names, only_check, if verbose { total } else { 0 }, ctx.http.redactor());
     for suite in suites::all(&ctx.profile, scenario_files) {
         let suite = &suite;
         let before = run.results().len();

@@ -55,7 +55,7 @@ impl Redactor {
         let Ok(mut parsed) = url::Url::parse(url) else { return self.text(url) };
         if parsed.query().is_some() {
             let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
-            parsed.query_pairs_mut().clear().extend_pairs(pairs.iter().map(|(k, v)| (k, redact_param(k, v))));
+            parsed.query_pairs_mut().clear().extend_pairs(pairs.iter().map(|(k, v)| (k, self.param(k, v))));
         }
         if let Some(fragment) = parsed.fragment().map(str::to_string) {
             parsed.set_fragment(Some(&self.form(&fragment)));
@@ -67,7 +67,7 @@ impl Redactor {
     pub fn form(&self, body: &str) -> String {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
         let encoded =
-            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (k, redact_param(k, v)))).finish();
+            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter().map(|(k, v)| (k, self.param(k, v)))).finish();
         self.text(&encoded)
     }
 
@@ -91,8 +91,10 @@ impl Redactor {
     /// A response or request body, by its content type.
     pub fn body(&self, content_type: Option<&str>, body: &str) -> String {
         let ct = content_type.unwrap_or("").to_ascii_lowercase();
-        if ct.contains("json")
-            && let Ok(mut value) = serde_json::from_str::<Value>(body)
+        // Whatever the content type says: a token response served as text/plain is still JSON
+        // with tokens in it.
+        if let Ok(mut value) = serde_json::from_str::<Value>(body)
+            && (value.is_object() || value.is_array())
         {
             redact_json(&mut value);
             return self.text(&serde_json::to_string_pretty(&value).unwrap_or_default());
@@ -107,8 +109,16 @@ impl Redactor {
     }
 }
 
-fn redact_param(name: &str, value: &str) -> String {
-    if is_secret_name(name) { REDACTED.to_string() } else { value.to_string() }
+impl Redactor {
+    /// A decoded parameter: redacted by its name, or because it holds a known secret value
+    /// (a password in a field of any name; compared before encoding, which would hide it).
+    fn param(&self, name: &str, value: &str) -> String {
+        if is_secret_name(name) || self.values.iter().any(|v| value.contains(v.as_str())) {
+            REDACTED.to_string()
+        } else {
+            value.to_string()
+        }
+    }
 }
 
 fn cookie_name(pair: &str) -> String {
@@ -135,26 +145,39 @@ fn redact_json(value: &mut Value) {
 }
 
 /// Hidden inputs of forms carry CSRF tokens and, in form_post responses, codes and tokens:
-/// blank the value of any input whose name is a secret name.
+/// blank the value of any input whose name is a secret name. Tags and attribute names in any
+/// letter case, values in double or single quotes (positions are found in an ASCII-lowercased
+/// copy, which keeps byte offsets).
 fn redact_html_values(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<input") {
-        let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
-        out.push_str(&rest[..start]);
-        let tag = &rest[start..end];
-        let secret = SECRET_NAMES.iter().any(|n| tag.contains(&format!("name=\"{n}\"")));
-        out.push_str(&if secret { blank_value(tag) } else { tag.to_string() });
-        rest = &rest[end..];
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("<input") {
+        let start = at + found;
+        let end = lower[start..].find('>').map_or(html.len(), |e| start + e + 1);
+        out.push_str(&html[at..start]);
+        let tag = &lower[start..end];
+        let secret = SECRET_NAMES.iter().any(|n| {
+            let n = n.to_ascii_lowercase();
+            tag.contains(&format!("name=\"{n}\"")) || tag.contains(&format!("name='{n}'")) || tag.contains(&format!("name={n} "))
+        });
+        out.push_str(&if secret { blank_value(&html[start..end], tag) } else { html[start..end].to_string() });
+        at = end;
     }
-    out.push_str(rest);
+    out.push_str(&html[at..]);
     out
 }
 
-fn blank_value(tag: &str) -> String {
-    let Some(i) = tag.find("value=\"") else { return tag.to_string() };
-    let start = i + "value=\"".len();
-    let end = tag[start..].find('"').map_or(tag.len(), |e| start + e);
+fn blank_value(tag: &str, lower: &str) -> String {
+    let Some(i) = lower.find("value=") else { return tag.to_string() };
+    let start = i + "value=".len();
+    let (start, end) = match tag.as_bytes().get(start) {
+        Some(q @ (b'"' | b'\'')) => {
+            let quote = *q as char;
+            (start + 1, tag[start + 1..].find(quote).map_or(tag.len(), |e| start + 1 + e))
+        }
+        _ => (start, tag[start..].find([' ', '>', '/']).map_or(tag.len(), |e| start + e)),
+    };
     format!("{}{REDACTED}{}", &tag[..start], &tag[end..])
 }
 
@@ -167,11 +190,14 @@ fn jwt_spans(text: &str) -> Vec<(usize, usize)> {
     while i < bytes.len() {
         if text[i..].starts_with("eyJ") && (i == 0 || !is_b64url(bytes[i - 1])) {
             let run = &text[i..i + text[i..].bytes().take_while(|b| is_b64url(*b) || *b == b'.').count()];
-            // A sentence may end right after the token: its period is not part of it.
-            let candidate = run.trim_end_matches('.');
-            if candidate.split('.').filter(|p| !p.is_empty()).count() >= 3 {
-                spans.push((i, candidate.len()));
-                i += candidate.len();
+            // Header, payload (a JSON object too) and signature; an unsecured token (alg none,
+            // RFC 7519 §6) has an empty signature. A period after the third part ends a
+            // sentence, not the token.
+            let parts: Vec<&str> = run.splitn(4, '.').collect();
+            if parts.len() >= 3 && !parts[0].is_empty() && parts[1].starts_with("eyJ") {
+                let len = parts[0].len() + parts[1].len() + parts[2].len() + 2;
+                spans.push((i, len));
+                i += len;
                 continue;
             }
         }
@@ -256,6 +282,7 @@ mod tests {
         let r = Redactor::new(["alice-password".to_string(), "ab".to_string()]);
         let text = r.text(&format!("user typed alice-password; token {JWT}. ab stays"));
         assert_eq!(text, "user typed [redacted]; token [redacted JWT]. ab stays");
+        assert_eq!(r.text("unsecured eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0. here"), "unsecured [redacted JWT] here");
     }
 
     #[test]
@@ -277,9 +304,20 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_found_before_encoding_and_json_whatever_its_content_type() {
+        let r = Redactor::new(["p@ss w&rd!".to_string()]);
+        let form = r.form(&url::form_urlencoded::Serializer::new(String::new()).append_pair("passwd", "p@ss w&rd!").finish());
+        assert_eq!(form, "passwd=%5Bredacted%5D");
+        let body = r.body(Some("text/plain"), r#"{"access_token":"opaque-at","refresh_token":"opaque-rt"}"#);
+        assert!(!body.contains("opaque-at") && !body.contains("opaque-rt"), "{body}");
+    }
+
+    #[test]
     fn hidden_form_values_are_blanked() {
         let r = Redactor::default();
         let html = r.body(Some("text/html; charset=utf-8"), r#"<input type="hidden" name="csrf" value="tok"><input type="hidden" name="interaction" value="ix"><input type="hidden" name="code" value="c0de">"#);
         assert!(!html.contains("tok") && !html.contains("c0de") && html.contains("value=\"ix\""), "{html}");
+        let odd = r.body(Some("text/html"), "<INPUT TYPE='hidden' NAME='code' VALUE='c0de'><input name=id_token value=eyJx.eyJy.zz >");
+        assert!(!odd.contains("c0de") && !odd.contains("eyJx"), "{odd}");
     }
 }

@@ -50,6 +50,11 @@ impl Recorder {
         Recorder { client: client(true), redactor: self.redactor.clone(), logged_in: Default::default() }
     }
 
+    /// The redactor every exchange goes through, for text that is not an exchange (details).
+    pub fn redactor(&self) -> Arc<Redactor> {
+        self.redactor.clone()
+    }
+
     /// Marks the browser as logged in; returns whether it already was.
     pub fn mark_logged_in(&self) -> bool {
         self.logged_in.swap(true, std::sync::atomic::Ordering::SeqCst)

@@ -37,6 +37,16 @@ pub struct Arrival {
     pub delivery: Delivery,
 }
 
+/// The parameters a client received, in words (`error=access_denied, state=...`), with the
+/// values of codes and tokens left out: for details.
+pub fn describe_params(params: &BTreeMap<String, String>) -> String {
+    if params.is_empty() {
+        return "no parameters".into();
+    }
+    let secret = |k: &str| matches!(k, "code" | "access_token" | "id_token" | "refresh_token");
+    params.iter().map(|(k, v)| if secret(k) { k.to_string() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(", ")
+}
+
 pub struct Drive {
     pub result: Result<Arrival, String>,
     pub exchanges: Vec<Exchange>,

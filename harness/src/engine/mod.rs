@@ -109,13 +109,30 @@ pub struct Run {
     /// Checks the profile makes not applicable, declared by their suite before anything ran:
     /// whatever a later step records for them, they are not applicable.
     not_applicable: Vec<(String, String)>,
+    /// Details quote what servers said (`error_description`, URLs): they pass the same redactor
+    /// as the evidence.
+    redactor: std::sync::Arc<crate::redact::Redactor>,
 }
 
 impl Run {
-    pub fn new(suites: Vec<String>, only_check: Option<String>, expected_total: usize) -> Run {
+    pub fn new(
+        suites: Vec<String>,
+        only_check: Option<String>,
+        expected_total: usize,
+        redactor: std::sync::Arc<crate::redact::Redactor>,
+    ) -> Run {
         use std::io::IsTerminal;
         let progress_bar = std::io::stderr().is_terminal();
-        Run { results: Vec::new(), suites, only_check, last: Instant::now(), expected_total, progress_bar, not_applicable: Vec::new() }
+        Run {
+            results: Vec::new(),
+            suites,
+            only_check,
+            last: Instant::now(),
+            expected_total,
+            progress_bar,
+            not_applicable: Vec::new(),
+            redactor,
+        }
     }
 
     /// Declares that the profile makes `check` not applicable, so that neither a failure nor a
@@ -169,6 +186,7 @@ impl Run {
             Outcome::NotRun(why) => (Verdict::NotRun, why, None),
             Outcome::Blocked(Blocked { by, why }) => (Verdict::Blocked, why, Some(by)),
         };
+        let detail = self.redactor.text(&detail);
         self.results.push(CheckResult {
             id: check.id.to_string(),
             suite: suite.name.to_string(),

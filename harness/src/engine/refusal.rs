@@ -34,10 +34,20 @@ pub enum Answer {
     Inconclusive(String),
 }
 
+/// OAuth errors that say the server failed, not that it refused (RFC 6749 §4.1.2.1: they stand
+/// for a 500 and a 503): never evidence about the rule under test.
+pub const SERVER_TROUBLE: [&str; 2] = ["server_error", "temporarily_unavailable"];
+
+/// Statuses a page may have for reasons that have nothing to do with the request under test
+/// (authentication, rate limits, timeouts): a refusal only when the body is an OAuth error.
+const UNRELATED_STATUSES: [u16; 5] = [401, 403, 407, 408, 429];
+
 /// Classifies the exchanges of an authorization request. `tested_uri` is where the browser must
 /// not go; `registered_uri` is where an error redirect is acceptable (`None` when no redirect is,
-/// e.g. for an unknown client); `server` is the authorization endpoint, whose origin an error
-/// page must come from. `driver_error` is why the login driver stopped, if it did.
+/// e.g. for an unknown client); `server` is the authorization endpoint: only the chain that
+/// starts with a request to it is judged (a JSON login before it is set-up, never an answer),
+/// and an error page must come from its origin. `driver_error` is why the login driver
+/// stopped, if it did.
 pub fn classify(
     exchanges: &[Exchange],
     tested_uri: &str,
@@ -45,7 +55,16 @@ pub fn classify(
     server: &str,
     driver_error: Option<&str>,
 ) -> Answer {
-    let locations: Vec<url::Url> = exchanges
+    let without_query = |u: &str| u.split(['?', '#']).next().unwrap_or(u).to_string();
+    let start = exchanges.iter().position(|e| without_query(&e.url) == without_query(server));
+    let Some(start) = start else {
+        return Answer::Inconclusive(match driver_error {
+            Some(why) => format!("the authorization request was never sent: {why}"),
+            None => "the authorization request was never sent".to_string(),
+        });
+    };
+    let chain = &exchanges[start..];
+    let locations: Vec<url::Url> = chain
         .iter()
         .filter_map(|e| {
             let base = url::Url::parse(&e.url).ok()?;
@@ -53,36 +72,55 @@ pub fn classify(
             base.join(&location.1).ok()
         })
         .collect();
-    if let Some(to) = locations.iter().find(|l| is_client(l, tested_uri)) {
-        return Answer::SentTo(to.to_string());
-    }
-    if let Some(registered) = registered_uri {
-        for to in locations.iter().filter(|l| is_client(l, registered)) {
-            if let Some(error) = response_parameter(to, "error") {
-                return Answer::Refused(Refusal::ErrorRedirect { error });
-            }
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    let server_origin = origin(server);
+    for to in &locations {
+        let error = response_parameter(to, "error");
+        let granted = ["code", "access_token", "id_token"].iter().any(|p| response_parameter(to, p).is_some());
+        // The registered URI with an error (and nothing granted) is the refusal RFC 6749
+        // §4.1.2.1 asks for; the tested URI is recognised by what sets it apart from the
+        // registered one (another path, or the query the test added).
+        let to_registered = registered_uri.is_some_and(|r| is_client(to, r) && !carries_extra_query(to, tested_uri, r));
+        if to_registered
+            && !granted
+            && let Some(error) = error.clone().filter(|e| !SERVER_TROUBLE.contains(&e.as_str()))
+        {
+            return Answer::Refused(Refusal::ErrorRedirect { error });
+        }
+        // A grant sent on after a request naming the tested URI means it was accepted, even when
+        // the server normalised it back to the registered one.
+        if is_client(to, tested_uri) && (granted || !to_registered) {
+            return Answer::SentTo(to.to_string());
+        }
+        // An error page of the server's own reached by a redirect (Ory Hydra's
+        // /oauth2/fallbacks/error?error=...): the server refused and told the user.
+        if origin(to.as_str()) == server_origin
+            && let Some(error) = error.filter(|e| !SERVER_TROUBLE.contains(&e.as_str()))
+        {
+            let url = without_query(to.as_str());
+            return Answer::Refused(Refusal::ErrorPage { status: 303, url: format!("{url} (error={error})") });
         }
     }
-    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
-    if let Some(last) = exchanges.last()
+    if let Some(last) = chain.last()
         && let Some(status) = last.status
-        && origin(&last.url).is_some_and(|o| Some(o) == origin(server))
+        && origin(&last.url) == server_origin
     {
-        let error_json = last
+        let error = last
             .response_body
             .as_deref()
             .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-            .is_some_and(|j| j.get("error").is_some_and(serde_json::Value::is_string));
-        if (400..500).contains(&status) || (status == 200 && error_json) {
+            .and_then(|j| j.get("error").and_then(|e| e.as_str()).map(str::to_string));
+        let oauth_error = error.as_deref().is_some_and(|e| !SERVER_TROUBLE.contains(&e));
+        let refusal_status = (400..500).contains(&status) && !UNRELATED_STATUSES.contains(&status);
+        if refusal_status || ((400..500).contains(&status) || status == 200) && oauth_error {
             // The page's address without its query (the request is in the evidence).
-            let url = last.url.split('?').next().unwrap_or(&last.url).to_string();
-            return Answer::Refused(Refusal::ErrorPage { status, url });
+            return Answer::Refused(Refusal::ErrorPage { status, url: without_query(&last.url) });
         }
     }
-    let seen = match exchanges.last() {
+    let seen = match chain.last() {
         Some(e) => match e.status {
-            Some(status) => format!("the last response was {status} from {}", e.url),
-            None => format!("no response from {}", e.url),
+            Some(status) => format!("the last response was {status} from {}", without_query(&e.url)),
+            None => format!("no response from {}", without_query(&e.url)),
         },
         None => "no request was made".to_string(),
     };
@@ -90,6 +128,15 @@ pub fn classify(
         Some(why) => format!("{why} ({seen})"),
         None => seen,
     })
+}
+
+/// Whether `to` carries a query parameter that `tested` has and `registered` lacks: the browser
+/// went to the tested variant, not to the registered URI.
+fn carries_extra_query(to: &url::Url, tested: &str, registered: &str) -> bool {
+    let pairs = |u: &str| url::Url::parse(u).map(|u| u.query_pairs().into_owned().collect::<Vec<_>>()).unwrap_or_default();
+    let (tested, registered) = (pairs(tested), pairs(registered));
+    let extra: Vec<&(String, String)> = tested.iter().filter(|p| !registered.contains(p)).collect();
+    !extra.is_empty() && extra.iter().all(|(k, v)| to.query_pairs().any(|(tk, tv)| tk == k.as_str() && tv == v.as_str()))
 }
 
 /// A response parameter in the query or the fragment of a redirect.
@@ -137,7 +184,27 @@ mod tests {
         );
         assert!(matches!(classify(&ex, EVIL, None, SERVER, None), Answer::Inconclusive(_)), "no redirect is acceptable here");
         let page = [exchange("https://idp.test/authorize?x", Some(400), None, Some("<p>bad redirect_uri</p>"))];
+        // A login API answering 401 before the request is no answer to it.
+        let login = [exchange("https://idp.test/api/login", Some(401), None, None)];
+        assert!(matches!(classify(&login, EVIL, None, SERVER, Some("login failed")), Answer::Inconclusive(_)));
+        let limited = [exchange(SERVER, Some(429), None, Some("slow down"))];
+        assert!(matches!(classify(&limited, EVIL, None, SERVER, None), Answer::Inconclusive(_)), "a rate limit is no refusal");
+        let trouble = [exchange(SERVER, Some(302), Some("https://app.test/cb?error=server_error"), None)];
+        assert!(matches!(classify(&trouble, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "server_error is no refusal");
+        let fallback = [exchange(SERVER, Some(302), Some("/oauth2/fallbacks/error?error=invalid_request"), None)];
+        assert!(matches!(classify(&fallback, EVIL, None, SERVER, None), Answer::Refused(Refusal::ErrorPage { .. })));
         assert!(matches!(classify(&page, EVIL, None, SERVER, None), Answer::Refused(Refusal::ErrorPage { status: 400, .. })));
+    }
+
+    #[test]
+    fn a_variant_differing_by_its_query_is_told_from_the_registered_uri() {
+        let tested = "https://app.test/cb?oidc_harness=1";
+        let to_variant = [exchange(SERVER, Some(302), Some("https://app.test/cb?oidc_harness=1&error=invalid_request"), None)];
+        assert!(matches!(classify(&to_variant, tested, Some(REGISTERED), SERVER, None), Answer::SentTo(_)));
+        let to_registered = [exchange(SERVER, Some(302), Some("https://app.test/cb?error=invalid_request"), None)];
+        assert!(matches!(classify(&to_registered, tested, Some(REGISTERED), SERVER, None), Answer::Refused(Refusal::ErrorRedirect { .. })));
+        let with_code = [exchange(SERVER, Some(302), Some("https://APP.test/cb?code=c"), None)];
+        assert!(matches!(classify(&with_code, "https://APP.test/cb", Some(REGISTERED), SERVER, None), Answer::SentTo(_)));
     }
 
     #[test]
@@ -148,7 +215,8 @@ mod tests {
         assert!(
             matches!(classify(&none, EVIL, Some(REGISTERED), SERVER, Some("timeout")), Answer::Inconclusive(w) if w.contains("timeout"))
         );
-        let elsewhere = [exchange("https://cdn.test/x", Some(404), None, None)];
+        let elsewhere =
+            [exchange(SERVER, Some(302), Some("https://cdn.test/x"), None), exchange("https://cdn.test/x", Some(404), None, None)];
         assert!(matches!(classify(&elsewhere, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not the server's page");
         let ok_page = [exchange(SERVER, Some(200), None, Some("<form></form>"))];
         assert!(matches!(classify(&ok_page, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)));

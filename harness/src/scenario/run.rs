@@ -3,7 +3,7 @@
 
 use super::{AuthorizeExpect, AuthorizeStep, ClientRole, RedeemStep, Scenario, ScenarioFile, Step, TokenExpect, Verifier};
 use crate::engine::http::Recorder;
-use crate::engine::login::Delivery;
+use crate::engine::login::{Delivery, describe_params};
 use crate::engine::refusal;
 use crate::engine::{Outcome, Run, Suite};
 use crate::suites::Context;
@@ -149,7 +149,7 @@ fn check_arrival(ctx: &Context, expect: &AuthorizeExpect, seen: &Seen<'_>, sent_
     let params = seen.arrival.map(|(p, _)| p);
     let get = |name: &str| params.and_then(|p| p.get(name)).map(String::as_str);
     let said = || match (params, seen.failure) {
-        (Some(p), _) => format!("the client received {}", received(p)),
+        (Some(p), _) => format!("the client received {}", describe_params(p)),
         (None, Some(why)) => format!("nothing reached the client: {why}"),
         (None, None) => "nothing reached the client".to_string(),
     };
@@ -159,6 +159,9 @@ fn check_arrival(ctx: &Context, expect: &AuthorizeExpect, seen: &Seen<'_>, sent_
         let leaked = get("code").is_some() || get("access_token").is_some() || get("id_token").is_some();
         match (params, get("error")) {
             _ if leaked => return fail("expected a refusal".into()),
+            (Some(_), Some(error)) if refusal::SERVER_TROUBLE.contains(&error) => {
+                return Err(Outcome::blocked_by_step("a visible refusal", format!("the server reported trouble: error={error}")));
+            }
             (Some(_), Some(error)) if expect.error.is_empty() || expect.error.iter().any(|e| e == error) => {
                 note = Some(format!("refused with error={error}"));
             }
@@ -211,15 +214,6 @@ fn check_arrival(ctx: &Context, expect: &AuthorizeExpect, seen: &Seen<'_>, sent_
         return fail("expected no tokens".into());
     }
     Ok(note)
-}
-
-/// The parameters a client received, in words, with the values of codes and tokens left out.
-fn received(params: &BTreeMap<String, String>) -> String {
-    if params.is_empty() {
-        return "no parameters".into();
-    }
-    let secret = |k: &str| matches!(k, "code" | "access_token" | "id_token" | "refresh_token");
-    params.iter().map(|(k, v)| if secret(k) { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(", ")
 }
 
 async fn redeem_step(ctx: &Context, step: &RedeemStep, state: &mut State) -> StepResult {

@@ -6,7 +6,7 @@ use super::flow::{Authorized, CodeAuthorization, authorize, authorized, code_aut
 use super::{Context, record_all};
 use crate::engine::http::Recorder;
 use crate::engine::jwt::Jwt;
-use crate::engine::login::Delivery;
+use crate::engine::login::{Delivery, describe_params};
 use crate::engine::refusal::{self, Answer};
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use crate::target::Registration;
@@ -79,6 +79,9 @@ const AGE_WAIT: std::time::Duration = std::time::Duration::from_millis(2100);
 const NEEDS_THE_USER: [&str; 4] = ["login_required", "interaction_required", "account_selection_required", "consent_required"];
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
+    if super::blocked_without(ctx, run, &SUITE, &["authorization_endpoint", "token_endpoint"]) {
+        return;
+    }
     let Some(reg) = ctx.target.confidential.clone() else {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
@@ -127,14 +130,6 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
 
 fn code_params<'a>(state: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![("response_type", "code"), ("scope", "openid"), ("state", state), ("code_challenge", challenge), ("code_challenge_method", "S256")]
-}
-
-/// The parameters a client received, in words (`error=access_denied, state=...`), for details.
-fn describe_params(params: &std::collections::BTreeMap<String, String>) -> String {
-    if params.is_empty() {
-        return "no parameters".into();
-    }
-    params.iter().map(|(k, v)| if k == "code" { "code=<redacted>".to_string() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(", ")
 }
 
 /// Sends a request naming `client_id` and `redirect_uri` directly (not through the registration)
@@ -189,9 +184,13 @@ async fn exact_redirect(ctx: &Context, run: &mut Run, reg: &Registration, regist
     with("another scheme", &|u| {
         let _ = u.set_scheme(if u.scheme() == "https" { "http" } else { "https" });
     });
-    with("another port", &|u| {
-        let _ = u.set_port(Some(if u.port() == Some(8443) { 9443 } else { 8443 }));
-    });
+    // RFC 8252 §7.3 (and RFC 9700 §4.1.3's exception): a loopback redirect URI may use any port.
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    if !loopback {
+        with("another port", &|u| {
+            let _ = u.set_port(Some(if u.port() == Some(8443) { 9443 } else { 8443 }));
+        });
+    }
     with("a trailing slash", &|u| {
         let path = format!("{}/", u.path().trim_end_matches('/'));
         u.set_path(&path)
@@ -218,6 +217,22 @@ async fn exact_redirect(ctx: &Context, run: &mut Run, reg: &Registration, regist
     run.record(&SUITE, &EXACT_REDIRECT, &evidence.iter().collect::<Vec<_>>(), outcome);
 }
 
+/// How many HTML pages (login, consent) the server showed during a flow: 200 text/html answers
+/// from the authorization endpoint's origin.
+fn pages_shown(ctx: &Context, exchanges: &[Exchange]) -> usize {
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    let server = ctx.endpoint("authorization_endpoint").and_then(origin);
+    exchanges
+        .iter()
+        .filter(|e| e.status == Some(200) && origin(&e.url) == server)
+        .filter(|e| {
+            e.response_headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().starts_with("text/html"))
+        })
+        .count()
+}
+
 /// RFC 9700 §4.16: every HTML page the server showed on the way (login, consent) forbids being
 /// framed, with X-Frame-Options (DENY or SAMEORIGIN) or a CSP frame-ancestors directive.
 fn framing(ctx: &Context, run: &mut Run, exchanges: &[Exchange]) {
@@ -239,7 +254,13 @@ fn framing(ctx: &Context, run: &mut Run, exchanges: &[Exchange]) {
         .iter()
         .filter(|e| {
             let xfo = header(e, "x-frame-options").is_some_and(|v| v.contains("deny") || v.contains("sameorigin"));
-            let csp = header(e, "content-security-policy").is_some_and(|v| v.contains("frame-ancestors"));
+            // frame-ancestors that admits any origin (`*`, a bare scheme) protects nothing.
+            let csp = header(e, "content-security-policy").is_some_and(|v| {
+                v.split(';').filter_map(|d| d.trim().strip_prefix("frame-ancestors")).any(|sources| {
+                    let sources: Vec<&str> = sources.split_whitespace().collect();
+                    !sources.is_empty() && !sources.iter().any(|s| matches!(*s, "*" | "https:" | "http:" | "https://*" | "http://*"))
+                })
+            });
             !xfo && !csp
         })
         .map(|e| e.url.as_str())
@@ -275,7 +296,7 @@ async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
         &POST,
         &ev,
         match &drive.result {
-            Ok(a) => Outcome::expect(a.params.contains_key("code"), || format!("the client received {:?}", a.params)),
+            Ok(a) => Outcome::expect(a.params.contains_key("code"), || format!("the client received {}", describe_params(&a.params))),
             Err(why) => Outcome::Fail(why.clone()),
         },
     );
@@ -311,13 +332,18 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
     silent.push(("prompt", "none"));
     // OIDC Core §3.1.2.1: with prompt=none the server MUST NOT show a login or consent page,
     // whatever it answers in the end.
-    let outcome = match authorized(ctx, &ctx.http.browser(), reg, &silent).await {
+    // A fresh browser with no session at all: a JSON login API is not run for it.
+    let fresh = ctx.http.browser();
+    fresh.mark_logged_in();
+    let outcome = match authorized(ctx, &fresh, reg, &silent).await {
         Ok(done) => {
             let p = &done.arrival.params;
+            let pages = pages_shown(ctx, &done.exchanges);
             let outcome = match p.get("error").map(String::as_str) {
-                _ if done.logins > 0 => {
-                    Outcome::Fail(format!("a login page was shown despite prompt=none (then the client received {})", describe_params(p)))
-                }
+                _ if pages > 0 => Outcome::Fail(format!(
+                    "{pages} login or consent pages were shown despite prompt=none (then the client received {})",
+                    describe_params(p)
+                )),
                 Some(error) if NEEDS_THE_USER.contains(&error) => Outcome::PassNoted(format!("error={error}")),
                 _ => {
                     Outcome::Fail(format!("the client received {}; expected an error of {}", describe_params(p), NEEDS_THE_USER.join(", ")))
@@ -354,12 +380,18 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
         }
     };
     let again = login_flow(ctx, &browser, reg, &[]).await;
-    record_flow(run, &SSO, again, &|done, _| Outcome::expect(done.logins == 0, || "the login form was shown again".into()));
+    record_flow(run, &SSO, again, &|done, _| {
+        let p = &done.arrival.params;
+        Outcome::expect(done.logins == 0 && p.contains_key("code"), || {
+            format!("the second request gave the client {} after {} login forms", describe_params(p), done.logins)
+        })
+    });
     let silent_again = login_flow(ctx, &browser, reg, &[("prompt", "none")]).await;
     record_flow(run, &PROMPT_NONE_SESSION, silent_again, &|done, _| {
         let p = &done.arrival.params;
-        Outcome::expect(done.logins == 0 && p.contains_key("code"), || {
-            format!("with a session, prompt=none gave the client {} after {} login forms", describe_params(p), done.logins)
+        let pages = pages_shown(ctx, &done.exchanges);
+        Outcome::expect(pages == 0 && p.contains_key("code"), || {
+            format!("with a session, prompt=none gave the client {} after {pages} login or consent pages", describe_params(p))
         })
     });
     // Without an auth_time to compare (its absence is id-token.auth-time's failure) the login

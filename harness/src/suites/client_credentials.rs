@@ -132,6 +132,9 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         let why = "the profile has no client credentials grant";
         return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotApplicable(why.into()));
     }
+    if super::blocked_without(ctx, run, &SUITE, &["token_endpoint"]) {
+        return;
+    }
     let Some(reg) = ctx.target.service.clone() else {
         let why = "the target names no client credentials client";
         return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun(why.into()));
@@ -331,9 +334,14 @@ fn issued(ctx: &Context, run: &mut Run, reg: &Registration, r: &Response, scope:
     }
     run.record(&SUITE, &CONTENT_TYPE, &ev, super::json_content_type(r));
     let cache = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
-    run.record(&SUITE, &NO_STORE, &ev, Outcome::expect(cache.contains("no-store"), || format!("Cache-Control: {cache:?}")));
+    run.record(&SUITE, &NO_STORE, &ev, Outcome::expect(cache.contains("no-store"), || format!("Cache-Control is \"{cache}\"")));
     let token_type = body["token_type"].as_str().unwrap_or("");
-    run.record(&SUITE, &BEARER, &ev, Outcome::expect(token_type.eq_ignore_ascii_case("bearer"), || format!("token_type {token_type:?}")));
+    run.record(
+        &SUITE,
+        &BEARER,
+        &ev,
+        Outcome::expect(token_type.eq_ignore_ascii_case("bearer"), || format!("token_type is \"{token_type}\"")),
+    );
     run.record(&SUITE, &EXPIRES_IN, &ev, Outcome::expect(body.get("expires_in").is_some(), || "no expires_in".into()));
     run.record(&SUITE, &EXPIRES_IN_NUMBER, &ev, super::expires_in_number(&body));
     run.record(&SUITE, &NO_REFRESH, &ev, Outcome::expect(body.get("refresh_token").is_none(), || "a refresh token was issued".into()));
@@ -443,7 +451,7 @@ async fn audiences(ctx: &Context, run: &mut Run, reg: &Registration) {
             check,
             &ev,
             match aud {
-                Ok(aud) => Outcome::expect(aud.iter().any(|a| a == resource), || format!("aud {aud:?}, requested {resource}")),
+                Ok(aud) => Outcome::expect(aud.iter().any(|a| a == resource), || format!("aud [{}], requested {resource}", aud.join(", "))),
                 Err(why) => Outcome::Fail(why),
             },
         );
@@ -513,14 +521,16 @@ async fn errors(ctx: &Context, run: &mut Run, reg: &Registration) {
                 &SUITE,
                 &ERROR_SHAPE,
                 &[&r.exchange],
-                Outcome::expect(shaped, || format!("content-type {:?}, body not the §5.2 shape", r.header("content-type"))),
+                Outcome::expect(shaped, || {
+                    format!("Content-Type {}, the body is not the §5.2 JSON shape", r.header("content-type").unwrap_or("absent"))
+                }),
             );
             let cache = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
             run.record(
                 &SUITE,
                 &ERROR_NO_STORE,
                 &[&r.exchange],
-                Outcome::expect(cache.contains("no-store"), || format!("Cache-Control: {cache:?}")),
+                Outcome::expect(cache.contains("no-store"), || format!("Cache-Control is \"{cache}\"")),
             );
         }
         Err(e) => {

@@ -64,6 +64,9 @@ const CLIENT_BOUND: Check =
     required("code.bound-to-client", "A code redeemed by another client fails with invalid_grant", "RFC 6749 §4.1.3");
 const SUB_STABLE: Check = required("id-token.sub-stable", "A second authorization of the same user gives the same sub", "OIDC Core §2");
 
+/// The standard ID token checks: blocked together when there is no ID token to judge.
+const ID_TOKEN_RULES: [Check; 11] = [SIGNATURE, ALG, ISS_CLAIM, AUD, AZP, EXP, IAT, NONCE, AUTH_TIME, SUB, AT_HASH];
+
 pub const NAME: &str = "code-flow";
 
 pub const SUITE: Suite = Suite {
@@ -116,6 +119,9 @@ fn skip_rest(run: &mut Run, from: &Check, why: &str, evidence: &[&Exchange]) {
 }
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
+    if super::blocked_without(ctx, run, &SUITE, &["authorization_endpoint", "token_endpoint"]) {
+        return;
+    }
     let Some(reg) = ctx.target.confidential.clone() else {
         return super::record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
@@ -231,7 +237,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         &SUITE,
         &NO_STORE,
         &ev,
-        Outcome::expect(cache.to_ascii_lowercase().contains("no-store"), || format!("Cache-Control: {cache:?}")),
+        Outcome::expect(cache.to_ascii_lowercase().contains("no-store"), || format!("Cache-Control is \"{cache}\"")),
     );
     let token_type = body["token_type"].as_str().unwrap_or("");
     run.record(&SUITE, &BEARER, &ev, Outcome::expect(token_type.eq_ignore_ascii_case("bearer"), || format!("token_type \"{token_type}\"")));
@@ -239,14 +245,22 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     run.record(&SUITE, &EXPIRES_IN_NUMBER, &ev, super::expires_in_number(&body));
     let access_token = body["access_token"].as_str().unwrap_or("").to_string();
 
-    let id_token = body["id_token"].as_str().map(Jwt::decode);
-    let jwt = match id_token {
+    // Without an ID token only its own rules are blocked; the access token and the code's
+    // rules are judged all the same.
+    let jwt = match body["id_token"].as_str().map(Jwt::decode) {
         Some(Ok(jwt)) => {
             run.record(&SUITE, &ID_TOKEN, &ev, Outcome::Pass);
-            jwt
+            Some(jwt)
         }
-        Some(Err(why)) => return skip_rest(run, &ID_TOKEN, &format!("the id_token is malformed: {why}"), &ev),
-        None => return skip_rest(run, &ID_TOKEN, "no id_token in the token response", &ev),
+        problem => {
+            let why = match problem {
+                Some(Err(why)) => format!("the id_token is malformed: {why}"),
+                _ => "no id_token in the token response".to_string(),
+            };
+            run.record(&SUITE, &ID_TOKEN, &ev, Outcome::Fail(why.clone()));
+            super::record_all(run, &SUITE, &ID_TOKEN_RULES, &ev, &Outcome::blocked_by(&ID_TOKEN, why));
+            None
+        }
     };
     // A key the JWKS read at the start does not hold: fetch it again once (a rotation).
     let mut refetched: Vec<Exchange> = Vec::new();
@@ -256,11 +270,15 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     // The authorization request (it carried the nonce and max_age the claims are judged by),
     // the token response, and any JWKS refetch.
     let ev: Vec<&Exchange> = flow_ev.first().copied().into_iter().chain(ev.iter().copied()).chain(refetched.iter()).collect();
-    check_id_token(ctx, run, &ev, &jwt, &reg.client_id, &nonce, &access_token);
+    if let Some(jwt) = &jwt {
+        check_id_token(ctx, run, &ev, jwt, &reg.client_id, &nonce, &access_token);
+    }
     check_access_token(ctx, run, &ev, &access_token, &reg.client_id);
-    let first_sub = jwt.claim_str("sub").map(str::to_string);
+    let first_sub = jwt.as_ref().and_then(|j| j.claim_str("sub")).map(str::to_string);
 
-    // Single use: the same redemption again; a replay should also revoke what was issued.
+    // Single use: the same redemption again; a replay should also revoke what was issued. The
+    // positive control of the latter: the access token opens userinfo before the replay.
+    let control = userinfo_answer(ctx, &access_token).await;
     let again = token(ctx, &reg, &redeem).await;
     match &again {
         Ok(r) => {
@@ -280,7 +298,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         }
         Err(e) => run.record(&SUITE, &SINGLE_USE, &[e], super::no_response(e)),
     }
-    replay_revokes(ctx, run, &access_token).await;
+    replay_revokes(ctx, run, &access_token, control, again.is_ok()).await;
 
     // More codes from the same browser session, one per binding, so that no check depends on
     // whether a refused redemption burns the code.
@@ -420,22 +438,52 @@ fn check_access_token(ctx: &Context, run: &mut Run, ev: &[&Exchange], access_tok
     run.record(&SUITE, &AT_ISS, ev, of(&[access_token::Rule::Iss, access_token::Rule::ClientId]));
 }
 
-/// After a replay, the first access token should no longer open userinfo.
-async fn replay_revokes(ctx: &Context, run: &mut Run, access_token: &str) {
-    let Some(userinfo) = ctx.endpoint("userinfo_endpoint") else {
-        let why = "discovery gave no userinfo_endpoint to test the token with";
-        run.record(&SUITE, &REPLAY_REVOKES, &[], Outcome::blocked_by(&super::discovery::USERINFO, why));
-        return;
+/// Userinfo's answer to `access_token` (`None` when discovery names no userinfo endpoint).
+async fn userinfo_answer(ctx: &Context, access_token: &str) -> Option<Result<crate::engine::http::Response, Exchange>> {
+    let userinfo = ctx.endpoint("userinfo_endpoint")?;
+    Some(ctx.http.send(ctx.http.get(userinfo).bearer_auth(access_token)).await)
+}
+
+/// After a replay, the first access token should no longer open userinfo: judged only when it
+/// opened it before (`control`) and the replay got an answer.
+async fn replay_revokes(
+    ctx: &Context,
+    run: &mut Run,
+    access_token: &str,
+    control: Option<Result<crate::engine::http::Response, Exchange>>,
+    replay_answered: bool,
+) {
+    let control = match control {
+        None => {
+            let why = "discovery gave no userinfo_endpoint to test the token with";
+            return run.record(&SUITE, &REPLAY_REVOKES, &[], Outcome::blocked_by(&super::discovery::USERINFO, why));
+        }
+        Some(Ok(r)) if r.status == 200 => r,
+        Some(Ok(r)) => {
+            let why = format!("the access token did not open userinfo even before the replay: status {}", r.status);
+            return run.record(
+                &SUITE,
+                &REPLAY_REVOKES,
+                &[&r.exchange],
+                Outcome::blocked_by_step("positive control: userinfo with the token", why),
+            );
+        }
+        Some(Err(e)) => return run.record(&SUITE, &REPLAY_REVOKES, &[&e], super::no_response(&e)),
     };
-    match ctx.http.send(ctx.http.get(userinfo).bearer_auth(access_token)).await {
-        Ok(r) if r.status >= 500 => run.record(&SUITE, &REPLAY_REVOKES, &[&r.exchange], super::server_error(&r)),
-        Ok(r) => run.record(
+    if !replay_answered {
+        let blocked = Outcome::blocked_by(&SINGLE_USE, "the replayed redemption got no response");
+        return run.record(&SUITE, &REPLAY_REVOKES, &[&control.exchange], blocked);
+    }
+    match userinfo_answer(ctx, access_token).await {
+        Some(Ok(r)) if r.status >= 500 => run.record(&SUITE, &REPLAY_REVOKES, &[&control.exchange, &r.exchange], super::server_error(&r)),
+        Some(Ok(r)) => run.record(
             &SUITE,
             &REPLAY_REVOKES,
-            &[&r.exchange],
+            &[&control.exchange, &r.exchange],
             Outcome::expect(r.status == 401, || format!("after the replay, userinfo still answers {} to the first access token", r.status)),
         ),
-        Err(e) => run.record(&SUITE, &REPLAY_REVOKES, &[&e], super::no_response(&e)),
+        Some(Err(e)) => run.record(&SUITE, &REPLAY_REVOKES, &[&e], super::no_response(&e)),
+        None => {}
     }
 }
 

@@ -147,6 +147,11 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
             (status, _) => Outcome::Fail(format!("status {status}")),
         },
     );
+    // An error body (a 404 JSON) is no discovery document, whatever its shape: one failure.
+    if response.status != 200 {
+        let blocked = Outcome::blocked_by(&REACHABLE, format!("status {}, no discovery document", response.status));
+        return super::record_all(run, &SUITE, &SUITE.checks[1..], &ev, &blocked);
+    }
     let metadata = response.json().filter(Value::is_object);
     run.record(
         &SUITE,

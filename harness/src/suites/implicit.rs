@@ -70,6 +70,9 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     if ctx.profile.flows.implicit == Implicit::No {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotApplicable("the profile has no implicit flow".into()));
     }
+    if super::blocked_without(ctx, run, &SUITE, &["authorization_endpoint"]) {
+        return;
+    }
     let Some(reg) = ctx.target.confidential.clone() else {
         return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
@@ -127,7 +130,11 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                     let of = |rule: Rule| results.iter().find(|(r, _)| *r == rule).map(|(_, o)| o.clone()).unwrap_or(Outcome::Pass);
                     run.record(&SUITE, &SIGNATURE, &ev, of(Rule::Signature));
                     run.record(&SUITE, &NONCE, &ev, of(Rule::Nonce));
-                    run.record(&SUITE, &AT_HASH, &ev, of(Rule::AtHash));
+                    if access.is_some() {
+                        run.record(&SUITE, &AT_HASH, &ev, of(Rule::AtHash));
+                    } else {
+                        run.record(&SUITE, &AT_HASH, &ev, Outcome::blocked_by(&ID_TOKEN_TOKEN, "no access token came back to hash"));
+                    }
                     let rest: Vec<(Rule, Outcome)> =
                         results.into_iter().filter(|(r, _)| !matches!(r, Rule::Signature | Rule::Nonce | Rule::AtHash)).collect();
                     run.record(&SUITE, &CLAIMS, &ev, id_token::fold(&rest));
@@ -195,6 +202,9 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                 }
             }
             Ok((p, _)) => match p.get("error") {
+                Some(error) if refusal::SERVER_TROUBLE.contains(&error.as_str()) => {
+                    Outcome::blocked_by_step("a visible refusal", format!("the server reported trouble: error={error}"))
+                }
                 Some(error) => Outcome::PassNoted(format!("refused with error={error}")),
                 None => Outcome::blocked_by_step("a visible refusal", "the client received neither tokens nor an error"),
             },

@@ -55,6 +55,9 @@ pub const SUITE: Suite = Suite {
     ]),
 };
 
+/// The JWS signature algorithms (RFC 7518 §3.1, RFC 8037 §3.1).
+const JWS_ALGS: [&str; 10] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 pub async fn run(ctx: &mut Context, run: &mut Run) {
@@ -89,7 +92,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         &SUITE,
         &CONTENT_TYPE,
         &ev,
-        Outcome::expect(ct == "application/json" || ct == "application/jwk-set+json", || format!("content-type {ct:?}")),
+        Outcome::expect(ct == "application/json" || ct == "application/jwk-set+json", || format!("Content-Type is \"{ct}\"")),
     );
     let Some(jwks) = jwks.filter(|_| response.status == 200) else {
         let blocked = Outcome::blocked_by(&REACHABLE, format!("status {}, no JSON object", response.status));
@@ -128,7 +131,10 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         .collect();
     report(run, &KID_UNIQUE, duplicates, "two keys of one kty share a kid");
     report(run, &KTY, each(&|k| matches!(k.get("kty").and_then(Value::as_str), Some("RSA" | "EC" | "OKP" | "oct"))), "unknown kty");
-    report(run, &USE_SIG, each(&|k| k.get("use").is_none_or(|u| u == "sig")), "use is not sig");
+    // A key for a JWS algorithm must not say it is for encryption; an encryption key
+    // (RSA-OAEP, ECDH-ES, ...) with use=enc is a key set's other legitimate half.
+    let signs = |k: &Value| k.get("alg").and_then(Value::as_str).is_none_or(|a| JWS_ALGS.contains(&a));
+    report(run, &USE_SIG, each(&|k| !signs(k) || k.get("use").is_none_or(|u| u == "sig")), "a signing key says use is not sig");
     report(run, &ALG, each(&|k| str_of(k, "alg").is_some()), "no alg");
     report(run, &NO_PRIVATE, each(&|k| PRIVATE_MEMBERS.iter().all(|m| k.get(*m).is_none())), "private key material published");
     report(run, &NO_SYMMETRIC, each(&|k| k.get("kty").and_then(Value::as_str) != Some("oct")), "symmetric key published");

@@ -123,6 +123,21 @@ pub async fn get_following_one_redirect(http: &Recorder, url: &str) -> (Result<R
     }
 }
 
+/// When discovery lacks an endpoint `suite` cannot start without, records every one of its
+/// checks as blocked by the discovery check that found it missing, and says so (`true`).
+pub fn blocked_without(ctx: &Context, run: &mut Run, suite: &Suite, needs: &[&str]) -> bool {
+    let missing = needs.iter().find(|member| ctx.endpoint(member).is_none());
+    let Some(member) = missing else { return false };
+    let by = match *member {
+        "authorization_endpoint" => &discovery::AUTHORIZATION_ENDPOINT,
+        "token_endpoint" => &discovery::TOKEN_ENDPOINT,
+        "userinfo_endpoint" => &discovery::USERINFO,
+        _ => &discovery::JSON,
+    };
+    record_all(run, suite, &suite.checks, &[], &Outcome::blocked_by(by, format!("discovery gave no {member}")));
+    true
+}
+
 /// The OAuth error code of a JSON error response.
 pub fn error_code(response: &Response) -> Option<String> {
     response.json().and_then(|j| j["error"].as_str().map(str::to_string))

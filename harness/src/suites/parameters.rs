@@ -109,6 +109,9 @@ async fn try_flow(
 }
 
 pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite) {
+    if super::blocked_without(ctx, run, suite, &["authorization_endpoint", "token_endpoint"]) {
+        return;
+    }
     let Some(reg) = ctx.target.confidential.clone() else {
         return record_all(run, suite, &suite.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
     };
