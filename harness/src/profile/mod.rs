@@ -56,10 +56,18 @@ pub struct Flows {
     pub response_modes: Vec<String>,
     pub token_endpoint_auth_methods: Vec<String>,
     pub id_token_signing_algs: Vec<String>,
+    /// Public clients must send a code_challenge (refused otherwise). RFC 9700 §2.1.1 obliges the
+    /// client; a server enforcing it is the deployment's choice, which most make.
+    #[serde(default = "yes")]
+    pub pkce_required_for_public: bool,
     #[serde(default)]
     pub authorization_response_iss: bool,
     #[serde(default)]
     pub access_token_format: AccessTokenFormat,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -50,6 +50,7 @@ pub enum Condition {
     Rfc9207,
     Implicit,
     RefreshTokens,
+    PkceRequiredForPublic,
 }
 
 impl Condition {
@@ -60,6 +61,7 @@ impl Condition {
             Condition::Rfc9207 => "that authorization responses carry iss (RFC 9207)",
             Condition::Implicit => "that the implicit flow is supported",
             Condition::RefreshTokens => "that refresh tokens are issued",
+            Condition::PkceRequiredForPublic => "that public clients must use PKCE",
         }
     }
 
@@ -69,6 +71,7 @@ impl Condition {
             Condition::Rfc9207 => profile.flows.authorization_response_iss,
             Condition::Implicit => profile.flows.implicit != Implicit::No,
             Condition::RefreshTokens => profile.flows.refresh_tokens,
+            Condition::PkceRequiredForPublic => profile.flows.pkce_required_for_public,
         }
     }
 }

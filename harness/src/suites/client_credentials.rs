@@ -207,6 +207,25 @@ async fn authentication(ctx: &Context, run: &mut Run) {
             run.record(&SUITE, check, &[], Outcome::NotRun(format!("the target names no client using {name}")));
             continue;
         };
+        // The control: the same probe from a client that cannot authenticate (a wrong secret,
+        // or an unknown client_id for `none`) gets invalid_client, so the probe does reach client
+        // authentication and an answer about the grant means the real client passed it.
+        let impostor = match method {
+            AuthMethod::None => Registration { client_id: "oidc-harness-unknown-client".into(), ..(*reg).clone() },
+            _ => Registration { secret: Some(Secret::new("oidc-harness-wrong-secret")), ..(*reg).clone() },
+        };
+        let control = token(ctx, &impostor, &probe).await;
+        let control_ok = control.as_ref().is_ok_and(|r| super::error_code(r).as_deref() == Some("invalid_client"));
+        let control_ev: Vec<Exchange> = control.iter().map(|r| r.exchange.clone()).chain(control.as_ref().err().cloned()).collect();
+        if !control_ok {
+            let why = match &control {
+                Ok(r) => format!("a client that cannot authenticate got {} to the same probe", super::answered(r)),
+                Err(_) => "the control request got no response".to_string(),
+            };
+            let outcome = Outcome::blocked_by_step("positive control: the probe reaches client authentication", why);
+            run.record(&SUITE, check, &control_ev.iter().collect::<Vec<_>>(), outcome);
+            continue;
+        }
         match token(ctx, reg, &probe).await {
             Ok(r) if r.status >= 500 => run.record(&SUITE, check, &[&r.exchange], super::server_error(&r)),
             Ok(r) => {

@@ -413,18 +413,41 @@ async fn not_served(
     }
     let mut evidence = Vec::new();
     let mut served = Vec::new();
+    let mut unanswered = Vec::new();
     for path in paths {
         match ctx.http.send(probe(&ctx.http, &format!("{issuer}{path}"))).await {
+            // A path that gave no answer, or a 5xx, proves nothing either way.
+            Ok(r) if r.status >= 500 => {
+                unanswered.push(format!("{path} answered {}", r.status));
+                evidence.push(r.exchange);
+            }
             Ok(r) => {
-                let oauth_like = r.json().is_some_and(|j| ["active", "client_id", "error"].iter().any(|m| j.get(*m).is_some()));
+                // An OAuth answer: `active` or `client_id`, or an `error` that is an OAuth error code
+                // (lower case with underscores), not a framework's `{"error":"Unauthorized"}`.
+                let oauth_code = |e: &serde_json::Value| {
+                    e.as_str().is_some_and(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                };
+                let oauth_like = r
+                    .json()
+                    .is_some_and(|j| j.get("active").is_some() || j.get("client_id").is_some() || j.get("error").is_some_and(oauth_code));
                 if r.status != 404 && oauth_like {
                     served.push(format!("{path} answered {} like the feature's endpoint", r.status));
                 }
                 evidence.push(r.exchange);
             }
-            Err(exchange) => evidence.push(exchange),
+            Err(exchange) => {
+                unanswered.push(format!("{path} got no response"));
+                evidence.push(exchange);
+            }
         }
     }
     let ev: Vec<&reports::Exchange> = evidence.iter().collect();
-    run.record(&SUITE, check, &ev, Outcome::expect(served.is_empty(), || served.join("; ")));
+    let outcome = if !served.is_empty() {
+        Outcome::Fail(served.join("; "))
+    } else if !unanswered.is_empty() {
+        Outcome::blocked_by_step("an answer from every probed path", unanswered.join("; "))
+    } else {
+        Outcome::Pass
+    };
+    run.record(&SUITE, check, &ev, outcome);
 }
