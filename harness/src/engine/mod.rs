@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod http;
 pub mod id_token;
 pub mod jwt;
+pub mod key_set;
 pub mod login;
 pub mod refusal;
 

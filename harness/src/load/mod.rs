@@ -105,7 +105,7 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
         open_target(args.target.as_deref(), args.target_config.as_deref(), profile, reference_server::Config::default()).await?;
     ctx.fetch_metadata().await;
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
-    let jwks = ctx.http.send(ctx.http.get(&jwks_uri)).await.ok().and_then(|r| r.json()).context("the JWKS could not be fetched")?;
+    let jwks = crate::suites::fetch_jwks(&ctx.http, &jwks_uri).await.0.context("the JWKS could not be fetched")?;
     let kinds = args.scenario.kinds();
     if kinds.iter().any(|k| *k != Kind::ClientCredentials) && ctx.target.user.is_none() {
         bail!("the {} scenario logs a user in: the target file needs a [user]", args.scenario.name());
@@ -124,7 +124,7 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
         ctx,
         stats: stats::Stats::default(),
         pacer,
-        jwks: tokio::sync::Mutex::new(scenarios::Jwks { keys: jwks, refetched_for: Vec::new() }),
+        jwks: tokio::sync::Mutex::new(crate::engine::key_set::KeySet::new(Some(jwks))),
         validate_every: args.validate_every,
         issued: Default::default(),
         end: start + run_time,

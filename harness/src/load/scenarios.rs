@@ -7,6 +7,7 @@
 use super::pacing::Pacer;
 use super::stats::Stats;
 use crate::engine::jwt::Jwt;
+use crate::engine::key_set::KeySet;
 use crate::engine::{Outcome, access_token, id_token};
 use crate::profile::AccessTokenFormat;
 use crate::suites::{Context, flow};
@@ -75,18 +76,12 @@ pub struct Load {
     pub pacer: Option<Pacer>,
     /// The JWKS for validating sampled tokens: read at the start, read again once per key id a
     /// token names that it lacks (a rotation during the run), as the conformance engine does.
-    pub jwks: tokio::sync::Mutex<Jwks>,
+    pub jwks: tokio::sync::Mutex<KeySet>,
     /// Validate one issued token in this many (0: none).
     pub validate_every: u64,
     pub issued: AtomicU64,
     /// When the run ends: users with nothing left to do idle until then.
     pub end: Instant,
-}
-
-/// The key set load validates with, and the key ids it was fetched again for.
-pub struct Jwks {
-    pub keys: Value,
-    pub refetched_for: Vec<String>,
 }
 
 /// The tokens a goose user keeps between transactions (refresh and userinfo reuse a grant).
@@ -262,24 +257,16 @@ impl Load {
         self.validate_every > 0 && self.issued.fetch_add(1, Ordering::Relaxed).is_multiple_of(self.validate_every)
     }
 
-    /// The JWKS to verify `token` with: fetched again once when the token names a key id the
-    /// current set lacks (OIDC Core §10.1.1: keys roll over).
+    /// The JWKS to verify `token` with (`engine::key_set`: fetched again for an unknown kid,
+    /// as the conformance engine does).
     async fn jwks_for(&self, token: &str) -> Value {
-        let mut jwks = self.jwks.lock().await;
-        let kid = Jwt::decode(token).ok().and_then(|j| j.kid().map(str::to_string));
-        if let Some(kid) = kid
-            && !jwks.keys["keys"].as_array().is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid.as_str()))
-            && !jwks.refetched_for.contains(&kid)
+        let mut keys = self.jwks.lock().await;
+        if keys.refetch_due(token)
+            && let Some(uri) = self.ctx.endpoint("jwks_uri")
         {
-            jwks.refetched_for.push(kid);
-            if let Some(uri) = self.ctx.endpoint("jwks_uri")
-                && let Ok(r) = self.ctx.http.send(self.ctx.http.get(uri)).await
-                && let Some(keys) = r.json().filter(|j| r.status == 200 && j["keys"].is_array())
-            {
-                jwks.keys = keys;
-            }
+            keys.replace(crate::suites::fetch_jwks(&self.ctx.http, uri).await.0);
         }
-        jwks.keys.clone()
+        keys.keys.clone().unwrap_or(Value::Null)
     }
 
     async fn sample_access_token(&self, body: &Value, reg: &Registration) {

@@ -391,7 +391,7 @@ fn check_id_token(ctx: &Context, run: &mut Run, ev: &[&Exchange], jwt: &Jwt, cli
         at_hash_required: false,
         listed_algs: strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported").iter().map(|s| s.to_string()).collect(),
     };
-    for (rule, outcome) in id_token::check(jwt, &expected, ctx.jwks.as_ref(), id_token::now()) {
+    for (rule, outcome) in id_token::check(jwt, &expected, ctx.jwks(), id_token::now()) {
         let check = match rule {
             Rule::Signature => &SIGNATURE,
             Rule::Alg => &ALG,
@@ -429,7 +429,7 @@ fn check_access_token(ctx: &Context, run: &mut Run, ev: &[&Exchange], access_tok
             return;
         }
     };
-    let results = access_token::check(&jwt, &ctx.issuer, client_id, ctx.jwks.as_ref(), id_token::now());
+    let results = access_token::check(&jwt, &ctx.issuer, client_id, ctx.jwks(), id_token::now());
     let of =
         |rules: &[access_token::Rule]| access_token::fold(&results.iter().filter(|(r, _)| rules.contains(r)).cloned().collect::<Vec<_>>());
     run.record(&SUITE, &AT_TYP, ev, of(&[access_token::Rule::Typ]));

@@ -126,7 +126,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                             .collect(),
                         ..Default::default()
                     };
-                    let results = id_token::check(&jwt, &expected, ctx.jwks.as_ref(), id_token::now());
+                    let results = id_token::check(&jwt, &expected, ctx.jwks(), id_token::now());
                     let of = |rule: Rule| results.iter().find(|(r, _)| *r == rule).map(|(_, o)| o.clone()).unwrap_or(Outcome::Pass);
                     run.record(&SUITE, &SIGNATURE, &ev, of(Rule::Signature));
                     run.record(&SUITE, &NONCE, &ev, of(Rule::Nonce));

@@ -2,6 +2,7 @@
 //! no private or symmetric key material, and a key for every algorithm the profile signs with.
 
 use super::{Context, strings};
+use crate::engine::key_set::KeySet;
 use crate::engine::{Check, Outcome, Run, Suite, recommended, required};
 use base64::Engine;
 use serde_json::Value;
@@ -196,7 +197,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         (true, true) => Outcome::Pass,
     };
     run.record(&SUITE, &ALG_COVERAGE, &ev, outcome);
-    ctx.jwks = Some(jwks);
+    ctx.keys = KeySet::new(Some(jwks));
 }
 
 /// Whether a key can verify `alg`: its own `alg`, or its `kty` (and curve) when it names none.

@@ -13,6 +13,7 @@ pub mod parameters;
 pub mod userinfo;
 
 use crate::engine::http::{Recorder, Response};
+use crate::engine::key_set::KeySet;
 use crate::engine::{Check, Outcome, Run, Suite};
 use crate::profile::Profile;
 use crate::target::Target;
@@ -47,15 +48,14 @@ pub struct Context {
     pub http: Recorder,
     /// The OpenID configuration, with members only the RFC 8414 metadata has filled in.
     pub metadata: Option<Value>,
-    pub jwks: Option<Value>,
-    /// Key ids the JWKS was fetched again for, so a rotation costs one refetch, never a loop.
-    refetched_for: Vec<String>,
+    /// The JWKS the jwks suite read, and the refetches a rotation made (`engine::key_set`).
+    pub keys: KeySet,
 }
 
 impl Context {
     pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>) -> Context {
         let http = Recorder::new(crate::redact::Redactor::new(secrets));
-        Context { issuer, profile, target, http, metadata: None, jwks: None, refetched_for: Vec::new() }
+        Context { issuer, profile, target, http, metadata: None, keys: KeySet::default() }
     }
 
     /// OIDC Discovery §4.1: the well-known path is appended to the issuer with any trailing
@@ -76,23 +76,30 @@ impl Context {
         self.metadata.as_ref().and_then(|m| m.get(member)).and_then(Value::as_str)
     }
 
-    /// Makes sure the JWKS holds the key `token` names: when its `kid` is not there, the JWKS
-    /// is fetched again once (the server may have rotated its keys since, OIDC Core §10.1.1).
-    /// Returns the refetch's exchange, for evidence.
+    /// The JWKS to verify with, when one could be read.
+    pub fn jwks(&self) -> Option<&Value> {
+        self.keys.keys.as_ref()
+    }
+
+    /// Makes sure the JWKS holds the key `token` names (`engine::key_set`: fetched again when
+    /// the kid is unknown, once per kid, a few times a run). Returns the refetch's exchange, for
+    /// evidence.
     pub async fn jwks_for(&mut self, token: &str) -> Option<Exchange> {
-        let kid = crate::engine::jwt::Jwt::decode(token).ok()?.kid()?.to_string();
-        let known = self.jwks.as_ref().and_then(|j| j["keys"].as_array()).is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid.as_str()));
-        if known || self.refetched_for.contains(&kid) {
+        if !self.keys.refetch_due(token) {
             return None;
         }
-        self.refetched_for.push(kid);
         let uri = self.endpoint("jwks_uri")?.to_string();
-        let (response, mut exchanges) = get_following_one_redirect(&self.http, &uri).await;
-        if let Some(jwks) = response.ok().filter(|r| r.status == 200).and_then(|r| r.json()).filter(|j| j["keys"].is_array()) {
-            self.jwks = Some(jwks);
-        }
-        exchanges.pop()
+        let (jwks, exchange) = fetch_jwks(&self.http, &uri).await;
+        self.keys.replace(jwks);
+        exchange
     }
+}
+
+/// GETs a JWKS (following one redirect): the document when it is a 200 JSON answer, and the
+/// last exchange, for evidence.
+pub async fn fetch_jwks(http: &Recorder, uri: &str) -> (Option<Value>, Option<Exchange>) {
+    let (response, mut exchanges) = get_following_one_redirect(http, uri).await;
+    (response.ok().filter(|r| r.status == 200).and_then(|r| r.json()), exchanges.pop())
 }
 
 /// GETs `url`, following one redirect (a well-known document behind a moved path is still
