@@ -187,11 +187,21 @@ async fn conform(
     let with = if with.is_empty() { String::new() } else { format!(" with {}", with.join(" and ")) };
     eprintln!("conform: {issuer} ({what}{with}), profile {}", ctx.profile.name);
     if args.target.is_some() {
-        // Discovery is needed to find the login page; its own checks run again below.
-        ctx.fetch_metadata().await;
-        if let Err(why) = suites::flow::probe_login(&ctx).await {
-            bail!("login preflight: {why}");
+        if args.target_config.is_none() {
+            let skipped: Vec<&str> =
+                selected.iter().map(|s| s.name.as_ref()).filter(|n| ![suites::discovery::NAME, suites::jwks::NAME].contains(n)).collect();
+            if !skipped.is_empty() {
+                eprintln!(
+                    "conform: no --target-config, so no clients and no test user: the checks of {} will be reported as not run",
+                    skipped.join(", ")
+                );
+            }
         }
+        // Discovery is needed to prove the login; its own checks run again below.
+        if let Err(why) = ctx.fetch_metadata().await {
+            eprintln!("conform: discovery: {why}; the discovery checks will say what is wrong");
+        }
+        crate::preflight::set_up(&ctx, selected).await?;
         ctx.metadata = None;
     }
     let results = run_suites(&mut ctx, selected, scenario_files, args.check.clone(), true).await;
@@ -274,7 +284,7 @@ pub async fn open_target(
             (ctx, Some(server))
         }
     };
-    preflight(&ctx.issuer).await?;
+    crate::preflight::reach(&ctx.issuer).await?;
     Ok((ctx, embedded))
 }
 
@@ -316,21 +326,6 @@ fn embedded_secrets(config: &reference_server::Config) -> Vec<String> {
     let clients = config.clients.iter().filter_map(|c| c.client_secret.clone());
     let users = config.users.iter().flat_map(|u| std::iter::once(u.password.clone()).chain(u.otp.clone()));
     clients.chain(users).collect()
-}
-
-/// A target that cannot be reached at all makes every check meaningless: say so in one
-/// sentence instead of reporting a hundred failures.
-async fn preflight(issuer: &str) -> anyhow::Result<()> {
-    let url = url::Url::parse(issuer).with_context(|| format!("--target `{issuer}` is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        bail!("--target `{issuer}` must be an http or https issuer URL");
-    }
-    let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-    if let Err(e) = client.get(&discovery).send().await {
-        bail!("cannot reach the target's discovery document {discovery}: {e}; check --target");
-    }
-    Ok(())
 }
 
 fn progress(suite: &str, results: &[reports::CheckResult]) {

@@ -6,6 +6,7 @@ mod engine;
 mod expected;
 mod killmatrix;
 mod load;
+mod preflight;
 mod profile;
 mod redact;
 mod scenario;

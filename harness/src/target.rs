@@ -49,6 +49,8 @@ pub struct Registration {
     pub scope: Option<String>,
     /// An audience / resource the client may request (RFC 8707).
     pub resource: Option<String>,
+    /// Authorization request parameters for this client, over the target's.
+    pub authorize_extra: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,27 +71,124 @@ pub struct LoginConfig {
     pub extra_field_env: BTreeMap<String, String>,
     /// The `name=value` or visible text of the button that approves consent.
     pub approve_button: Option<String>,
-    /// A JSON login API: requests run in the browser (sharing its cookies) before the
-    /// authorization request, for targets whose login page is a script, not a form.
-    #[serde(default, rename = "json_request")]
-    pub json_requests: Vec<JsonRequest>,
+    /// Where the login script runs: a regular expression over the URL of the page the browser
+    /// reached. Without it, the script runs at the first page that has no form to continue with.
+    #[serde(default, with = "optional_regex")]
+    pub script_at: Option<regex::Regex>,
+    /// Values captured from the page where the script starts, for the script's placeholders.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+    /// A login API, as a script of requests in the browser (sharing its cookies), run wherever
+    /// the browser needs a login, for targets whose login page is a script, not a form.
+    #[serde(default, rename = "step")]
+    pub steps: Vec<ScriptStep>,
 }
 
-/// One request of a JSON login API. In `body`, the strings `{username}` and `{password}` are
-/// replaced by the test user's credentials.
+/// One request of the login script. Strings may hold placeholders: `{username}`, `{password}`,
+/// `{client_id}`, `{scope}`, `{redirect_uri}`, `{state}` (from the pending authorization request)
+/// and the names captured earlier.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JsonRequest {
-    #[serde(default = "post")]
-    pub method: String,
-    /// Absolute, or a path on the issuer's origin.
-    pub url: String,
+pub struct ScriptStep {
+    /// The HTTP method; POST when absent (GET for `continue_authorization`).
+    pub method: Option<String>,
+    /// Absolute, or relative to the issuer's origin. Absent only with `continue_authorization`.
+    pub url: Option<String>,
     #[serde(default)]
-    pub body: Option<serde_json::Value>,
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (any TOML value).
+    pub json: Option<serde_json::Value>,
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub form: Option<BTreeMap<String, String>>,
+    /// The statuses that mean the step worked; any 2xx or 3xx when absent.
+    pub status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+    /// This step re-requests the pending authorization URL (with `params` added to its query),
+    /// and the browser goes on from its answer as after a login form. The last step only.
+    #[serde(default)]
+    pub continue_authorization: bool,
+    /// Query parameters added to the pending authorization URL by `continue_authorization`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
 }
 
-fn post() -> String {
-    "POST".into()
+/// Where a captured value comes from in a response, Hurl-style.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Capture {
+    /// A JSON pointer (RFC 6901) into a JSON body: `/flow/id`.
+    Json(String),
+    /// A response header.
+    Header(String),
+    /// A cookie the browser holds for the response's URL.
+    Cookie(String),
+    /// The first group of a regular expression over the body (the whole match without one).
+    Regex(#[serde(with = "required_regex")] regex::Regex),
+    /// A query parameter of the `Location` the response redirects to, or else of its URL.
+    Query(String),
+}
+
+/// Values the script's placeholders take besides the captured ones.
+pub const SCRIPT_PLACEHOLDERS: [&str; 6] = ["username", "password", "client_id", "scope", "redirect_uri", "state"];
+
+mod optional_regex {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<regex::Regex>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| regex::Regex::new(&t).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+mod required_regex {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<regex::Regex, D::Error> {
+        regex::Regex::new(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The scopes the flows request, for servers that name theirs differently.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scopes {
+    /// A grant that yields a refresh token.
+    pub refresh: String,
+    /// A scope besides `openid` the clients may request (narrowed away on refresh; requested
+    /// without `openid` to prove Implicit is OpenID-only).
+    pub additional: String,
+    /// A scope the server knows that the refresh grant did not include (widening is refused).
+    pub not_granted: String,
+}
+
+impl Default for Scopes {
+    fn default() -> Scopes {
+        Scopes { refresh: "openid offline_access".into(), additional: "email".into(), not_granted: "profile".into() }
+    }
+}
+
+/// The members the `claims` request parameter probes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimsProbe {
+    /// A claim the test user has, requested for the ID token.
+    pub member: String,
+}
+
+impl Default for ClaimsProbe {
+    fn default() -> ClaimsProbe {
+        ClaimsProbe { member: "email".into() }
+    }
+}
+
+/// Parameters added to authorization requests, for providers that need one to continue or to
+/// pick a tenant. A check's own parameter of the same name wins.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeConfig {
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,18 +199,26 @@ pub struct Target {
     pub other_confidential: Option<Registration>,
     /// A public client (PKCE required).
     pub public: Option<Registration>,
+    /// A client allowed the Implicit flow (`id_token`, `id_token token`).
+    pub implicit: Option<Registration>,
     /// A client with the client credentials grant.
     pub service: Option<Registration>,
     pub user: Option<TestUser>,
     pub login: LoginConfig,
     /// Values filled into extra login fields, resolved from the environment.
     pub extra_fields: BTreeMap<String, Secret>,
+    pub authorize: AuthorizeConfig,
+    pub scopes: Scopes,
+    pub claims: ClaimsProbe,
+    /// Origins besides the issuer's that belong to the provider: the password and client
+    /// secrets may be sent there (a login host, a token host).
+    pub origins: Vec<String>,
 }
 
 impl Target {
     /// Every secret of the target, for the redactor.
     pub fn secrets(&self) -> Vec<String> {
-        let regs = [&self.confidential, &self.other_confidential, &self.public, &self.service];
+        let regs = [&self.confidential, &self.other_confidential, &self.public, &self.implicit, &self.service];
         let client_secrets = regs.into_iter().flatten().filter_map(|r| r.secret.as_ref()).map(|s| s.expose().to_string());
         let user = self.user.iter().map(|u| u.password.expose().to_string());
         let extra = self.extra_fields.values().map(|s| s.expose().to_string());
@@ -124,7 +231,9 @@ impl Target {
         // The embedded file is checked by a unit test; a broken build-time file is a bug.
         let mut target =
             Target::parse(EMBEDDED, "targets/reference-server.toml", |_| Some("from-config".into())).expect("embedded target file");
-        for reg in [&mut target.confidential, &mut target.other_confidential, &mut target.public, &mut target.service].into_iter().flatten()
+        for reg in [&mut target.confidential, &mut target.other_confidential, &mut target.public, &mut target.implicit, &mut target.service]
+            .into_iter()
+            .flatten()
         {
             reg.secret = config.client(&reg.client_id).and_then(|c| c.client_secret.clone()).map(Secret::new);
         }
@@ -166,6 +275,7 @@ impl Target {
                 redirect_uri: r.redirect_uri.clone(),
                 scope: r.scope.clone(),
                 resource: r.resource.clone(),
+                authorize_extra: r.authorize.extra.clone(),
             }))
         };
         let user = match &file.user {
@@ -181,14 +291,25 @@ impl Target {
                 extra_fields.insert(field.clone(), value);
             }
         }
+        check_script(&file.login).map_err(|e| TargetError(format!("target file {origin}: {e}")))?;
+        let mut origins = Vec::new();
+        for o in &file.origins {
+            let parsed = url::Url::parse(o).map_err(|e| TargetError(format!("target file {origin}: `origins` entry {o}: {e}")))?;
+            origins.push(parsed.origin().ascii_serialization());
+        }
         Ok(Target {
             confidential: reg("confidential", &file.clients.confidential)?,
             other_confidential: reg("other_confidential", &file.clients.other_confidential)?,
             public: reg("public", &file.clients.public)?,
+            implicit: reg("implicit", &file.clients.implicit)?,
             service: reg("service", &file.clients.service)?,
             user,
             login: file.login,
             extra_fields,
+            authorize: file.authorize,
+            scopes: file.scopes,
+            claims: file.claims,
+            origins,
         })
     }
 }
@@ -205,6 +326,68 @@ struct TargetFile {
     user: Option<UserFile>,
     #[serde(default)]
     login: LoginConfig,
+    #[serde(default)]
+    authorize: AuthorizeConfig,
+    #[serde(default)]
+    scopes: Scopes,
+    #[serde(default)]
+    claims: ClaimsProbe,
+    #[serde(default)]
+    origins: Vec<String>,
+}
+
+/// The login script's shape, checked when the file is read: every placeholder names a built-in
+/// value or one captured earlier, and only the last step continues the authorization.
+fn check_script(login: &LoginConfig) -> Result<(), String> {
+    let mut known: Vec<String> = SCRIPT_PLACEHOLDERS.iter().map(|s| s.to_string()).collect();
+    known.extend(login.capture.keys().cloned());
+    for (n, step) in login.steps.iter().enumerate() {
+        let at = format!("login.step[{n}]");
+        match (&step.url, step.continue_authorization) {
+            (None, false) => return Err(format!("`{at}` needs a url (or continue_authorization = true)")),
+            (Some(_), true) => return Err(format!("`{at}` continues the authorization: it takes params, not a url")),
+            _ => {}
+        }
+        if step.continue_authorization && n + 1 != login.steps.len() {
+            return Err(format!("`{at}` continues the authorization, so it must be the last step"));
+        }
+        if !step.params.is_empty() && !step.continue_authorization {
+            return Err(format!("`{at}.params` is only for continue_authorization; put query parameters in the url"));
+        }
+        if step.json.is_some() && step.form.is_some() {
+            return Err(format!("`{at}` has both a json and a form body"));
+        }
+        if let Some(m) = &step.method
+            && reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err()
+        {
+            return Err(format!("`{at}.method` {m} is not an HTTP method"));
+        }
+        let mut texts: Vec<String> = step.url.iter().cloned().collect();
+        texts.extend(step.headers.values().cloned());
+        texts.extend(step.form.iter().flat_map(|f| f.values().cloned()));
+        texts.extend(step.params.values().cloned());
+        texts.extend(step.json.as_ref().map(|j| j.to_string()));
+        for text in &texts {
+            for name in placeholders(text) {
+                if !known.iter().any(|k| k == name) {
+                    return Err(format!(
+                        "`{at}` uses {{{name}}}, which is neither one of {} nor captured by an earlier step",
+                        SCRIPT_PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    ));
+                }
+            }
+        }
+        known.extend(step.capture.keys().cloned());
+    }
+    Ok(())
+}
+
+/// The `{name}` placeholders in `text` (a name is a letter or underscore, then letters, digits
+/// or underscores: JSON's own braces never match).
+pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    static PLACEHOLDER: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("placeholder pattern"));
+    PLACEHOLDER.captures_iter(text).filter_map(|c| c.get(1)).map(|m| m.as_str())
 }
 
 #[derive(Default, Deserialize)]
@@ -213,6 +396,7 @@ struct ClientsFile {
     confidential: Option<RegistrationFile>,
     other_confidential: Option<RegistrationFile>,
     public: Option<RegistrationFile>,
+    implicit: Option<RegistrationFile>,
     service: Option<RegistrationFile>,
 }
 
@@ -225,6 +409,8 @@ struct RegistrationFile {
     redirect_uri: Option<String>,
     scope: Option<String>,
     resource: Option<String>,
+    #[serde(default)]
+    authorize: AuthorizeConfig,
 }
 
 #[derive(Deserialize)]
@@ -290,5 +476,65 @@ password_env = "ALICE_PASSWORD"
         let only_password = |var: &str| (var == "ALICE_PASSWORD").then(|| "pa55word".to_string());
         let err = Target::from_file(&write("missing", FILE), only_password).unwrap_err().to_string();
         assert!(err.contains("`clients.confidential.secret_env` names the environment variable WEB_SECRET, which is not set"), "{err}");
+    }
+
+    /// The keys serde accepts where `probe` puts an unknown one: from its error message.
+    fn accepted_keys(probe: &str) -> Vec<String> {
+        let err = toml::from_str::<TargetFile>(probe).err().unwrap_or_else(|| panic!("{probe} parsed")).to_string();
+        let expected = err.split("expected").nth(1).unwrap_or_else(|| panic!("{err}"));
+        expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn every_key_is_documented_and_every_example_parses() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/TARGET.md")).unwrap();
+        let examples: Vec<&str> = doc.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+        assert!(examples.len() >= 7, "the examples of docs/TARGET.md");
+        for example in &examples {
+            Target::parse(example, "docs/TARGET.md", |_| Some("from-env".into())).unwrap_or_else(|e| panic!("{e}\n{example}"));
+        }
+        let tables = [
+            "zz = 1",
+            "[clients]\nzz = 1",
+            "[clients.confidential]\nclient_id = \"x\"\nzz = 1",
+            "[clients.confidential]\nclient_id = \"x\"\nauthorize.zz = 1",
+            "[user]\nusername = \"u\"\npassword_env = \"P\"\nzz = 1",
+            "[authorize]\nzz = 1",
+            "[scopes]\nzz = 1",
+            "[claims]\nzz = 1",
+            "[login]\nzz = 1",
+            "[[login.step]]\nzz = 1",
+        ];
+        for probe in tables {
+            for key in accepted_keys(probe) {
+                let documented =
+                    [format!("`{key}`"), format!(".{key}`"), format!("`[{key}]"), format!("`[{key}.")].iter().any(|k| doc.contains(k));
+                assert!(documented, "`{key}` (accepted in `{probe}`) is not documented in docs/TARGET.md");
+            }
+        }
+        for capture in accepted_keys("[login]\ncapture = { a = { zz = \"x\" } }") {
+            assert!(doc.contains(&format!("`{{ {capture} = ")), "capture `{capture}` is not documented in docs/TARGET.md");
+        }
+    }
+
+    #[test]
+    fn a_login_script_is_checked_when_the_file_is_read() {
+        let parse = |login: &str| Target::parse(login, "t.toml", |_| Some("x".into())).map(|_| ()).map_err(|e| e.to_string());
+        let unknown = parse("[[login.step]]\nurl = \"/api/{tenant}/login\"\n").unwrap_err();
+        assert!(unknown.contains("`login.step[0]` uses {tenant}, which is neither one of {username}"), "{unknown}");
+        let later = parse("[[login.step]]\nurl = \"/a?x={flow}\"\n[[login.step]]\nurl = \"/b\"\ncapture = { flow = { json = \"/id\" } }\n");
+        assert!(later.unwrap_err().contains("uses {flow}"), "a value captured by a later step is not there yet");
+        assert!(
+            parse("[[login.step]]\nurl = \"/a\"\ncapture = { flow = { json = \"/id\" } }\n[[login.step]]\nurl = \"/b/{flow}\"\n").is_ok()
+        );
+        let early = parse("[[login.step]]\ncontinue_authorization = true\n[[login.step]]\nurl = \"/b\"\n").unwrap_err();
+        assert!(early.contains("must be the last step"), "{early}");
+        assert!(parse("[[login.step]]\nmethod = \"GET\"\n").unwrap_err().contains("needs a url"));
+        assert!(parse("[login]\nscript_at = \"(\"\n").unwrap_err().contains("script_at"));
+        assert!(parse("[[login.step]]\nurl = \"/a\"\ncapture = { x = { regex = \"[\" } }\n").unwrap_err().contains("regex"));
+        assert!(parse("[[login.step]]\nurl = \"/a\"\nmethod = \"GE T\"\n").unwrap_err().contains("not an HTTP method"));
+        assert!(parse("origins = [\"not a url\"]\n").unwrap_err().contains("`origins` entry"));
+        // JSON's own braces are not placeholders.
+        assert!(parse("[[login.step]]\nurl = \"/a\"\njson = { raw = \"{}\", n = \"{ x }\" }\n").is_ok());
     }
 }

@@ -323,31 +323,84 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
 }
 
 #[tokio::test]
-async fn a_json_login_api_runs_first_and_shares_the_cookie_jar() {
-    use wiremock::matchers::{body_json, header};
+async fn a_login_script_logs_in_where_the_page_is_a_script_and_continues_the_authorization() {
+    use wiremock::matchers::{body_json, header, query_param};
     let (meta, jwks) = baseline().await;
     let (mock, issuer) = mock_target(meta, jwks).await;
-    // The login API wants the substituted credentials and answers with a session cookie ...
-    Mock::given(method("POST"))
-        .and(path("/api/login"))
-        .and(body_json(json!({"user": {"name": "bob", "secret": "bob-password"}})))
-        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "sid=s3ss10n; Path=/"))
-        .mount(&mock)
-        .await;
-    // ... which the authorization endpoint requires before it issues a code.
+    // Without a session the authorization endpoint sends the browser to a script page ...
     Mock::given(method("GET"))
         .and(path("/api/oidc/authorize"))
-        .and(header("cookie", "sid=s3ss10n"))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://app.example.test/callback?code=c0de"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/ui/login?flow=f-42"))
+        .with_priority(5)
         .mount(&mock)
         .await;
-    let dir = report_dir("json-login");
+    Mock::given(method("GET"))
+        .and(path("/ui/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<div id=app></div><script src=/app.js></script>", "text/html"))
+        .mount(&mock)
+        .await;
+    // ... whose login API wants the flow id from its URL, a CSRF token from a cookie, and the
+    // credentials, and answers with a session cookie ...
+    Mock::given(method("GET"))
+        .and(path("/api/csrf"))
+        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "xsrf=t0k; Path=/").set_body_json(json!({"ok": true})))
+        .mount(&mock)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/flows/f-42"))
+        .and(header("x-xsrf", "t0k"))
+        .and(body_json(json!({"user": {"name": "bob", "secret": "bob-password"}, "client": "web"})))
+        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "sid=s3ss10n; Path=/").set_body_json(json!({"next": "go"})))
+        .mount(&mock)
+        .await;
+    // ... which the authorization endpoint requires, with the parameter the API said to add.
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/authorize"))
+        .and(|r: &wiremock::Request| r.headers.get("cookie").and_then(|c| c.to_str().ok()).is_some_and(|c| c.contains("sid=s3ss10n")))
+        .and(query_param("resume", "go"))
+        .and(query_param("tenant", "acme"))
+        .and(query_param("ui", "compact"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://app.example.test/callback?code=c0de"))
+        .with_priority(1)
+        .mount(&mock)
+        .await;
+    let dir = report_dir("login-script");
     let target_file = dir.join("target.toml");
     std::fs::write(
         &target_file,
-        "[clients.confidential]\nclient_id = \"web\"\nsecret_env = \"OH_TEST_SECRET\"\nredirect_uri = \"https://app.example.test/callback\"\n\
-         [user]\nusername = \"bob\"\npassword_env = \"OH_TEST_PASSWORD\"\n\
-         [[login.json_request]]\nurl = \"/api/login\"\nbody = { user = { name = \"{username}\", secret = \"{password}\" } }\n",
+        r#"[clients.confidential]
+client_id = "web"
+secret_env = "OH_TEST_SECRET"
+redirect_uri = "https://app.example.test/callback"
+# The client's own value wins over the target's.
+authorize.extra = { tenant = "acme" }
+
+[authorize.extra]
+tenant = "other"
+ui = "compact"
+
+[user]
+username = "bob"
+password_env = "OH_TEST_PASSWORD"
+
+[login.capture]
+flow = { query = "flow" }
+
+[[login.step]]
+method = "GET"
+url = "/api/csrf"
+capture = { xsrf = { cookie = "xsrf" } }
+
+[[login.step]]
+url = "/api/flows/{flow}"
+headers = { X-Xsrf = "{xsrf}" }
+json = { user = { name = "{username}", secret = "{password}" }, client = "{client_id}" }
+capture = { next = { json = "/next" } }
+
+[[login.step]]
+continue_authorization = true
+params = { resume = "{next}" }
+"#,
     )
     .unwrap();
     let out = tokio::task::spawn_blocking(move || {
@@ -366,8 +419,10 @@ async fn a_json_login_api_runs_first_and_shares_the_cookie_jar() {
     let report = Report::from_json(&out.1.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.0.stderr)))).unwrap();
     let check = &report.checks[0];
     assert_eq!(check.verdict, Verdict::Pass, "{}", check.detail);
-    assert_eq!(check.evidence[0].url, format!("{}/api/login", mock.uri()));
-    assert!(!report.to_json().unwrap().contains("bob-password"), "the password is redacted in the login request body");
+    let urls: Vec<&str> = check.evidence.iter().map(|e| e.url.as_str()).collect();
+    assert!(urls.iter().any(|u| u.ends_with("/api/flows/f-42")), "{urls:?}");
+    let json = report.to_json().unwrap();
+    assert!(!json.contains("bob-password") && !json.contains("s3ss10n") && !json.contains("c0de"), "secrets are redacted");
 }
 
 #[tokio::test]
@@ -402,8 +457,16 @@ async fn a_login_page_the_driver_cannot_fill_stops_the_run_in_preflight() {
     let out = tokio::task::spawn_blocking(run("")).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("login preflight: cannot tell the username field of the login form: set login.username_field"), "{stderr}");
+    assert!(
+        stderr.contains("login preflight with clients.confidential (client_id web): cannot tell the username field of the login form: set login.username_field"),
+        "{stderr}"
+    );
     // Naming the field fixes the preflight (the run then goes on to its checks).
+    Mock::given(method("POST"))
+        .and(path("/signin"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://app.example.test/callback?code=c"))
+        .mount(&mock)
+        .await;
     let out = tokio::task::spawn_blocking(run("[login]\nusername_field = \"account\"\n")).await.unwrap();
     assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -432,4 +495,71 @@ async fn an_incomplete_run_exits_3_and_says_so_in_every_format() {
     let (out, report) = tokio::task::spawn_blocking(move || conform(&["--target", &issuer, "--allow-incomplete"], &run_dir)).await.unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(report.unwrap().status(), reports::Status::Incomplete);
+}
+
+/// Runs conform against a live reference server with the reference target file, `env` over its
+/// right secrets, and `edit` applied to the target file: (exit code, stderr).
+async fn preflight_against_reference(name: &str, env: &[(&str, &str)], edit: fn(String) -> String) -> (Option<i32>, String) {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let issuer = server.issuer().to_string();
+    let dir = report_dir(name);
+    let target_file = dir.join("target.toml");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::write(&target_file, edit(std::fs::read_to_string(root.join("targets/reference-server.toml")).unwrap())).unwrap();
+    let mut vars: Vec<(String, String)> = [
+        ("OH_WEB_SECRET", "web-app-secret"),
+        ("OH_WEB_POST_SECRET", "web-app-post-secret"),
+        ("OH_SERVICE_SECRET", "service-client-secret"),
+        ("OH_USER_PASSWORD", "bob-password"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in env {
+        vars.retain(|(name, _)| name != k);
+        vars.push((k.to_string(), v.to_string()));
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["conform", "--target", &issuer, "--target-config"])
+            .arg(&target_file)
+            .args(["--check", "authz.unknown-parameter-ignored", "--report-dir"])
+            .arg(&dir)
+            .envs(vars)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn a_wrong_setting_is_one_exit_2_sentence_naming_it_before_any_check() {
+    let (code, stderr) = preflight_against_reference("right", &[], |t| t).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = preflight_against_reference("password", &[("OH_USER_PASSWORD", "not-bobs")], |t| t).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("the test user could not log in") && stderr.contains("password_env"), "{stderr}");
+    assert!(!stderr.contains("not-bobs") && !stderr.contains("FAIL "), "{stderr}");
+    let (code, stderr) = preflight_against_reference("user", &[], |t| t.replace("username = \"bob\"", "username = \"nobody\"")).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("[user] username"), "{stderr}");
+    let (code, stderr) = preflight_against_reference("secret", &[("OH_WEB_SECRET", "wrong-secret")], |t| t).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("clients.confidential.secret_env"), "{stderr}");
+    let (code, stderr) =
+        preflight_against_reference("client", &[], |t| t.replacen("client_id = \"web-app\"", "client_id = \"no-such-app\"", 1)).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("client_id") && stderr.contains("redirect_uri"), "{stderr}");
+    let (code, stderr) = preflight_against_reference("redirect", &[], |t| {
+        t.replacen("redirect_uri = \"https://app.example.test/callback\"", "redirect_uri = \"https://app.example.test/other\"", 1)
+    })
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("redirect_uri"), "{stderr}");
+    // The service client's secret is proven when client credentials run.
+    let (code, stderr) = preflight_against_reference("service", &[("OH_SERVICE_SECRET", "wrong-secret")], |t| t).await;
+    assert_eq!(code, Some(0), "only the selected suites' set-up is proven: {stderr}");
 }

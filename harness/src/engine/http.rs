@@ -10,6 +10,8 @@ use std::time::Duration;
 /// A response read whole, and its redacted record.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The real URL (the exchange's is redacted): where navigation goes on from.
+    pub url: String,
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
@@ -36,18 +38,19 @@ impl Response {
 pub struct Recorder {
     client: reqwest::Client,
     redactor: Arc<Redactor>,
-    /// A browser that has been through the JSON login API already.
-    logged_in: std::sync::atomic::AtomicBool,
+    /// A browser's cookie jar (none for the plain client).
+    jar: Option<Arc<reqwest::cookie::Jar>>,
 }
 
 impl Recorder {
     pub fn new(redactor: Redactor) -> Recorder {
-        Recorder { client: client(false), redactor: Arc::new(redactor), logged_in: Default::default() }
+        Recorder { client: client(None), redactor: Arc::new(redactor), jar: None }
     }
 
     /// A browser: the same redaction, plus its own cookie jar (a fresh login session).
     pub fn browser(&self) -> Recorder {
-        Recorder { client: client(true), redactor: self.redactor.clone(), logged_in: Default::default() }
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Recorder { client: client(Some(jar.clone())), redactor: self.redactor.clone(), jar: Some(jar) }
     }
 
     /// The redactor every exchange goes through, for text that is not an exchange (details).
@@ -55,9 +58,12 @@ impl Recorder {
         self.redactor.clone()
     }
 
-    /// Marks the browser as logged in; returns whether it already was.
-    pub fn mark_logged_in(&self) -> bool {
-        self.logged_in.swap(true, std::sync::atomic::Ordering::SeqCst)
+    /// The value of the cookie `name` the browser would send to `url`.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.as_ref()?.cookies(&url::Url::parse(url).ok()?)?;
+        let header = header.to_str().ok()?.to_string();
+        header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
     }
 
     pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
@@ -81,8 +87,13 @@ impl Recorder {
         };
         let method = request.method().to_string();
         let url = request.url().to_string();
-        let request_headers: Vec<(String, String)> =
+        let mut request_headers: Vec<(String, String)> =
             request.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string())).collect();
+        // The jar adds its cookies when the request is sent: record them too (names only, the
+        // redactor blanks the values).
+        if let Some(cookies) = self.jar.as_ref().and_then(|jar| reqwest::cookie::CookieStore::cookies(jar.as_ref(), request.url())) {
+            request_headers.push(("cookie".into(), cookies.to_str().unwrap_or("<binary>").to_string()));
+        }
         let request_ct = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let raw_request_body = request.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
         let request_body = raw_request_body.as_ref().map(|b| self.redactor.body(request_ct.as_deref(), b));
@@ -115,7 +126,7 @@ impl Recorder {
             error: None,
             jwts,
         };
-        Ok(Response { status, headers, body, exchange })
+        Ok(Response { url, status, headers, body, exchange })
     }
 
     fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
@@ -137,10 +148,14 @@ impl Recorder {
     }
 }
 
-fn client(cookies: bool) -> reqwest::Client {
-    reqwest::Client::builder()
+fn client(jar: Option<Arc<reqwest::cookie::Jar>>) -> reqwest::Client {
+    let builder = reqwest::Client::builder();
+    let builder = match jar {
+        Some(jar) => builder.cookie_provider(jar),
+        None => builder,
+    };
+    builder
         .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(cookies)
         .timeout(Duration::from_secs(15))
         .user_agent(concat!("oidc-harness/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -103,7 +103,10 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
     let (mut ctx, server) =
         open_target(args.target.as_deref(), args.target_config.as_deref(), profile, reference_server::Config::default()).await?;
-    ctx.fetch_metadata().await;
+    // Load needs only the endpoints: an issuer mismatch is for conform to judge.
+    if let (Err(why), None) = (ctx.fetch_metadata().await, &ctx.metadata) {
+        bail!("discovery: {why}");
+    }
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
     let jwks = crate::suites::fetch_jwks(&ctx.http, &jwks_uri).await.0.context("the JWKS could not be fetched")?;
     let kinds = args.scenario.kinds();

@@ -164,7 +164,7 @@ impl Load {
     /// driver (a fresh browser, as a new visitor), then the code redeemed through goose.
     async fn authorization_code(&self, user: &mut GooseUser) -> Result<Value, String> {
         let reg = self.registration(Kind::AuthorizationCode)?;
-        self.code_flow(user, reg, "openid email", "token: authorization_code").await
+        self.code_flow(user, reg, &format!("openid {}", self.ctx.target.scopes.additional), "token: authorization_code").await
     }
 
     async fn code_flow(&self, user: &mut GooseUser, reg: &Registration, scope: &str, name: &str) -> Result<Value, String> {
@@ -232,7 +232,14 @@ impl Load {
     }
 
     async fn start_grant(&self, user: &mut GooseUser, reg: &Registration) -> Result<(), String> {
-        let body = self.code_flow(user, reg, "openid email offline_access", "token: authorization_code").await?;
+        let body = self
+            .code_flow(
+                user,
+                reg,
+                &format!("{} {}", self.ctx.target.scopes.refresh, self.ctx.target.scopes.additional),
+                "token: authorization_code",
+            )
+            .await?;
         let text = |name: &str| body[name].as_str().map(str::to_string);
         user.set_session_data(Grant { refresh_token: text("refresh_token"), access_token: text("access_token") });
         Ok(())

@@ -2,7 +2,7 @@
 //! was (or was not) sent, a later `auth_time`, a login form served. (The error responses for
 //! bad requests are data: `scenarios/authorization-errors.toml`.)
 
-use super::flow::{Authorized, CodeAuthorization, authorize, authorized, code_authorization, pkce_pair, redeem};
+use super::flow::{Authorized, CodeAuthorization, authorize, authorize_by_post, authorized, code_authorization, pkce_pair, redeem};
 use super::{Context, record_all};
 use crate::engine::http::Recorder;
 use crate::engine::jwt::Jwt;
@@ -274,23 +274,13 @@ fn framing(ctx: &Context, run: &mut Run, exchanges: &[Exchange]) {
 }
 
 async fn post_request(ctx: &Context, run: &mut Run, reg: &Registration) {
-    let (Some(endpoint), Some(redirect_uri)) = (ctx.endpoint("authorization_endpoint"), reg.redirect_uri.as_deref()) else {
-        return run.record(&SUITE, &POST, &[], Outcome::Fail("no authorization_endpoint or redirect_uri".into()));
-    };
     let (_, challenge) = pkce_pair();
-    let mut form = vec![("client_id", reg.client_id.as_str()), ("redirect_uri", redirect_uri)];
-    form.extend(code_params("post", &challenge));
     let browser = ctx.http.browser();
-    let creds =
-        crate::engine::login::Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
-    let mut exchanges = Vec::new();
-    if let Err(why) = crate::engine::login::json_login(&browser, &ctx.issuer, &creds, &mut exchanges).await {
-        let ev: Vec<&Exchange> = exchanges.iter().collect();
-        return run.record(&SUITE, &POST, &ev, Outcome::blocked_by_step("the JSON login API", why));
-    }
-    let drive = crate::engine::login::drive(&browser, browser.post(endpoint).form(&form), redirect_uri, &creds).await;
-    exchanges.extend(drive.exchanges);
-    let ev: Vec<&Exchange> = exchanges.iter().collect();
+    let drive = match authorize_by_post(ctx, &browser, reg, &code_params("post", &challenge)).await {
+        Ok(drive) => drive,
+        Err(why) => return run.record(&SUITE, &POST, &[], Outcome::Fail(why)),
+    };
+    let ev: Vec<&Exchange> = drive.exchanges.iter().collect();
     run.record(
         &SUITE,
         &POST,
@@ -332,9 +322,8 @@ async fn sessions(ctx: &Context, run: &mut Run, reg: &Registration) {
     silent.push(("prompt", "none"));
     // OIDC Core §3.1.2.1: with prompt=none the server MUST NOT show a login or consent page,
     // whatever it answers in the end.
-    // A fresh browser with no session at all: a JSON login API is not run for it.
+    // A fresh browser with no session at all.
     let fresh = ctx.http.browser();
-    fresh.mark_logged_in();
     let outcome = match authorized(ctx, &fresh, reg, &silent).await {
         Ok(done) => {
             let p = &done.arrival.params;

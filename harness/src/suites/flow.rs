@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::engine::http::{Recorder, Response};
-use crate::engine::login::{Arrival, Credentials, Drive, drive, json_login, probe};
+use crate::engine::login::{Arrival, Drive, Pending, drive};
 use crate::target::{AuthMethod, Registration};
 use base64::Engine;
 use reports::Exchange;
@@ -27,46 +27,41 @@ pub fn random(prefix: &str, len: usize) -> String {
     out
 }
 
-/// Sends the browser to the authorization endpoint with `params` (client_id and redirect_uri
-/// from the registration) and follows it to the client.
-pub async fn authorize(ctx: &Context, browser: &Recorder, reg: &Registration, params: &[(&str, &str)]) -> Result<Drive, String> {
+/// The authorization request URL for `reg` with `params`: client_id and redirect_uri from the
+/// registration, then `params`, then the target's and the client's extra parameters
+/// (`[authorize.extra]`) that `params` does not set.
+pub fn authorization_url(ctx: &Context, reg: &Registration, params: &[(&str, &str)]) -> Result<url::Url, String> {
     let endpoint = ctx.endpoint("authorization_endpoint").ok_or("discovery gave no authorization_endpoint")?;
     let redirect_uri = reg.redirect_uri.as_deref().ok_or_else(|| format!("client {} has no redirect_uri in the target", reg.client_id))?;
     let mut all = vec![("client_id", reg.client_id.as_str()), ("redirect_uri", redirect_uri)];
     all.extend_from_slice(params);
-    let url = url::Url::parse_with_params(endpoint, &all).map_err(|e| format!("authorization_endpoint {endpoint}: {e}"))?;
-    let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
-    let mut login_exchanges = Vec::new();
-    if let Err(why) = json_login(browser, &ctx.issuer, &creds, &mut login_exchanges).await {
-        return Ok(Drive { result: Err(why), exchanges: login_exchanges, logins: 0, prefilled_username: None });
+    let mut extra: Vec<(&str, &str)> = Vec::new();
+    for (k, v) in ctx.target.authorize.extra.iter().chain(reg.authorize_extra.iter()) {
+        if all.iter().all(|(name, _)| name != k) {
+            extra.retain(|(name, _)| name != k);
+            extra.push((k, v));
+        }
     }
-    let mut drive = drive(browser, browser.get(url.as_str()), redirect_uri, &creds).await;
-    login_exchanges.append(&mut drive.exchanges);
-    drive.exchanges = login_exchanges;
-    Ok(drive)
+    all.extend(extra);
+    url::Url::parse_with_params(endpoint, &all).map_err(|e| format!("authorization_endpoint {endpoint}: {e}"))
 }
 
-/// Preflight for a deployment: the login driver can reach and fill the login form of the
-/// confidential client's authorization request (nothing is submitted).
-pub async fn probe_login(ctx: &Context) -> Result<(), String> {
-    let (Some(reg), Some(_)) = (&ctx.target.confidential, &ctx.target.user) else { return Ok(()) };
-    let endpoint = ctx.endpoint("authorization_endpoint").ok_or("discovery gave no authorization_endpoint")?;
-    let redirect_uri = reg.redirect_uri.as_deref().ok_or("`clients.confidential.redirect_uri` is not set in the target file")?;
-    let (_, challenge) = pkce_pair();
-    let params = [
-        ("client_id", reg.client_id.as_str()),
-        ("redirect_uri", redirect_uri),
-        ("response_type", "code"),
-        ("scope", "openid"),
-        ("state", "preflight"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let url = url::Url::parse_with_params(endpoint, &params).map_err(|e| e.to_string())?;
-    let browser = ctx.http.browser();
-    let creds = Credentials { user: ctx.target.user.as_ref(), config: &ctx.target.login, extra: &ctx.target.extra_fields };
-    json_login(&browser, &ctx.issuer, &creds, &mut Vec::new()).await?;
-    probe(&browser, browser.get(url.as_str()), redirect_uri, &creds).await
+/// Sends the browser to the authorization endpoint with `params` (see `authorization_url`) and
+/// follows it to the client.
+pub async fn authorize(ctx: &Context, browser: &Recorder, reg: &Registration, params: &[(&str, &str)]) -> Result<Drive, String> {
+    let url = authorization_url(ctx, reg, params)?;
+    let pending = Pending { url };
+    Ok(drive(browser, browser.get(pending.url.as_str()), &pending, &ctx.credentials()).await)
+}
+
+/// The same authorization request sent as a form POST (OIDC Core §3.1.2.1).
+pub async fn authorize_by_post(ctx: &Context, browser: &Recorder, reg: &Registration, params: &[(&str, &str)]) -> Result<Drive, String> {
+    let url = authorization_url(ctx, reg, params)?;
+    let mut endpoint = url.clone();
+    endpoint.set_query(None);
+    let form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let pending = Pending { url };
+    Ok(drive(browser, browser.post(endpoint.as_str()).form(&form), &pending, &ctx.credentials()).await)
 }
 
 /// A completed authorization: the parameters the client received, how, and the exchanges.

@@ -73,8 +73,8 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     if super::blocked_without(ctx, run, &SUITE, &["authorization_endpoint"]) {
         return;
     }
-    let Some(reg) = ctx.target.confidential.clone() else {
-        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target names no confidential client".into()));
+    let Some(reg) = ctx.target.implicit.clone() else {
+        return record_all(run, &SUITE, &SUITE.checks, &[], &Outcome::NotRun("the target file names no [clients.implicit]".into()));
     };
     let (state, nonce) = (random("s", 20), random("n", 20));
     let (exchanges, answer) =
@@ -173,7 +173,15 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     let endpoint = ctx.endpoint("authorization_endpoint").unwrap_or_default().to_string();
     for (check, params) in [
         (&NONCE_REQUIRED, vec![("response_type", "id_token token"), ("scope", "openid"), ("state", state.as_str())]),
-        (&OIDC_ONLY, vec![("response_type", "id_token token"), ("scope", "email"), ("state", state.as_str()), ("nonce", nonce.as_str())]),
+        (
+            &OIDC_ONLY,
+            vec![
+                ("response_type", "id_token token"),
+                ("scope", ctx.target.scopes.additional.as_str()),
+                ("state", state.as_str()),
+                ("nonce", nonce.as_str()),
+            ],
+        ),
         (
             &NO_QUERY,
             vec![

@@ -144,11 +144,17 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     token_cap(ctx, run, &reg).await;
 }
 
+/// The refresh grant's scopes and one more (`[scopes]` in the target file): a grant a refresh
+/// can narrow.
+fn refresh_scope_with_additional(ctx: &Context) -> String {
+    format!("{} {}", ctx.target.scopes.refresh, ctx.target.scopes.additional)
+}
+
 /// A fresh refresh token that is shown to work first (the positive control of a check that
 /// expects it refused later): the token to use next, and the exchanges. A refresh may rotate
 /// the token, so the current one is returned.
 async fn working_refresh_token(ctx: &Context, reg: &Registration) -> Result<(String, Vec<Exchange>), Outcome> {
-    let (body, exchange) = grant(ctx, reg, "openid offline_access").await.map_err(|why| Outcome::blocked_by_step(GRANT_STEP, why))?;
+    let (body, exchange) = grant(ctx, reg, &ctx.target.scopes.refresh).await.map_err(|why| Outcome::blocked_by_step(GRANT_STEP, why))?;
     let first = field(&body, "refresh_token");
     if first.is_empty() {
         return Err(Outcome::blocked_by(&ISSUED, "the grant gave no refresh token"));
@@ -183,7 +189,7 @@ async fn token_cap(ctx: &Context, run: &mut Run, reg: &Registration) {
     let browser = ctx.http.browser();
     let mut refresh_tokens = Vec::with_capacity(2);
     for n in 0..=cap {
-        let body = match code_tokens(ctx, &browser, reg, "openid offline_access", &[]).await {
+        let body = match code_tokens(ctx, &browser, reg, &ctx.target.scopes.refresh, &[]).await {
             Ok((body, _)) if body["refresh_token"].is_string() => body,
             Ok((_, exchanges)) | Err((_, exchanges)) => {
                 let ev: Vec<&Exchange> = exchanges.iter().collect();
@@ -222,7 +228,7 @@ async fn refresh_rules(ctx: &mut Context, run: &mut Run, reg: &Registration) {
             run.declare_not_applicable(&SUITE, check, why);
         }
     }
-    let (first, exchange) = match grant(ctx, reg, "openid email offline_access").await {
+    let (first, exchange) = match grant(ctx, reg, &refresh_scope_with_additional(ctx)).await {
         Ok(ok) => ok,
         Err(why) => return record_all(run, &SUITE, &REFRESH_CHECKS, &[], &Outcome::blocked_by_step(GRANT_STEP, why)),
     };
@@ -301,10 +307,11 @@ async fn refresh_rules(ctx: &mut Context, run: &mut Run, reg: &Registration) {
     }
 
     // Scope rules and client binding on a second grant.
-    match grant(ctx, reg, "openid email offline_access").await {
+    match grant(ctx, reg, &refresh_scope_with_additional(ctx)).await {
         Ok((body, _)) => {
             let token_value = field(&body, "refresh_token");
-            let wider = refresh(ctx, reg, &token_value, Some("openid email offline_access profile")).await;
+            let wider = format!("{} {}", refresh_scope_with_additional(ctx), ctx.target.scopes.not_granted);
+            let wider = refresh(ctx, reg, &token_value, Some(&wider)).await;
             expect_error(run, &SUITE, &WIDEN, &wider, &[400], &["invalid_scope"]);
             match &ctx.target.other_confidential {
                 Some(other) => {
@@ -352,7 +359,7 @@ async fn public_client_rotates(ctx: &Context, run: &mut Run) {
     let Some(public) = &ctx.target.public else {
         return run.record(&SUITE, &PUBLIC_ROTATES, &[], Outcome::NotRun("the target names no public client".into()));
     };
-    let (body, exchange) = match grant(ctx, public, "openid offline_access").await {
+    let (body, exchange) = match grant(ctx, public, &ctx.target.scopes.refresh).await {
         Ok(ok) => ok,
         Err(why) => return run.record(&SUITE, &PUBLIC_ROTATES, &[], Outcome::blocked_by_step("a grant for the public client", why)),
     };

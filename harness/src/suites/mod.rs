@@ -64,11 +64,46 @@ impl Context {
         format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'))
     }
 
-    /// Reads the discovery document into `metadata` (`None` when it is not JSON); the discovery
+    /// Reads the discovery document into `metadata`, or says what went wrong; the discovery
     /// suite fetches it again with its own evidence.
-    pub async fn fetch_metadata(&mut self) {
+    pub async fn fetch_metadata(&mut self) -> Result<(), String> {
         let url = self.discovery_url();
-        self.metadata = get_following_one_redirect(&self.http, &url).await.0.ok().and_then(|r| r.json());
+        self.metadata = None;
+        let response = match get_following_one_redirect(&self.http, &url).await.0 {
+            Ok(r) => r,
+            Err(e) => return Err(format!("no answer at {url}: {}", e.error.unwrap_or_default())),
+        };
+        if response.status != 200 {
+            return Err(format!("{} at {url}", response.status));
+        }
+        match response.json() {
+            Some(doc) if doc.is_object() => {
+                let issuer = doc["issuer"].as_str().map(str::to_string);
+                self.metadata = Some(doc);
+                match issuer {
+                    Some(issuer) if issuer == self.issuer => Ok(()),
+                    Some(issuer) => Err(format!("the document's issuer {issuer} differs from the issuer given, {}", self.issuer)),
+                    None => Err(format!("the document at {url} has no issuer")),
+                }
+            }
+            Some(_) => Err(format!("the document at {url} is JSON but not an object")),
+            None => Err(format!("the document at {url} is not JSON")),
+        }
+    }
+
+    /// Who logs in and where the password may go: the test user, the login settings, and the
+    /// issuer's origin with the target's other `origins`.
+    pub fn credentials(&self) -> crate::engine::login::Credentials<'_> {
+        let mut origins = self.target.origins.clone();
+        if let Ok(issuer) = url::Url::parse(&self.issuer) {
+            origins.push(issuer.origin().ascii_serialization());
+        }
+        crate::engine::login::Credentials {
+            user: self.target.user.as_ref(),
+            config: &self.target.login,
+            extra: &self.target.extra_fields,
+            origins,
+        }
     }
 
     /// A string member of the discovery document.

@@ -165,11 +165,12 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
             })
         }
         "claims" => {
-            let request = json!({"id_token": {"email": null}}).to_string();
+            let member = ctx.target.claims.member.as_str();
+            let request = json!({"id_token": {member: null}}).to_string();
             let result = flow(ctx, browser, reg, &[("claims", &request)]).await;
             judged(result, |t| {
-                Outcome::expect(id_claim(t, "email").is_some(), || {
-                    "email was requested for the ID token and is not in it (does the test user have an email?)".into()
+                Outcome::expect(id_claim(t, member).is_some(), || {
+                    format!("{member} was requested for the ID token and is not in it (does the test user have it? [claims] member)")
                 })
             })
         }

@@ -1,0 +1,271 @@
+//! The login driver: drives a browser from the authorization request to the client's redirect
+//! URI through whatever login and consent pages the target shows, exactly as a person would.
+//! HTML pages are read by `forms` (no configuration for a standard login page); a login page
+//! that is a script is passed with the target's login script (`script`), run wherever the
+//! browser needs a login.
+
+mod forms;
+mod script;
+
+use super::http::{Recorder, Response};
+use crate::target::{LoginConfig, Secret, TestUser};
+use forms::PageAction;
+use reports::Exchange;
+use std::collections::BTreeMap;
+
+/// At most this many pages and redirects between the authorization request and the client.
+const MAX_STEPS: usize = 16;
+
+/// Where the browser arrived at the client, and how the parameters were delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl Delivery {
+    /// In words, for details: "the query", "the fragment", "a form post".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Query => "the query",
+            Delivery::Fragment => "the fragment",
+            Delivery::FormPost => "a form post",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub params: BTreeMap<String, String>,
+    pub delivery: Delivery,
+}
+
+/// The parameters a client received, in words (`error=access_denied, state=...`), with the
+/// values of codes and tokens left out: for details.
+pub fn describe_params(params: &BTreeMap<String, String>) -> String {
+    if params.is_empty() {
+        return "no parameters".into();
+    }
+    let secret = |k: &str| matches!(k, "code" | "access_token" | "id_token" | "refresh_token");
+    params.iter().map(|(k, v)| if secret(k) { k.to_string() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(", ")
+}
+
+pub struct Drive {
+    pub result: Result<Arrival, String>,
+    pub exchanges: Vec<Exchange>,
+    /// Logins on the way, by form or script (0 when an existing session sufficed).
+    pub logins: usize,
+    /// What the first login form had prefilled in its username field (`login_hint` shows here).
+    pub prefilled_username: Option<String>,
+}
+
+/// Who logs in, and how: the test user, the target's login settings, and the origins the
+/// password may be sent to.
+pub struct Credentials<'a> {
+    pub user: Option<&'a TestUser>,
+    pub config: &'a LoginConfig,
+    pub extra: &'a BTreeMap<String, Secret>,
+    /// The issuer's origin and the target's other `origins`: the only places a password goes.
+    pub origins: Vec<String>,
+}
+
+impl Credentials<'_> {
+    /// Whether the password may be sent to `url`: on one of the provider's origins, and never
+    /// from https down to http.
+    fn may_receive_password(&self, url: &url::Url, from: &url::Url) -> Result<(), String> {
+        let origin = url.origin().ascii_serialization();
+        if !self.origins.contains(&origin) {
+            return Err(format!(
+                "the login would send the password to {origin}, which is neither the issuer's origin nor listed in `origins` in the target file"
+            ));
+        }
+        if from.scheme() == "https" && url.scheme() == "http" {
+            return Err(format!("the login would send the password from an https page down to http ({origin})"));
+        }
+        Ok(())
+    }
+}
+
+/// The authorization request the browser is on its way through: its URL (a POST request's
+/// parameters in the query), to re-request after a scripted login and for the placeholders.
+pub struct Pending {
+    pub url: url::Url,
+}
+
+impl Pending {
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
+    fn redirect_uri(&self) -> String {
+        self.param("redirect_uri").unwrap_or_default()
+    }
+}
+
+/// Follows the browser from `start` (the authorization request `pending` describes) until it is
+/// sent to the client's redirect URI.
+pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, pending: &Pending, creds: &Credentials<'_>) -> Drive {
+    let mut exchanges = Vec::new();
+    let mut seen = Seen::default();
+    let result = walk(browser, start, pending, creds, &mut exchanges, &mut seen).await;
+    Drive { result, exchanges, logins: seen.logins, prefilled_username: seen.prefilled_username }
+}
+
+/// Where the browser goes next: a request to send, or an answer the login script already got.
+enum Next {
+    Send(reqwest::RequestBuilder),
+    Answered(Response),
+}
+
+async fn walk(
+    browser: &Recorder,
+    start: reqwest::RequestBuilder,
+    pending: &Pending,
+    creds: &Credentials<'_>,
+    exchanges: &mut Vec<Exchange>,
+    seen: &mut Seen,
+) -> Result<Arrival, String> {
+    let redirect_uri = pending.redirect_uri();
+    let mut next = Next::Send(start);
+    for _ in 0..MAX_STEPS {
+        let response = match next {
+            Next::Answered(response) => response,
+            Next::Send(request) => match browser.send(request).await {
+                Ok(r) => {
+                    exchanges.push(r.exchange.clone());
+                    r
+                }
+                Err(exchange) => {
+                    let why = exchange.error.clone().unwrap_or_default();
+                    exchanges.push(exchange);
+                    return Err(format!("no response: {why}"));
+                }
+            },
+        };
+        // Navigation goes from the real URL, never from the redacted copy in the evidence.
+        let here = url::Url::parse(&response.url).map_err(|e| format!("the page has no URL: {e}"))?;
+        if (300..400).contains(&response.status) {
+            let location = response.header("location").ok_or_else(|| format!("{} redirect without Location", response.status))?;
+            let to = here.join(location).map_err(|e| format!("bad Location {location}: {e}"))?;
+            if is_client(&to, &redirect_uri) {
+                return Ok(arrival_from_url(&to));
+            }
+            if here.scheme() == "https" && to.scheme() == "http" {
+                return Err(format!(
+                    "the server redirected from https down to http ({}): the driver does not follow",
+                    to.origin().ascii_serialization()
+                ));
+            }
+            next = Next::Send(browser.get(to.as_str()));
+            continue;
+        }
+        if response.status != 200 {
+            return Err(format!("the browser got status {} at {}", response.status, response.exchange.url));
+        }
+        let scripted = !creds.config.steps.is_empty();
+        let action = match &creds.config.script_at {
+            Some(at) if scripted && at.is_match(here.as_str()) => PageAction::Stuck,
+            _ => forms::on_page(&here, &response.body, &redirect_uri, creds)?,
+        };
+        match action {
+            PageAction::ToClient(params) => return Ok(Arrival { params, delivery: Delivery::FormPost }),
+            PageAction::Stuck if scripted => {
+                if seen.logins > 0 {
+                    return Err(format!(
+                        "the browser came back to a login page ({}) after the login script ran: check login.step and the test user",
+                        response.exchange.url
+                    ));
+                }
+                seen.logins += 1;
+                next = script::run(browser, &response, pending, creds, exchanges).await?;
+            }
+            PageAction::Stuck => return Err(format!("the page at {} has no form to continue with", response.exchange.url)),
+            PageAction::Login { submit, prefilled_username } => {
+                if seen.logins > 0 {
+                    return Err(
+                        "the login form came back after the credentials were submitted: wrong password, or a field the driver did not fill \
+                         (set login.username_field, login.password_field or login.extra_field_env in the target file)"
+                            .into(),
+                    );
+                }
+                creds.may_receive_password(&submit.action, &here)?;
+                seen.logins += 1;
+                seen.prefilled_username = prefilled_username;
+                next = Next::Send(submit.request(browser));
+            }
+            PageAction::Continue(submit) => next = Next::Send(submit.request(browser)),
+        }
+    }
+    Err(format!("gave up after {MAX_STEPS} pages and redirects without reaching the client"))
+}
+
+impl forms::Submit {
+    fn request(self, browser: &Recorder) -> reqwest::RequestBuilder {
+        if self.post {
+            browser.post(self.action.as_str()).form(&self.fields)
+        } else {
+            let mut url = self.action;
+            url.query_pairs_mut().clear().extend_pairs(&self.fields);
+            browser.get(url.as_str())
+        }
+    }
+}
+
+/// Whether `url` is the client's redirect URI (its query may carry the response).
+pub(crate) fn is_client(url: &url::Url, redirect_uri: &str) -> bool {
+    let mut bare = url.clone();
+    bare.set_fragment(None);
+    let registered = url::Url::parse(redirect_uri).ok();
+    let Some(mut registered) = registered else { return false };
+    registered.set_fragment(None);
+    bare.scheme() == registered.scheme()
+        && bare.host_str() == registered.host_str()
+        && bare.port() == registered.port()
+        && bare.path() == registered.path()
+}
+
+fn arrival_from_url(url: &url::Url) -> Arrival {
+    let (params, delivery) = match url.fragment() {
+        Some(fragment) if !fragment.is_empty() => {
+            (url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect(), Delivery::Fragment)
+        }
+        _ => (url.query_pairs().into_owned().collect(), Delivery::Query),
+    };
+    Arrival { params, delivery }
+}
+
+/// What the driver noticed on the way.
+#[derive(Default)]
+struct Seen {
+    logins: usize,
+    prefilled_username: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_in_the_query_or_fragment_are_read() {
+        let q = arrival_from_url(&url::Url::parse("https://rp.test/cb?code=c&state=s").unwrap());
+        assert_eq!((q.delivery, q.params["code"].as_str()), (Delivery::Query, "c"));
+        let f = arrival_from_url(&url::Url::parse("https://rp.test/cb#id_token=t&state=s").unwrap());
+        assert_eq!((f.delivery, f.params["id_token"].as_str()), (Delivery::Fragment, "t"));
+        assert!(is_client(&url::Url::parse("https://rp.test/cb?x=1#y").unwrap(), "https://rp.test/cb"));
+        assert!(!is_client(&url::Url::parse("https://rp.test/cb2").unwrap(), "https://rp.test/cb"));
+    }
+
+    #[test]
+    fn the_password_goes_only_to_the_providers_origins_and_never_down_to_http() {
+        let (config, extra) = (LoginConfig::default(), BTreeMap::new());
+        let creds = Credentials { user: None, config: &config, extra: &extra, origins: vec!["https://id.example.test".into()] };
+        let page = url::Url::parse("https://id.example.test/login").unwrap();
+        assert!(creds.may_receive_password(&url::Url::parse("https://id.example.test/login").unwrap(), &page).is_ok());
+        let foreign = creds.may_receive_password(&url::Url::parse("https://evil.test/steal").unwrap(), &page).unwrap_err();
+        assert!(foreign.contains("https://evil.test") && foreign.contains("`origins`"), "{foreign}");
+        let creds = Credentials { origins: vec!["https://id.example.test".into(), "http://id.example.test".into()], ..creds };
+        let down = creds.may_receive_password(&url::Url::parse("http://id.example.test/login").unwrap(), &page).unwrap_err();
+        assert!(down.contains("down to http"), "{down}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Preflight for a deployment: before any check runs, prove the set-up the selected suites need
+//! (the target answers, the test user can log in, the clients are registered and their
+//! credentials accepted), so a configuration mistake is one sentence naming the setting to fix
+//! (exit 2), never a hundred failed checks.
+
+use crate::engine::Suite;
+use crate::suites::flow::{code_authorization, redeem, token};
+use crate::suites::{self, Context};
+use crate::target::{AuthMethod, Registration};
+use anyhow::{Context as _, bail};
+
+/// The target answers at all: an issuer that is not a URL, or a host that does not answer,
+/// makes every check meaningless.
+pub async fn reach(issuer: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(issuer).with_context(|| format!("--target `{issuer}` is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("--target `{issuer}` must be an http or https issuer URL");
+    }
+    let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+    if let Err(e) = client.get(&discovery).send().await {
+        bail!("cannot reach the target's discovery document {discovery}: {e}; check --target");
+    }
+    Ok(())
+}
+
+/// Whether a suite drives a browser through a login (discovery, the JWKS and client credentials
+/// need none).
+pub fn needs_login(suite: &str) -> bool {
+    ![suites::discovery::NAME, suites::jwks::NAME, suites::client_credentials::NAME].contains(&suite)
+}
+
+/// Proves the login and the clients the selected suites need. Needs the discovery document in
+/// `ctx.metadata`; without one there is nothing to prove (the discovery checks say why).
+pub async fn set_up(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
+    if ctx.metadata.is_none() {
+        return Ok(());
+    }
+    if selected.iter().any(|s| needs_login(&s.name)) {
+        login(ctx).await?;
+    }
+    if selected.iter().any(|s| s.name == suites::client_credentials::NAME) {
+        service_client(ctx).await?;
+    }
+    Ok(())
+}
+
+/// The role of the first registration a login can be proven with.
+fn login_client(ctx: &Context) -> Option<(&'static str, &Registration)> {
+    let t = &ctx.target;
+    [("confidential", &t.confidential), ("public", &t.public), ("implicit", &t.implicit)]
+        .into_iter()
+        .find_map(|(role, reg)| reg.as_ref().filter(|r| r.redirect_uri.is_some()).map(|r| (role, r)))
+}
+
+/// One real login, submitted: the authorization request of the first client with a redirect URI
+/// must reach that client with a code, and a confidential client's code must be redeemable.
+async fn login(ctx: &Context) -> anyhow::Result<()> {
+    let Some((role, reg)) = login_client(ctx) else { return Ok(()) };
+    let client = format!("clients.{role} (client_id {})", reg.client_id);
+    let browser = ctx.http.browser();
+    let auth = match code_authorization(ctx, &browser, reg, "openid", &[]).await {
+        Ok(auth) => auth,
+        Err((why, _)) => bail!("login preflight with {client}: {}", login_failure(&why)),
+    };
+    let params = &auth.done.arrival.params;
+    let Some(code) = params.get("code") else {
+        let error = params.get("error").map_or("no code and no error".to_string(), |e| format!("error={e}"));
+        let description = params.get("error_description").map(|d| format!(" ({})", ctx.http.redactor().text(d))).unwrap_or_default();
+        bail!(
+            "login preflight with {client}: the client received {error}{description} instead of a code: check the client's client_id, \
+             redirect_uri and [authorize.extra] in the target file, and that the client may use the authorization code flow"
+        );
+    };
+    if reg.auth_method == AuthMethod::None {
+        return Ok(());
+    }
+    if let Ok(response) = redeem(ctx, reg, code, Some(&auth.verifier)).await
+        && refused_the_client(&response)
+    {
+        bail!(
+            "login preflight with {client}: the token endpoint refused the client's credentials ({}): check clients.{role}.secret_env \
+             and auth_method in the target file",
+            suites::answered(&response)
+        );
+    }
+    Ok(())
+}
+
+/// A driver failure in words that name the setting to fix.
+fn login_failure(why: &str) -> String {
+    if why.contains("came back after the credentials were submitted") {
+        return "the test user could not log in (the login form came back after the credentials were submitted): check [user] username \
+                and the password in its password_env, or name the login form's fields in [login]"
+            .to_string();
+    }
+    if why.contains("after the login script ran") {
+        return format!("the test user could not log in ({why}); check [user] username and the password in its password_env");
+    }
+    if why.starts_with("the browser got status 4") {
+        return format!(
+            "{why}: an unknown client_id or an unregistered redirect_uri is shown as an error page; check them in the target file"
+        );
+    }
+    why.to_string()
+}
+
+/// A client-credentials request for the service client: an `invalid_client` answer means the
+/// registration or its secret is wrong.
+async fn service_client(ctx: &Context) -> anyhow::Result<()> {
+    let Some(reg) = &ctx.target.service else { return Ok(()) };
+    if ctx.endpoint("token_endpoint").is_none() {
+        return Ok(());
+    }
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = reg.scope.as_deref() {
+        form.push(("scope", scope));
+    }
+    if let Ok(response) = token(ctx, reg, &form).await
+        && refused_the_client(&response)
+    {
+        bail!(
+            "preflight with clients.service (client_id {}): the token endpoint refused the client's credentials ({}): check \
+             clients.service.client_id, secret_env and auth_method in the target file",
+            reg.client_id,
+            suites::answered(&response)
+        );
+    }
+    Ok(())
+}
+
+/// RFC 6749 §5.2: `invalid_client` (or a 401) is the client's authentication failing.
+fn refused_the_client(response: &crate::engine::http::Response) -> bool {
+    response.status == 401 || suites::error_code(response).as_deref() == Some("invalid_client")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_password_names_the_user_settings() {
+        let why = login_failure("the login form came back after the credentials were submitted: wrong password, or ...");
+        assert!(why.contains("[user]") && why.contains("password_env"), "{why}");
+        assert!(login_failure("the browser got status 400 at https://id.test/authorize").contains("redirect_uri"));
+    }
+
+    #[test]
+    fn suites_without_a_browser_need_no_login() {
+        assert!(!needs_login(suites::discovery::NAME) && !needs_login(suites::client_credentials::NAME));
+        assert!(needs_login(suites::code_flow::NAME));
+    }
+}
