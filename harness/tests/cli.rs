@@ -22,7 +22,10 @@ fn the_default_run_passes_and_writes_reports_without_secrets() {
     let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert!(report.target.embedded);
     assert!(report.checks.len() >= 40);
-    assert!(report.checks.iter().all(|c| c.verdict == Verdict::Pass && !c.spec.is_empty()));
+    assert!(report.checks.iter().all(|c| !c.spec.is_empty()));
+    // The IDaaS profile requires PKCE for public clients only: the check for every client does not apply.
+    let not_passed: Vec<&str> = report.checks.iter().filter(|c| c.verdict != Verdict::Pass).map(|c| c.id.as_str()).collect();
+    assert_eq!(not_passed, ["pkce.required-for-confidential"]);
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), report.checks.len());
     assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().starts_with("# oidc-harness conform: PASSED"));
@@ -211,4 +214,25 @@ fn variants_are_listed_and_each_passes_what_it_is_allowed() {
     let out = Command::new(BIN).args(["conform", "--variant", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant `nope`; `oidc-harness serve --list-variants` lists them"));
+}
+
+#[test]
+fn a_profile_requiring_pkce_for_every_client_fails_a_server_that_does_not() {
+    let dir = temp("pkce-all");
+    let idaas = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../profiles/idaas.toml")).unwrap();
+    let profile = dir.join("pkce-all.toml");
+    std::fs::write(
+        &profile,
+        idaas.replace("pkce_required_for_public = true", "pkce_required_for_public = true\npkce_required_for_confidential = true"),
+    )
+    .unwrap();
+    let out =
+        Command::new(BIN).args(["conform", "--suite", "pkce", "--profile"]).arg(&profile).arg("--report-dir").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let verdict = |id: &str| report.checks.iter().find(|c| c.id == id).map(|c| c.verdict);
+    assert_eq!(verdict("pkce.required-for-confidential"), Some(Verdict::Fail));
+    // A code without PKCE cannot be had, so the downgrade it protects against cannot happen.
+    assert_eq!(verdict("pkce.downgrade"), Some(Verdict::NotApplicable));
+    assert_eq!(verdict("pkce.s256-confidential"), Some(Verdict::Pass));
 }

@@ -2,6 +2,7 @@
 //! conformance suites read it to decide which checks apply and what each one expects.
 
 mod lint;
+mod values;
 mod variants;
 
 pub use lint::{Level, lint};
@@ -30,6 +31,10 @@ pub struct Profile {
     pub parameters: BTreeMap<String, ParameterRule>,
     #[serde(default, rename = "resolution")]
     pub resolutions: Vec<Resolution>,
+    /// The deployment's own authorization request parameters, beyond the standard ones, that
+    /// `[parameters]` may name.
+    #[serde(default)]
+    pub extension_parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -60,6 +65,15 @@ pub struct Flows {
     /// client; a server enforcing it is the deployment's choice, which most make.
     #[serde(default = "yes")]
     pub pkce_required_for_public: bool,
+    /// Confidential clients must send a code_challenge too (RFC 9700 §2.1.1 recommends PKCE for
+    /// them; some deployments enforce it).
+    #[serde(default)]
+    pub pkce_required_for_confidential: bool,
+    /// A reused (rotated-out) refresh token revokes the grant's newer tokens (RFC 9700 §4.14.2).
+    /// When absent, the same as `refresh_rotation`: a rotating server that detects no reuse says
+    /// `false`.
+    #[serde(default)]
+    pub refresh_reuse_detection: Option<bool>,
     #[serde(default)]
     pub authorization_response_iss: bool,
     #[serde(default)]
@@ -68,6 +82,13 @@ pub struct Flows {
 
 fn yes() -> bool {
     true
+}
+
+impl Flows {
+    /// Whether reuse of a rotated-out refresh token revokes the newer ones.
+    pub fn detects_refresh_reuse(&self) -> bool {
+        self.refresh_rotation && self.refresh_reuse_detection.unwrap_or(true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -151,7 +172,10 @@ pub enum ProfileError {
 
 impl Profile {
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        toml::from_str(text).map_err(|e| ProfileError::Parse { path: origin.to_string(), message: e.to_string() })
+        let error = |message: String| ProfileError::Parse { path: origin.to_string(), message };
+        let profile: Profile = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        values::check(&profile).map_err(error)?;
+        Ok(profile)
     }
 
     pub fn from_file(path: &Path) -> Result<Profile, ProfileError> {
@@ -184,5 +208,29 @@ mod tests {
         let text = IDAAS.replace("introspection = false", "introspecton = false");
         let err = Profile::parse(&text, "p.toml").unwrap_err().to_string();
         assert!(err.contains("introspecton"), "{err}");
+    }
+
+    /// The keys serde accepts where `probe` puts an unknown one: from its error message.
+    fn accepted_keys(probe: &str) -> Vec<String> {
+        let err = toml::from_str::<Profile>(probe).err().unwrap_or_else(|| panic!("{probe} parsed")).to_string();
+        let expected = err.split("expected").nth(1).unwrap_or_else(|| panic!("{err}"));
+        expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn every_key_is_documented_and_every_example_parses() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROFILE.md")).unwrap();
+        let examples: Vec<&str> = doc.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+        assert_eq!(examples.len(), 3, "the examples of docs/PROFILE.md");
+        for example in examples {
+            Profile::parse(example, "docs/PROFILE.md").unwrap_or_else(|e| panic!("{e}\n{example}"));
+        }
+        for probe in ["zz = 1", "[flows]\nzz = 1", "[features]\nzz = 1", "[limits]\nzz = 1", "[source]\nzz = 1", "[[resolution]]\nzz = 1"] {
+            for key in accepted_keys(probe) {
+                let documented =
+                    [format!("`{key}`"), format!(".{key}`"), format!("`[{key}]"), format!("`[[{key}]]")].iter().any(|k| doc.contains(k));
+                assert!(documented, "`{key}` (accepted in `{probe}`) is not documented in docs/PROFILE.md");
+            }
+        }
     }
 }

@@ -51,6 +51,8 @@ pub enum Condition {
     Implicit,
     RefreshTokens,
     PkceRequiredForPublic,
+    PkceRequiredForConfidential,
+    PkceOptionalForConfidential,
 }
 
 impl Condition {
@@ -62,6 +64,8 @@ impl Condition {
             Condition::Implicit => "that the implicit flow is supported",
             Condition::RefreshTokens => "that refresh tokens are issued",
             Condition::PkceRequiredForPublic => "that public clients must use PKCE",
+            Condition::PkceRequiredForConfidential => "that confidential clients must use PKCE",
+            Condition::PkceOptionalForConfidential => "that confidential clients may omit PKCE",
         }
     }
 
@@ -72,6 +76,8 @@ impl Condition {
             Condition::Implicit => profile.flows.implicit != Implicit::No,
             Condition::RefreshTokens => profile.flows.refresh_tokens,
             Condition::PkceRequiredForPublic => profile.flows.pkce_required_for_public,
+            Condition::PkceRequiredForConfidential => profile.flows.pkce_required_for_confidential,
+            Condition::PkceOptionalForConfidential => !profile.flows.pkce_required_for_confidential,
         }
     }
 }

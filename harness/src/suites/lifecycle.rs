@@ -227,6 +227,8 @@ async fn refresh_rules(ctx: &mut Context, run: &mut Run, reg: &Registration) {
         for check in [&ROTATES, &REUSE_REFUSED, &REUSE_REVOKES] {
             run.declare_not_applicable(&SUITE, check, why);
         }
+    } else if !ctx.profile.flows.detects_refresh_reuse() {
+        run.declare_not_applicable(&SUITE, &REUSE_REVOKES, "the profile says reuse of a rotated-out refresh token is not detected");
     }
     let (first, exchange) = match grant(ctx, reg, &refresh_scope_with_additional(ctx)).await {
         Ok(ok) => ok,
