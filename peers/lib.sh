@@ -7,14 +7,15 @@ free_port() {
 }
 
 # start_server NAME URL COMMAND...: runs COMMAND in the background, stops it on exit, and waits
-# (up to 10 s) until URL answers; prints the server's output and fails if it dies first.
+# (up to 10 s) until URL answers; prints the server's output and fails if it dies first. A
+# directory named in $server_scratch (optional) is removed on exit too, after the server stops.
 start_server() {
   local name="$1" url="$2"
   shift 2
   server_log="$(mktemp)"
   "$@" >"$server_log" 2>&1 &
   server_pid=$!
-  trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -f "$server_log"' EXIT
+  trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$server_log" ${server_scratch:+"$server_scratch"}' EXIT
   for _ in $(seq 1 100); do
     if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$server_pid" 2>/dev/null; then break; fi

@@ -13,6 +13,12 @@ pub enum Refusal {
     ErrorRedirect { error: String },
     /// An error page or error JSON served by the server itself (4xx, or a JSON `error`).
     ErrorPage { status: u16, url: String },
+    /// A 200 HTML page served by the authorization endpoint itself that cannot send the browser
+    /// anywhere: no form, no script, no refresh, no mention of the URI under test. RFC 6749
+    /// §4.1.2.1 asks only that the server "SHOULD inform the resource owner of the error and
+    /// MUST NOT automatically redirect"; it sets no status code for that page
+    /// (django-oidc-provider renders its error.html with 200).
+    StaticPage { url: String },
 }
 
 impl std::fmt::Display for Refusal {
@@ -20,6 +26,9 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::ErrorRedirect { error } => write!(f, "refused with error={error} sent to the registered redirect URI"),
             Refusal::ErrorPage { status, url } => write!(f, "refused with an error page ({status}) at {url}"),
+            Refusal::StaticPage { url } => {
+                write!(f, "refused with a page (200) at {url} that ends the flow (no form, script, refresh or link to the URI under test)")
+            }
         }
     }
 }
@@ -116,6 +125,9 @@ pub fn classify(
             // The page's address without its query (the request is in the evidence).
             return Answer::Refused(Refusal::ErrorPage { status, url: without_query(&last.url) });
         }
+        if status == 200 && without_query(&last.url) == without_query(server) && is_dead_end(last, tested_uri) {
+            return Answer::Refused(Refusal::StaticPage { url: without_query(&last.url) });
+        }
     }
     let seen = match chain.last() {
         Some(e) => match e.status {
@@ -128,6 +140,18 @@ pub fn classify(
         Some(why) => format!("{why} ({seen})"),
         None => seen,
     })
+}
+
+/// Whether a 200 response is an HTML page the browser cannot leave by itself: no `Refresh`
+/// header, no form, script or meta refresh, and no mention of the tested URI's host (a link, or
+/// the URI echoed for a script elsewhere). Anything else might still send the browser on.
+fn is_dead_end(page: &Exchange, tested_uri: &str) -> bool {
+    let header = |name: &str| page.response_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let html = header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
+    let Some(body) = page.response_body.as_deref().filter(|_| html && header("refresh").is_none()) else { return false };
+    let body = body.to_ascii_lowercase();
+    let host = url::Url::parse(tested_uri).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    !["<form", "<script", "http-equiv"].iter().any(|tag| body.contains(tag)) && host.is_none_or(|h| !body.contains(&h))
 }
 
 /// Whether `to` carries a query parameter that `tested` has and `registered` lacks: the browser
@@ -220,5 +244,36 @@ mod tests {
         assert!(matches!(classify(&elsewhere, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not the server's page");
         let ok_page = [exchange(SERVER, Some(200), None, Some("<form></form>"))];
         assert!(matches!(classify(&ok_page, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)));
+    }
+
+    fn html(url: &str, body: &str) -> Exchange {
+        let mut e = exchange(url, Some(200), None, Some(body));
+        e.response_headers.push(("content-type".into(), "text/html; charset=utf-8".into()));
+        e
+    }
+
+    #[test]
+    fn a_static_page_of_the_authorization_endpoint_is_a_refusal() {
+        // django-oidc-provider's error.html: 200, no form, no script, the URI not echoed.
+        let page = [html("https://idp.test/authorize?client_id=x", "<h3>Redirect URI Error</h3><p>The request fails.</p>")];
+        assert!(matches!(classify(&page, EVIL, Some(REGISTERED), SERVER, None), Answer::Refused(Refusal::StaticPage { .. })));
+        assert!(matches!(classify(&page, "", None, SERVER, None), Answer::Refused(Refusal::StaticPage { .. })));
+        // Anything that could still send the browser on, or a page elsewhere, proves nothing.
+        for body in [
+            "<p>error</p><script>location = new URLSearchParams(location.search).get('redirect_uri')</script>",
+            "<meta http-equiv=\"refresh\" content=\"0;url=/go\">",
+            "<a href=\"https://app.test/cb/evil?code=c\">continue</a>",
+            "<form method=post><button>Continue</button></form>",
+        ] {
+            let ex = [html("https://idp.test/authorize?client_id=x", body)];
+            assert!(matches!(classify(&ex, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "{body}");
+        }
+        let mut refresh = html("https://idp.test/authorize", "<p>error</p>");
+        refresh.response_headers.push(("refresh".into(), "0; url=https://app.test/cb/evil".into()));
+        assert!(matches!(classify(&[refresh], EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)));
+        let elsewhere = [exchange(SERVER, Some(302), Some("/welcome"), None), html("https://idp.test/welcome", "<p>Hello</p>")];
+        assert!(matches!(classify(&elsewhere, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not the endpoint's answer");
+        let plain = [exchange("https://idp.test/authorize", Some(200), None, Some("<p>error</p>"))];
+        assert!(matches!(classify(&plain, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not HTML");
     }
 }

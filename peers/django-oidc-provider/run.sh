@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs `oidc-harness conform` against django-oidc-provider 0.9.0 (pinned with hashes in
+# requirements.txt) on 127.0.0.1 and stops it afterwards. Called by .ci/run; runnable by hand
+# from anywhere.
+#   peers/django-oidc-provider/run.sh [extra conform arguments]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+source "$here/../lib.sh"
+
+# A virtualenv inside the repository's target/, reused while requirements.txt and the Python
+# interpreter are the same; every package is checked against its hash.
+venv="$root/target/peers/django-venv"
+stamp="$( (sha256sum "$here/requirements.txt"; python3 --version) | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$venv/.oidc-harness-stamp" 2>/dev/null)" != "$stamp" ]]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$here/requirements.txt"
+  echo "$stamp" >"$venv/.oidc-harness-stamp"
+fi
+python="$venv/bin/python"
+
+# Fresh client secrets, password, Django secret key and SQLite database for this run only.
+secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+server_scratch="$(mktemp -d)"
+trap 'rm -rf "$server_scratch"' EXIT
+OH_PEER_PORT="$(free_port)"
+export OH_PEER_PORT OH_WEB_SECRET="$(secret)" OH_WEB_POST_SECRET="$(secret)" OH_SERVICE_SECRET="$(secret)" OH_USER_PASSWORD="$(secret)"
+export OH_DJANGO_SECRET_KEY="$(secret)$(secret)" OH_DJANGO_DATA_DIR="$server_scratch" OH_DJANGO_SITE_URL="http://127.0.0.1:$OH_PEER_PORT"
+export PYTHONDONTWRITEBYTECODE=1
+issuer="$OH_DJANGO_SITE_URL/openid"
+
+cd "$here"
+"$python" manage.py migrate --verbosity 0
+"$python" manage.py creatersakey >/dev/null
+"$python" manage.py setuppeer >/dev/null
+start_server django-oidc-provider "$issuer/.well-known/openid-configuration" \
+  "$python" manage.py runserver "127.0.0.1:$OH_PEER_PORT" --noreload
+
+cd "$root"
+cargo run --locked -q -p harness -- conform \
+  --target "$issuer" \
+  --target-config targets/django-oidc-provider.toml \
+  --profile profiles/django-oidc-provider.toml \
+  --expected peers/django-oidc-provider/expected.toml \
+  --report-dir "${OH_PEER_REPORT_DIR:-target/peers/django-oidc-provider}" \
+  "$@"
