@@ -31,7 +31,9 @@ pub const USERINFO: Check = recommended("discovery.userinfo-endpoint", "userinfo
 const SCOPES: Check = recommended("discovery.scopes-openid", "scopes_supported includes openid", "OIDC Discovery §3");
 const HTTPS: Check =
     required("discovery.endpoints-https", "Every endpoint uses https (http only on a loopback host)", "OIDC Discovery §3, RFC 8414 §2");
-const PKCE_S256: Check = required("discovery.pkce-s256", "code_challenge_methods_supported lists S256", "RFC 8414 §2, RFC 9700 §2.1.1");
+// RFC 9700 §2.1.1: the server MUST offer a way to detect PKCE support, and publishing this
+// member is the RECOMMENDED one (RFC 8414 §2 reads its absence as no support).
+const PKCE_S256: Check = recommended("discovery.pkce-s256", "code_challenge_methods_supported lists S256", "RFC 9700 §2.1.1, RFC 8414 §2");
 const PKCE_PLAIN: Check = required("discovery.pkce-no-plain", "plain PKCE is not offered when the profile refuses it", "RFC 9700 §2.1.1");
 const RESPONSE_MODES: Check =
     recommended("discovery.response-modes", "response_modes_supported lists the profile's modes", "OIDC Discovery §3");

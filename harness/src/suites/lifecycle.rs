@@ -17,7 +17,11 @@ const ISSUED: Check = required("refresh.issued", "offline_access yields a refres
 const WORKS: Check = required("refresh.works", "A refresh token gets a new access token", "RFC 6749 §6");
 const ROTATES: Check = required("refresh.rotates", "Refreshing returns a new refresh token", "RFC 9700 §4.14.2, profile");
 const REUSE_REFUSED: Check = required("refresh.reuse-refused", "A rotated-out refresh token gets invalid_grant", "RFC 9700 §4.14.2");
-const REUSE_REVOKES: Check = required("refresh.reuse-revokes-family", "Reuse revokes the newer refresh token too", "RFC 9700 §4.14.2");
+const REUSE_REVOKES: Check = required(
+    "refresh.reuse-revokes-family",
+    "Reuse revokes the newer refresh token too",
+    "profile (refresh_reuse_detection), RFC 9700 §4.14.2",
+);
 const NARROW: Check = required("refresh.scope-narrows", "A narrower scope is granted on refresh", "RFC 6749 §6");
 const WIDEN: Check = required("refresh.scope-cannot-widen", "A wider scope on refresh gets invalid_scope", "RFC 6749 §6");
 const AUTH_TIME: Check = required("refresh.id-token-auth-time", "The refreshed ID token keeps sub and auth_time", "OIDC Core §12.2");

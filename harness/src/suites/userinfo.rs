@@ -41,7 +41,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                 &SUITE,
                 &NO_TOKEN,
                 &[&r.exchange],
-                Outcome::expect(r.status == 401 && challenge.to_ascii_lowercase().starts_with("bearer"), || {
+                Outcome::expect(r.status == 401 && bearer_challenge(&challenge).is_some(), || {
                     format!("status {}, WWW-Authenticate {}", r.status, quoted_or_absent(r.header("www-authenticate")))
                 }),
             );
@@ -126,6 +126,18 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     }
 }
 
+/// The parameters of the `Bearer` challenge in a `WWW-Authenticate` value (RFC 7235 §4.1: one
+/// value may carry several challenges), or `None` when there is no Bearer challenge.
+fn bearer_challenge(header: &str) -> Option<String> {
+    let lower = header.to_ascii_lowercase();
+    let at = lower.match_indices("bearer").map(|(i, _)| i).find(|&i| {
+        let before = lower[..i].trim_end();
+        let after = lower[i + "bearer".len()..].chars().next();
+        (before.is_empty() || before.ends_with(',')) && after.is_none_or(|c| c == ' ' || c == ',')
+    })?;
+    Some(lower[at + "bearer".len()..].to_string())
+}
+
 /// A header value in quotes, or "absent".
 fn quoted_or_absent(value: Option<&str>) -> String {
     value.map_or_else(|| "absent".to_string(), |v| format!("\"{v}\""))
@@ -135,7 +147,8 @@ async fn invalid(ctx: &Context, run: &mut Run, endpoint: &str, check: &Check, to
     match ctx.http.send(ctx.http.get(endpoint).bearer_auth(token)).await {
         Ok(r) => {
             let challenge = r.header("www-authenticate").unwrap_or("").to_string();
-            let error_in_challenge = challenge.contains("invalid_token");
+            // RFC 6750 §3: the error is a parameter of the Bearer challenge, not of any text.
+            let error_in_challenge = bearer_challenge(&challenge).is_some_and(|params| params.contains("invalid_token"));
             let error_in_body = r.json().is_some_and(|b: Value| b["error"] == "invalid_token");
             run.record(
                 &SUITE,
@@ -148,5 +161,19 @@ async fn invalid(ctx: &Context, run: &mut Run, endpoint: &str, check: &Check, to
             );
         }
         Err(e) => run.record(&SUITE, check, &[&e], super::no_response(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_challenge;
+
+    #[test]
+    fn the_bearer_challenge_is_found_among_others_and_only_as_a_scheme() {
+        assert_eq!(bearer_challenge("Bearer").as_deref(), Some(""));
+        assert!(bearer_challenge("Bearer error=\"invalid_token\"").unwrap().contains("invalid_token"));
+        assert!(bearer_challenge("Basic realm=\"x\", Bearer error=\"invalid_token\"").unwrap().contains("invalid_token"));
+        assert!(bearer_challenge("error=\"invalid_token\", error_description=\"bearer token expired\"").is_none());
+        assert!(bearer_challenge("Bearerx").is_none());
     }
 }
