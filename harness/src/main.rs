@@ -5,6 +5,7 @@ mod conform;
 mod engine;
 mod expected;
 mod killmatrix;
+mod limits;
 mod load;
 mod profile;
 mod redact;

@@ -6,7 +6,7 @@
 use super::http::{Recorder, Response};
 use crate::target::{LoginConfig, Secret, TestUser};
 use reports::Exchange;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 use std::collections::BTreeMap;
 
 /// At most this many pages and redirects between the authorization request and the client.
@@ -162,7 +162,7 @@ async fn walk(
             return Err(format!("the browser got status {} at {}", response.status, response.exchange.url));
         }
         let page_url = here.ok_or("the page has no URL")?;
-        let forms = parse_forms(&response);
+        let forms = parse_forms(&response)?;
         if let Some(form) = forms.iter().find(|f| is_client_action(&page_url, &f.action, redirect_uri)) {
             let params = form.fields.iter().cloned().collect();
             return Ok(Some(Arrival { params, delivery: Delivery::FormPost }));
@@ -246,12 +246,13 @@ struct Form {
     buttons: Vec<(Option<String>, Option<String>, String)>,
 }
 
-fn parse_forms(response: &Response) -> Vec<Form> {
-    let doc = Html::parse_document(&response.body);
+/// The page's forms; `Err` for a page too large or too deep to parse (`engine::html`).
+fn parse_forms(response: &Response) -> Result<Vec<Form>, String> {
+    let doc = super::html::parse_page(response)?;
     let form_sel = Selector::parse("form").expect("selector");
     let input_sel = Selector::parse("input").expect("selector");
     let button_sel = Selector::parse("button").expect("selector");
-    doc.select(&form_sel).map(|form| parse_form(form, &input_sel, &button_sel)).collect()
+    Ok(doc.select(&form_sel).map(|form| parse_form(form, &input_sel, &button_sel)).collect())
 }
 
 fn parse_form(form: ElementRef<'_>, input_sel: &Selector, button_sel: &Selector) -> Form {
@@ -370,6 +371,7 @@ fn submit(browser: &Recorder, page: &url::Url, form: &Form, fields: Vec<(String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scraper::Html;
 
     fn form(html: &str) -> Form {
         let doc = Html::parse_document(html);

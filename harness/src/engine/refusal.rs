@@ -160,6 +160,7 @@ mod tests {
             status,
             response_headers: location.map(|l| vec![("location".to_string(), l.to_string())]).unwrap_or_default(),
             response_body: body.map(str::to_string),
+            response_truncated: false,
             error: None,
             jwts: Vec::new(),
         }
