@@ -27,20 +27,19 @@ pub fn describe(e: &reqwest::Error) -> String {
     chain(e)
 }
 
-/// The first error of `T` in the chain of `e`, including errors an `io::Error` wraps (its
-/// `source()` skips the wrapped error itself).
+/// The first error of `T` in the chain of `e`. An `io::Error` is followed into the error it
+/// wraps (its `source()` skips that error itself: a TLS failure reaches us as an io::Error in
+/// an io::Error around the `rustls::Error`).
 fn find_cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(error) = next {
         if let Some(found) = error.downcast_ref::<T>() {
             return Some(found);
         }
-        if let Some(inner) = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
-            && let Some(found) = inner.downcast_ref::<T>()
-        {
-            return Some(found);
-        }
-        next = error.source();
+        next = match error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }
