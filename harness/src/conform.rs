@@ -1,8 +1,10 @@
 //! `oidc-harness conform`: run the suites against the embedded reference server (default) or a
 //! deployment, print progress and a summary on stderr, write the reports.
 
+use crate::engine::http::ClientSettings;
 use crate::engine::{Run, Suite};
 use crate::expected::Expected;
+use crate::limits;
 use crate::profile::Profile;
 use crate::suites::{self, Context};
 use crate::target::Target;
@@ -10,7 +12,7 @@ use anyhow::{Context as _, bail};
 use reports::{Report, Status, Verdict};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(clap::Args)]
 pub struct ConformArgs {
@@ -57,6 +59,15 @@ pub struct ConformArgs {
     /// still reported as INCOMPLETE). Without it an incomplete run exits 3.
     #[arg(long)]
     allow_incomplete: bool,
+    /// A deadline for the whole run (`90s`, `10m`, `1h30m`): when it passes, the run stops, the
+    /// checks not yet judged are reported as blocked, and the reports are written (INCOMPLETE).
+    /// Ctrl-C and SIGTERM stop the run the same way.
+    #[arg(long, value_name = "DURATION", default_value = limits::DEFAULT_RUN_TIMEOUT, value_parser = limits::parse_duration)]
+    timeout: Duration,
+    /// Trust the CA certificates of this PEM file (besides the system's, which SSL_CERT_FILE
+    /// replaces) for the target's TLS certificate.
+    #[arg(long, value_name = "PEM", requires = "target")]
+    ca_file: Option<PathBuf>,
 }
 
 /// Exit code of a run whose required checks did not all get judged (blocked or not run).
@@ -82,8 +93,12 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Expected::from_file(path, &known)?,
         None => Expected::default(),
     };
+    let settings = match &args.ca_file {
+        Some(path) => ClientSettings::with_ca_file(path).map_err(anyhow::Error::msg)?,
+        None => ClientSettings::default(),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let mut report = runtime.block_on(conform(&args, profile, &selected, &scenario_files))?;
+    let mut report = runtime.block_on(conform(&args, profile, &selected, &scenario_files, settings))?;
     expected.apply(&mut report);
     write_reports(&report, &args.report_dir)?;
     print_summary(&report, &args.report_dir);
@@ -164,9 +179,12 @@ async fn conform(
     profile: Profile,
     selected: &[Suite],
     scenario_files: &[crate::scenario::ScenarioFile],
+    settings: ClientSettings,
 ) -> anyhow::Result<Report> {
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = Instant::now();
+    // Listening from the start: a signal during the preflight stops the run once it begins.
+    let mut stop = std::pin::pin!(stop_requested(args.timeout)?);
     let config = embedded_config(&args.fault, &args.variant)?;
     // A variant that is a deployment's own choice is judged against a profile that states it,
     // unless the user gave a profile of their own.
@@ -174,7 +192,7 @@ async fn conform(
         None => config.variants.iter().fold(profile, |p, v| crate::profile::for_variant(*v, &p)),
         Some(_) => profile,
     };
-    let (mut ctx, embedded) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, config).await?;
+    let (mut ctx, embedded) = open_target(args.target.as_deref(), args.target_config.as_deref(), profile, config, settings).await?;
     let issuer = ctx.issuer.clone();
     let what = if embedded.is_some() { "embedded reference server" } else { "target" };
     let mut with = Vec::new();
@@ -186,25 +204,39 @@ async fn conform(
     }
     let with = if with.is_empty() { String::new() } else { format!(" with {}", with.join(" and ")) };
     eprintln!("conform: {issuer} ({what}{with}), profile {}", ctx.profile.name);
-    if args.target.is_some() {
-        if args.target_config.is_none() {
-            let skipped: Vec<&str> =
-                selected.iter().map(|s| s.name.as_ref()).filter(|n| ![suites::discovery::NAME, suites::jwks::NAME].contains(n)).collect();
-            if !skipped.is_empty() {
-                eprintln!(
-                    "conform: no --target-config, so no clients and no test user: the checks of {} will be reported as not run",
-                    skipped.join(", ")
-                );
-            }
+    if args.target.is_some() && args.target_config.is_none() {
+        let skipped: Vec<&str> =
+            selected.iter().map(|s| s.name.as_ref()).filter(|n| ![suites::discovery::NAME, suites::jwks::NAME].contains(n)).collect();
+        if !skipped.is_empty() {
+            eprintln!(
+                "conform: no --target-config, so no clients and no test user: the checks of {} will be reported as not run",
+                skipped.join(", ")
+            );
         }
-        // Discovery is needed to prove the login; its own checks run again below.
-        if let Err(why) = ctx.fetch_metadata().await {
-            eprintln!("conform: discovery: {why}; the discovery checks will say what is wrong");
-        }
-        crate::preflight::set_up(&ctx, selected).await?;
-        ctx.metadata = None;
     }
-    let results = run_suites(&mut ctx, selected, scenario_files, args.check.clone(), true).await;
+    let mut run = new_run(&ctx, selected, args.check.clone(), true);
+    let deployment = args.target.is_some();
+    let stopped = tokio::select! {
+        // A stop wins over a run that finishes in the same instant: the report says it stopped.
+        biased;
+        why = &mut stop => Some(why),
+        result = async {
+            if deployment {
+                set_up(&mut ctx, selected).await?;
+            }
+            drive_suites(&mut ctx, &mut run, scenario_files, true).await;
+            anyhow::Ok(())
+        } => {
+            result?;
+            None
+        }
+    };
+    if let Some(why) = stopped {
+        run.clear_progress();
+        eprintln!("conform: {why}; the checks not judged yet are reported as blocked");
+        run.stop(why);
+    }
+    let results = run.into_results(selected);
     let profile_name = ctx.profile.name.clone();
     if let Some(server) = embedded {
         server.shutdown().await;
@@ -221,6 +253,57 @@ async fn conform(
     })
 }
 
+/// Discovery is needed to find the login page: the preflight walks to the login form (without
+/// submitting it) so a misconfigured login stops the run with one sentence. Discovery's own
+/// checks fetch it again, with their evidence.
+/// Proves the set-up the selected suites need (`preflight::set_up`), with discovery read for it;
+/// the discovery suite reads it again with its own evidence.
+async fn set_up(ctx: &mut Context, selected: &[Suite]) -> anyhow::Result<()> {
+    if let Err(why) = ctx.fetch_metadata().await {
+        eprintln!("conform: discovery: {why}; the discovery checks will say what is wrong");
+    }
+    crate::preflight::set_up(ctx, selected).await?;
+    ctx.metadata = None;
+    Ok(())
+}
+
+/// Resolves when the run must stop, saying why: the `--timeout` deadline passed, or Ctrl-C or
+/// SIGTERM arrived. The signal handlers are installed when this is called, not when first
+/// polled, so no signal is lost to the default handler (which would write no report).
+fn stop_requested(deadline: Duration) -> anyhow::Result<impl std::future::Future<Output = String>> {
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        let signalled = async {
+            tokio::select! {
+                _ = interrupt.recv() => "interrupted (Ctrl-C)",
+                _ = terminate.recv() => "stopped by SIGTERM",
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = async {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted (Ctrl-C)"
+        };
+        tokio::select! {
+            () = tokio::time::sleep(deadline) => format!("the run's deadline (--timeout {}) passed", limits::duration_in_words(deadline)),
+            why = signalled => format!("the run was {why}"),
+        }
+    })
+}
+
+/// A run collecting the verdicts of `selected` (one check with `only_check`); `verbose` draws
+/// the progress bar.
+fn new_run(ctx: &Context, selected: &[Suite], only_check: Option<String>, verbose: bool) -> Run {
+    let total = if only_check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
+    let names = selected.iter().map(|s| s.name.to_string()).collect();
+    Run::new(names, only_check, if verbose { total } else { 0 }, ctx.http.redactor())
+}
+
 /// Runs the `selected` suites against the context's target and returns the verdicts. Discovery
 /// and JWKS always run (later suites need the metadata and keys); their verdicts are kept only
 /// when selected. `verbose` prints a line per suite and draws the progress bar.
@@ -231,24 +314,30 @@ pub async fn run_suites(
     only_check: Option<String>,
     verbose: bool,
 ) -> Vec<reports::CheckResult> {
-    let total = if only_check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
-    let names = selected.iter().map(|s| s.name.to_string()).collect();
-    let mut run = Run::new(names, only_check, if verbose { total } else { 0 }, ctx.http.redactor());
+    let mut run = new_run(ctx, selected, only_check, verbose);
+    drive_suites(ctx, &mut run, scenario_files, verbose).await;
+    run.into_results(selected)
+}
+
+/// Runs every suite the run wants, in order, recording into `run`; cancelling this future (a
+/// deadline, a signal) leaves in `run` every verdict recorded so far.
+async fn drive_suites(ctx: &mut Context, run: &mut Run, scenario_files: &[crate::scenario::ScenarioFile], verbose: bool) {
+    let run = &mut *run;
     for suite in suites::all(&ctx.profile, scenario_files) {
         let suite = &suite;
         let before = run.results().len();
         match suite.name.as_ref() {
-            suites::discovery::NAME => suites::discovery::run(ctx, &mut run).await,
-            suites::jwks::NAME => suites::jwks::run(ctx, &mut run).await,
-            suites::authorization_endpoint::NAME if run.wants(suite) => suites::authorization_endpoint::run(ctx, &mut run).await,
-            suites::code_flow::NAME if run.wants(suite) => suites::code_flow::run(ctx, &mut run).await,
-            suites::parameters::NAME if run.wants(suite) => suites::parameters::run(ctx, &mut run, suite).await,
-            suites::implicit::NAME if run.wants(suite) => suites::implicit::run(ctx, &mut run).await,
-            suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(ctx, &mut run).await,
-            suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(ctx, &mut run).await,
-            suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(ctx, &mut run).await,
+            suites::discovery::NAME => suites::discovery::run(ctx, run).await,
+            suites::jwks::NAME => suites::jwks::run(ctx, run).await,
+            suites::authorization_endpoint::NAME if run.wants(suite) => suites::authorization_endpoint::run(ctx, run).await,
+            suites::code_flow::NAME if run.wants(suite) => suites::code_flow::run(ctx, run).await,
+            suites::parameters::NAME if run.wants(suite) => suites::parameters::run(ctx, run, suite).await,
+            suites::implicit::NAME if run.wants(suite) => suites::implicit::run(ctx, run).await,
+            suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(ctx, run).await,
+            suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(ctx, run).await,
+            suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(ctx, run).await,
             name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
-                Some(file) => crate::scenario::run(ctx, &mut run, suite, file).await,
+                Some(file) => crate::scenario::run(ctx, run, suite, file).await,
                 None => continue,
             },
             _ => continue,
@@ -258,7 +347,6 @@ pub async fn run_suites(
             progress(&suite.name, &run.results()[before..]);
         }
     }
-    run.into_results(selected)
 }
 
 /// The context for `--target` (with `--target-config`), or for the embedded reference server
@@ -268,6 +356,7 @@ pub async fn open_target(
     target_config: Option<&Path>,
     profile: Profile,
     config: reference_server::Config,
+    settings: ClientSettings,
 ) -> anyhow::Result<(Context, Option<reference_server::Server>)> {
     let (ctx, embedded) = match target {
         Some(url) => {
@@ -277,14 +366,14 @@ pub async fn open_target(
             };
             let secrets = target.secrets();
             // The issuer exactly as given: a trailing slash is part of it (OIDC Discovery §4.3).
-            (Context::new(url.to_string(), profile, target, secrets), None)
+            (Context::new(url.to_string(), profile, target, secrets, settings), None)
         }
         None => {
             let (server, ctx) = start_embedded(config, profile).await?;
             (ctx, Some(server))
         }
     };
-    crate::preflight::reach(&ctx.issuer).await?;
+    crate::preflight::reach(&ctx).await?;
     Ok((ctx, embedded))
 }
 
@@ -295,7 +384,8 @@ pub async fn start_embedded(config: reference_server::Config, profile: Profile) 
     let mut secrets = embedded_secrets(&config);
     let server = reference_server::start(config).await.context("starting the embedded reference server")?;
     secrets.push(server.admin_token().to_string());
-    let ctx = Context::new(server.issuer().to_string(), profile, target, secrets);
+    // Plain HTTP on 127.0.0.1: no certificates to trust.
+    let ctx = Context::new(server.issuer().to_string(), profile, target, secrets, ClientSettings::default());
     Ok((server, ctx))
 }
 
@@ -358,19 +448,24 @@ fn write_reports(report: &Report, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A detail as a line of stderr: cut to `STDERR_DETAIL_BYTES` (the reports keep more of it).
+fn for_stderr(detail: &str) -> std::borrow::Cow<'_, str> {
+    limits::cut(detail, limits::STDERR_DETAIL_BYTES)
+}
+
 fn print_summary(report: &Report, dir: &Path) {
     let t = report.totals();
     for check in report.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         match &check.expected_failure {
-            None => eprintln!("FAIL {} ({}): {}", check.id, check.spec, check.detail),
-            Some(reason) => eprintln!("XFAIL {} ({reason}): {}", check.id, check.detail),
+            None => eprintln!("FAIL {} ({}): {}", check.id, check.spec, for_stderr(&check.detail)),
+            Some(reason) => eprintln!("XFAIL {} ({reason}): {}", check.id, for_stderr(&check.detail)),
         }
     }
     for e in &report.expected_but_passed {
         eprintln!("XPASS {}: listed as expected to fail ({}) but passed; remove it from the list", e.id, e.reason);
     }
     for check in report.checks.iter().filter(|c| c.verdict == Verdict::Warning) {
-        eprintln!("WARN {} ({}): {}", check.id, check.spec, check.detail);
+        eprintln!("WARN {} ({}): {}", check.id, check.spec, for_stderr(&check.detail));
     }
     // Blocked checks are grouped by their prerequisite: one root cause, one line.
     let mut blocked: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -385,7 +480,7 @@ fn print_summary(report: &Report, dir: &Path) {
         eprintln!("BLOCKED by {by}: {}", ids.join(", "));
     }
     for check in report.checks.iter().filter(|c| c.verdict == Verdict::NotRun && c.severity == reports::Severity::Required) {
-        eprintln!("NOT RUN {}: {}", check.id, check.detail);
+        eprintln!("NOT RUN {}: {}", check.id, for_stderr(&check.detail));
     }
     eprintln!(
         "{}: {} checks, {} passed, {} failed, {} blocked, {} not run, {} warnings, {} expected failures, {} not applicable in {} ms; {}; reports in {}",

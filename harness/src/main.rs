@@ -5,6 +5,7 @@ mod conform;
 mod engine;
 mod expected;
 mod killmatrix;
+mod limits;
 mod load;
 mod preflight;
 mod profile;
@@ -42,10 +43,14 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
+/// Warnings and errors, without the TLS verifier's own log of a refused certificate: the
+/// request's error says it in one sentence, with the fix (`engine::net_error`).
+const DEFAULT_LOG_FILTER: &str = "warn,rustls_platform_verifier=off";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

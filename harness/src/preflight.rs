@@ -10,16 +10,20 @@ use crate::target::{AuthMethod, Registration};
 use anyhow::{Context as _, bail};
 
 /// The target answers at all: an issuer that is not a URL, or a host that does not answer,
-/// makes every check meaningless.
-pub async fn reach(issuer: &str) -> anyhow::Result<()> {
+/// makes every check meaningless. Sent by the context's own client, so the preflight trusts
+/// what the checks trust (`--ca-file`) and reads no more than they do.
+pub async fn reach(ctx: &Context) -> anyhow::Result<()> {
+    let issuer = &ctx.issuer;
     let url = url::Url::parse(issuer).with_context(|| format!("--target `{issuer}` is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         bail!("--target `{issuer}` must be an http or https issuer URL");
     }
-    let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-    if let Err(e) = client.get(&discovery).send().await {
-        bail!("cannot reach the target's discovery document {discovery}: {e}; check --target");
+    let discovery = ctx.discovery_url();
+    if let Err(exchange) = ctx.http.send(ctx.http.get(&discovery)).await {
+        let why = exchange.error.unwrap_or_default();
+        // A certificate problem names its own fix (--ca-file); anything else is the URL's.
+        let fix = if why.contains("--ca-file") { "" } else { "; check --target" };
+        bail!("cannot reach the target's discovery document {discovery}: {why}{fix}");
     }
     Ok(())
 }

@@ -56,6 +56,9 @@ fn exchange(out: &mut String, e: &Exchange) {
             if let Some(body) = &e.response_body {
                 let _ = writeln!(text, "\n{body}");
             }
+            if e.response_truncated {
+                let _ = writeln!(text, "\n(the server sent more than the harness reads: the body was cut)");
+            }
         }
         (None, Some(error)) => {
             let _ = writeln!(text, "\n→ no response: {error}");

@@ -145,6 +145,10 @@ pub struct Exchange {
     pub response_headers: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body: Option<String>,
+    /// The server sent a longer body than the harness reads (2 MiB): what the checks judged
+    /// was its beginning only. (A body kept here is cut shorter still, with a marker.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub response_truncated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Every JWT the exchange carried (in the URL, a Location, the body), decoded with its
@@ -331,6 +335,7 @@ pub(crate) mod sample {
                 status: Some(200),
                 response_headers: vec![("content-type".into(), "application/json".into())],
                 response_body: Some("{\"issuer\":\"x\"}".into()),
+                response_truncated: false,
                 error: None,
                 jwts: Vec::new(),
             }],

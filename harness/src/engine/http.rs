@@ -1,20 +1,26 @@
 //! The engine's HTTP client: never follows redirects (a redirect is evidence, not a detour),
-//! and records every exchange, redacted at the moment it is recorded.
+//! reads every body up to a limit (`limits::MAX_BODY_BYTES`) within a time limit, and records
+//! every exchange, redacted at the moment it is recorded.
 
+use crate::limits::{self, MAX_BODY_BYTES, RESPONSE_TIMEOUT};
 use crate::redact::Redactor;
 use reports::Exchange;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A response read whole, and its redacted record.
+/// A response, its body read up to the limit, and its redacted record.
 #[derive(Debug, Clone)]
 pub struct Response {
     /// The real URL (the exchange's is redacted): where navigation goes on from.
     pub url: String,
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
+    /// The body as text (invalid UTF-8 replaced), at most `MAX_BODY_BYTES` of it.
     pub body: String,
+    /// The server sent more than `MAX_BODY_BYTES`: `body` is its beginning only, the rest was
+    /// never read.
+    pub truncated: bool,
     pub exchange: Exchange,
 }
 
@@ -23,8 +29,24 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body as JSON, when it is a whole JSON document.
     pub fn json(&self) -> Option<Value> {
-        serde_json::from_str(&self.body).ok()
+        self.parse_json().ok()
+    }
+
+    /// The body as JSON, or why not, for details: a cut body is never parsed (its beginning is
+    /// not the document the server meant, even when it happens to parse).
+    pub fn parse_json(&self) -> Result<Value, String> {
+        if self.truncated {
+            return Err(limits::body_cut());
+        }
+        serde_json::from_str(&self.body).map_err(|e| format!("not JSON: {e}"))
+    }
+
+    /// "; body cut at 2 MiB" when the body was cut, else nothing: appended to details that
+    /// judged the body.
+    pub fn cut_note(&self) -> String {
+        if self.truncated { format!("; {}", limits::body_cut()) } else { String::new() }
     }
 
     pub fn is_json(&self) -> bool {
@@ -35,22 +57,83 @@ impl Response {
     }
 }
 
+/// How the clients connect: the certificates trusted beyond the system's (`--ca-file`), and
+/// the time a whole response may take.
+#[derive(Clone)]
+pub struct ClientSettings {
+    roots: Vec<reqwest::Certificate>,
+    timeout: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> ClientSettings {
+        ClientSettings { roots: Vec::new(), timeout: RESPONSE_TIMEOUT }
+    }
+}
+
+impl ClientSettings {
+    /// Trusts the certificates of a PEM file (`--ca-file`) besides the system's roots (which
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace, as for OpenSSL).
+    pub fn with_ca_file(path: &std::path::Path) -> Result<ClientSettings, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("--ca-file {}: {}", path.display(), describe(&e)))?;
+        if roots.is_empty() {
+            return Err(format!("--ca-file {}: no PEM certificate in it", path.display()));
+        }
+        let settings = ClientSettings { roots, ..ClientSettings::default() };
+        // Building a client is where the TLS backend rejects a certificate: fail here, once,
+        // with the file named, so `client()` cannot fail later.
+        settings.builder(None).build().map_err(|e| format!("--ca-file {}: {}", path.display(), describe(&e)))?;
+        Ok(settings)
+    }
+
+    #[cfg(test)]
+    pub fn with_timeout(self, timeout: Duration) -> ClientSettings {
+        ClientSettings { timeout, ..self }
+    }
+
+    fn builder(&self, jar: Option<Arc<reqwest::cookie::Jar>>) -> reqwest::ClientBuilder {
+        let builder = match jar {
+            Some(jar) => reqwest::Client::builder().cookie_provider(jar),
+            None => reqwest::Client::builder(),
+        };
+        builder
+            .redirect(reqwest::redirect::Policy::none())
+            // A total timeout: from connecting until the last body chunk, so a trickle is cut.
+            .timeout(self.timeout)
+            .user_agent(concat!("oidc-harness/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_merge(self.roots.iter().cloned())
+    }
+
+    /// A client; a `jar` makes it a browser.
+    pub fn client(&self, jar: Option<Arc<reqwest::cookie::Jar>>) -> reqwest::Client {
+        // The roots were accepted by a build in `with_ca_file`; without them nothing can fail.
+        self.builder(jar).build().expect("HTTP client")
+    }
+}
+
 pub struct Recorder {
     client: reqwest::Client,
+    settings: Arc<ClientSettings>,
     redactor: Arc<Redactor>,
     /// A browser's cookie jar (none for the plain client).
     jar: Option<Arc<reqwest::cookie::Jar>>,
 }
 
 impl Recorder {
-    pub fn new(redactor: Redactor) -> Recorder {
-        Recorder { client: client(None), redactor: Arc::new(redactor), jar: None }
+    pub fn new(redactor: Redactor, settings: ClientSettings) -> Recorder {
+        Recorder { client: settings.client(None), settings: Arc::new(settings), redactor: Arc::new(redactor), jar: None }
     }
 
-    /// A browser: the same redaction, plus its own cookie jar (a fresh login session).
+    /// A browser: the same redaction and settings, plus its own cookie jar (a fresh login session).
     pub fn browser(&self) -> Recorder {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        Recorder { client: client(Some(jar.clone())), redactor: self.redactor.clone(), jar: Some(jar) }
+        Recorder {
+            client: self.settings.client(Some(jar.clone())),
+            settings: self.settings.clone(),
+            redactor: self.redactor.clone(),
+            jar: Some(jar),
+        }
     }
 
     /// The redactor every exchange goes through, for text that is not an exchange (details).
@@ -97,23 +180,26 @@ impl Recorder {
         let request_ct = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let raw_request_body = request.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
         let request_body = raw_request_body.as_ref().map(|b| self.redactor.body(request_ct.as_deref(), b));
-        let response = match self.client.execute(request).await {
+        let mut response = match self.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &describe(&e))),
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = match response.text().await {
-            Ok(b) => b,
+        let (body, truncated) = match read_bounded(&mut response).await {
+            Ok(read) => read,
             Err(e) => return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &describe(&e))),
         };
+        // Only what was read is kept; dropping the response closes a connection still sending.
+        drop(response);
+        let body = String::from_utf8_lossy(&body).into_owned();
         let mut jwts = self.redactor.decoded_jwts(&url, "request URL");
         jwts.extend(raw_request_body.as_deref().map(|b| self.redactor.decoded_jwts(b, "request body")).unwrap_or_default());
         if let Some(location) = headers.get("location").and_then(|v| v.to_str().ok()) {
             jwts.extend(self.redactor.decoded_jwts(location, "Location"));
         }
         jwts.extend(self.redactor.decoded_jwts(&body, "response body"));
-        let exchange = Exchange {
+        let mut exchange = Exchange {
             method,
             url: self.redactor.url(&url),
             request_headers: self.redact_headers(&request_headers),
@@ -123,10 +209,12 @@ impl Recorder {
                 &headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string())).collect::<Vec<_>>(),
             ),
             response_body: Some(self.redactor.body(headers.get("content-type").and_then(|v| v.to_str().ok()), &body)),
+            response_truncated: truncated,
             error: None,
             jwts,
         };
-        Ok(Response { url, status, headers, body, exchange })
+        super::evidence::cut_bodies(&mut exchange);
+        Ok(Response { url, status, headers, body, truncated, exchange })
     }
 
     fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
@@ -134,7 +222,7 @@ impl Recorder {
     }
 
     fn failed_exchange(&self, method: &str, url: &str, headers: &[(String, String)], body: Option<String>, error: &str) -> Exchange {
-        Exchange {
+        let mut exchange = Exchange {
             method: method.to_string(),
             url: self.redactor.url(url),
             request_headers: self.redact_headers(headers),
@@ -142,35 +230,28 @@ impl Recorder {
             status: None,
             response_headers: Vec::new(),
             response_body: None,
+            response_truncated: false,
             error: Some(self.redactor.text(error)),
             jwts: Vec::new(),
+        };
+        super::evidence::cut_bodies(&mut exchange);
+        exchange
+    }
+}
+
+/// Reads the body chunk by chunk, never more than `MAX_BODY_BYTES` of it: (the bytes read,
+/// whether the server had more). A body is never read whole, so an endless one costs 2 MiB.
+async fn read_bounded(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY_BYTES - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
         }
+        body.extend_from_slice(&chunk);
     }
+    Ok((body, false))
 }
 
-fn client(jar: Option<Arc<reqwest::cookie::Jar>>) -> reqwest::Client {
-    let builder = reqwest::Client::builder();
-    let builder = match jar {
-        Some(jar) => builder.cookie_provider(jar),
-        None => builder,
-    };
-    builder
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .user_agent(concat!("oidc-harness/", env!("CARGO_PKG_VERSION")))
-        .build()
-        // Building a client without TLS options or proxies cannot fail.
-        .expect("HTTP client")
-}
-
-/// reqwest's top-level message hides the cause ("error sending request"); keep the chain.
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use super::net_error::describe;

@@ -1,11 +1,16 @@
 //! The conformance engine: checks, their outcomes, and the run that collects them into a report.
 
 pub mod access_token;
+pub mod evidence;
+#[cfg(test)]
+mod hostile_tests;
+pub mod html;
 pub mod http;
 pub mod id_token;
 pub mod jwt;
 pub mod key_set;
 pub mod login;
+mod net_error;
 pub mod refusal;
 
 use reports::{CheckResult, Exchange, Severity, Verdict};
@@ -90,6 +95,10 @@ impl Outcome {
 /// a harness defect.
 pub const NOT_REACHED: &str = "step: not reached";
 
+/// The `blocked_by` of a check not judged because the run stopped first (`--timeout`, Ctrl-C,
+/// SIGTERM): the detail says which.
+pub const RUN_STOPPED: &str = "step: run stopped";
+
 /// A suite's list of checks (for `--list` and filtering) and its name.
 #[derive(Debug, Clone)]
 pub struct Suite {
@@ -113,6 +122,8 @@ pub struct Run {
     /// Details quote what servers said (`error_description`, URLs): they pass the same redactor
     /// as the evidence.
     redactor: std::sync::Arc<crate::redact::Redactor>,
+    /// Why the run stopped before every suite ended (a deadline, a signal), once it has.
+    stopped: Option<String>,
 }
 
 impl Run {
@@ -133,7 +144,14 @@ impl Run {
             progress_bar,
             not_applicable: Vec::new(),
             redactor,
+            stopped: None,
         }
+    }
+
+    /// The run stopped before its suites ended (`why`: "the run's deadline (--timeout 10m)
+    /// passed"): the checks not recorded yet are reported as blocked by it, not as a defect.
+    pub fn stop(&mut self, why: String) {
+        self.stopped = Some(why);
     }
 
     /// Declares that the profile makes `check` not applicable, so that neither a failure nor a
@@ -192,7 +210,7 @@ impl Run {
             Outcome::NotRun(why) => (Verdict::NotRun, why, None),
             Outcome::Blocked(Blocked { by, why }) => (Verdict::Blocked, why, Some(by)),
         };
-        let detail = self.redactor.text(&detail);
+        let detail = crate::limits::cut_owned(self.redactor.text(&detail), crate::limits::DETAIL_BYTES);
         self.results.push(CheckResult {
             id: check.id.to_string(),
             suite: suite.name.to_string(),
@@ -202,7 +220,7 @@ impl Run {
             verdict,
             detail,
             duration_ms: elapsed,
-            evidence: evidence.iter().map(|e| (*e).clone()).collect(),
+            evidence: evidence.iter().map(|e| self::evidence::bounded(e)).collect(),
             expected_failure: None,
             blocked_by,
         });
@@ -214,8 +232,9 @@ impl Run {
     }
 
     /// The verdicts, one per selected check in suite order: the set of checks in a report never
-    /// depends on what failed. A selected check its suite never recorded (a suite that returned
-    /// early: a defect of ours) is kept as blocked, so it can neither vanish nor pass.
+    /// depends on what failed. A selected check its suite never recorded is kept as blocked, so
+    /// it can neither vanish nor pass: by the stop when the run was stopped, else by a suite
+    /// that returned early (a defect of ours).
     pub fn into_results(mut self, selected: &[Suite]) -> Vec<CheckResult> {
         let mut ordered = Vec::with_capacity(self.results.len());
         for suite in selected {
@@ -223,6 +242,10 @@ impl Run {
                 if self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
                     continue;
                 }
+                let (blocked_by, detail) = match &self.stopped {
+                    Some(why) => (RUN_STOPPED, format!("{why} before this check was judged")),
+                    None => (NOT_REACHED, format!("{NOT_REACHED}: the {} suite ended before judging this check", suite.name)),
+                };
                 match self.results.iter().position(|r| r.id == check.id && r.suite == suite.name) {
                     Some(at) => ordered.push(self.results.swap_remove(at)),
                     None => ordered.push(CheckResult {
@@ -232,11 +255,11 @@ impl Run {
                         spec: check.spec.to_string(),
                         severity: check.severity,
                         verdict: Verdict::Blocked,
-                        detail: format!("{NOT_REACHED}: the {} suite ended before judging this check", suite.name),
+                        detail,
                         duration_ms: 0,
                         evidence: Vec::new(),
                         expected_failure: None,
-                        blocked_by: Some(NOT_REACHED.to_string()),
+                        blocked_by: Some(blocked_by.to_string()),
                     }),
                 }
             }

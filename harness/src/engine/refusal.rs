@@ -149,6 +149,11 @@ fn is_dead_end(page: &Exchange, tested_uri: &str) -> bool {
     let header = |name: &str| page.response_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
     let html = header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
     let Some(body) = page.response_body.as_deref().filter(|_| html && header("refresh").is_none()) else { return false };
+    // Evidence keeps the beginning of a body (`engine::evidence`): what was cut may hold the
+    // script or form that sends the browser on.
+    if page.response_truncated || body.ends_with(" bytes cut]") {
+        return false;
+    }
     let body = body.to_ascii_lowercase();
     let host = url::Url::parse(tested_uri).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
     !["<form", "<script", "http-equiv"].iter().any(|tag| body.contains(tag)) && host.is_none_or(|h| !body.contains(&h))
@@ -184,6 +189,7 @@ mod tests {
             status,
             response_headers: location.map(|l| vec![("location".to_string(), l.to_string())]).unwrap_or_default(),
             response_body: body.map(str::to_string),
+            response_truncated: false,
             error: None,
             jwts: Vec::new(),
         }
@@ -273,6 +279,10 @@ mod tests {
         assert!(matches!(classify(&[refresh], EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)));
         let elsewhere = [exchange(SERVER, Some(302), Some("/welcome"), None), html("https://idp.test/welcome", "<p>Hello</p>")];
         assert!(matches!(classify(&elsewhere, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not the endpoint's answer");
+        let long = format!("<p>error</p>{}", "x".repeat(20_000));
+        let mut cut = html("https://idp.test/authorize", &long);
+        crate::engine::evidence::cut_bodies(&mut cut);
+        assert!(matches!(classify(&[cut], EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "a cut page may hide a script");
         let plain = [exchange("https://idp.test/authorize", Some(200), None, Some("<p>error</p>"))];
         assert!(matches!(classify(&plain, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "not HTML");
     }

@@ -11,6 +11,7 @@ mod scenarios;
 mod stats;
 
 use crate::conform::open_target;
+use crate::engine::http::ClientSettings;
 use crate::profile::Profile;
 use anyhow::{Context as _, bail};
 use goose::config::GooseConfiguration;
@@ -101,8 +102,14 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
-    let (mut ctx, server) =
-        open_target(args.target.as_deref(), args.target_config.as_deref(), profile, reference_server::Config::default()).await?;
+    let (mut ctx, server) = open_target(
+        args.target.as_deref(),
+        args.target_config.as_deref(),
+        profile,
+        reference_server::Config::default(),
+        ClientSettings::default(),
+    )
+    .await?;
     // Load needs only the endpoints: an issuer mismatch is for conform to judge.
     if let (Err(why), None) = (ctx.fetch_metadata().await, &ctx.metadata) {
         bail!("discovery: {why}");

@@ -154,17 +154,19 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         let blocked = Outcome::blocked_by(&REACHABLE, format!("status {}, no discovery document", response.status));
         return super::record_all(run, &SUITE, &SUITE.checks[1..], &ev, &blocked);
     }
-    let metadata = response.json().filter(Value::is_object);
+    let parsed = response.parse_json();
+    let metadata = parsed.as_ref().ok().filter(|v| v.is_object()).cloned();
     run.record(
         &SUITE,
         &JSON,
         &ev,
         Outcome::expect(metadata.is_some() && response.is_json(), || {
-            format!(
-                "content-type {}, the body is {}a JSON object",
-                response.header("content-type").unwrap_or("absent"),
-                if metadata.is_some() { "" } else { "not " }
-            )
+            let body = match (&parsed, &metadata) {
+                (_, Some(_)) => "a JSON object".to_string(),
+                (Ok(_), None) => "JSON but not an object".to_string(),
+                (Err(why), None) => format!("not a JSON object ({why})"),
+            };
+            format!("content-type {}, the body is {body}", response.header("content-type").unwrap_or("absent"))
         }),
     );
     let Some(mut meta) = metadata else {

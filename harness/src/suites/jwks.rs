@@ -85,7 +85,11 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         match (response.status == 200 && jwks.is_some(), redirected) {
             (true, Some(note)) => Outcome::PassNoted(note),
             (true, None) => Outcome::Pass,
-            (false, _) => Outcome::Fail(format!("status {}, {}a JSON object", response.status, if jwks.is_some() { "" } else { "not " })),
+            (false, _) => Outcome::Fail(match (jwks.is_some(), response.parse_json()) {
+                (true, _) => format!("status {}", response.status),
+                (false, Err(why)) => format!("status {}, not a JSON object ({why})", response.status),
+                (false, Ok(_)) => format!("status {}, JSON but not an object", response.status),
+            }),
         },
     );
     let ct = response.header("content-type").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -96,7 +100,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         Outcome::expect(ct == "application/json" || ct == "application/jwk-set+json", || format!("Content-Type is \"{ct}\"")),
     );
     let Some(jwks) = jwks.filter(|_| response.status == 200) else {
-        let blocked = Outcome::blocked_by(&REACHABLE, format!("status {}, no JSON object", response.status));
+        let blocked = Outcome::blocked_by(&REACHABLE, format!("status {}, no JSON object{}", response.status, response.cut_note()));
         return super::record_all(run, &SUITE, &SUITE.checks[2..], &ev, &blocked);
     };
     let keys: Vec<Value> = jwks.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();

@@ -12,7 +12,7 @@ pub mod lifecycle;
 pub mod parameters;
 pub mod userinfo;
 
-use crate::engine::http::{Recorder, Response};
+use crate::engine::http::{ClientSettings, Recorder, Response};
 use crate::engine::key_set::KeySet;
 use crate::engine::{Check, Outcome, Run, Suite};
 use crate::profile::Profile;
@@ -53,8 +53,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>) -> Context {
-        let http = Recorder::new(crate::redact::Redactor::new(secrets));
+    pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>, settings: ClientSettings) -> Context {
+        let http = Recorder::new(crate::redact::Redactor::new(secrets), settings);
         Context { issuer, profile, target, http, metadata: None, keys: KeySet::default() }
     }
 
@@ -198,7 +198,7 @@ pub fn answered(response: &Response) -> String {
     match (field("error"), field("error_description")) {
         (Some(error), Some(description)) => format!("status {}, error {error} (\"{description}\")", response.status),
         (Some(error), None) => format!("status {}, error {error}", response.status),
-        (None, _) => format!("status {}, no OAuth error in the body", response.status),
+        (None, _) => format!("status {}, no OAuth error in the body{}", response.status, response.cut_note()),
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                 &SUITE,
                 &NO_TOKEN,
                 &[&r.exchange],
-                Outcome::expect(r.status == 401 && bearer_challenge(&challenge).is_some(), || {
+                Outcome::expect(r.status == 401 && bearer_challenge(challenge).is_some(), || {
                     format!("status {}, WWW-Authenticate {}", r.status, quoted_or_absent(r.header("www-authenticate")))
                 }),
             );

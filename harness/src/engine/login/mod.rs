@@ -163,6 +163,7 @@ async fn walk(
         if response.status != 200 {
             return Err(format!("the browser got status {} at {}", response.status, response.exchange.url));
         }
+        crate::engine::html::check_page(&response)?;
         let scripted = !creds.config.steps.is_empty();
         let action = match &creds.config.script_at {
             Some(at) if scripted && at.is_match(here.as_str()) => PageAction::Stuck,
