@@ -1,14 +1,20 @@
 //! Redaction of evidence: secrets, passwords, one-time codes, authorization codes and tokens
 //! never reach a report. Applied once, when an exchange is recorded, so no renderer can leak.
+//! Two kinds of rule: by *name* (a parameter, JSON member, form input or cookie whose name says
+//! it holds a secret, in any body whatever its content type says) and by *value* (the secrets
+//! of this run, in every encoding they travel in).
 
 use serde_json::Value;
+use std::sync::LazyLock;
 
 pub const REDACTED: &str = "[redacted]";
 
-/// Parameters and JSON members whose values are secrets or tokens.
-const SECRET_NAMES: [&str; 14] = [
+/// Parameters, JSON members and form inputs whose values are secrets or tokens (compared
+/// without regard to case).
+const SECRET_NAMES: [&str; 31] = [
     "client_secret",
     "password",
+    "passwd",
     "otp",
     "code",
     "code_verifier",
@@ -17,37 +23,95 @@ const SECRET_NAMES: [&str; 14] = [
     "id_token",
     "token",
     "client_assertion",
-    "csrf",
-    "logout_token",
     "assertion",
+    "logout_token",
     "id_token_hint",
+    "registration_access_token",
+    "device_code",
+    "user_code",
+    "pre-authorized_code",
+    "subject_token",
+    "actor_token",
+    "csrf",
+    "_csrf",
+    "csrf_token",
+    "csrf-token",
+    "xsrf",
+    "_xsrf",
+    "csrfmiddlewaretoken",
+    "authenticity_token",
+    "__requestverificationtoken",
+    "samlresponse",
+    "samlrequest",
 ];
 
 fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
+/// `name=value` pairs with a secret name anywhere in free text: a query in an error message, a
+/// relative `Location`, a form body served as text/plain.
+static PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
+    let names = SECRET_NAMES.map(regex::escape).join("|");
+    regex::Regex::new(&format!(r#"(?i)(^|[?&#;\s"'(,])({names})=([^&#\s"'<>;,)]*)"#)).expect("pair pattern")
+});
+
+/// `"name": "value"` members with a secret name in JSON that does not parse (a cut body).
+static MEMBER: LazyLock<regex::Regex> = LazyLock::new(|| {
+    let names = SECRET_NAMES.map(regex::escape).join("|");
+    regex::Regex::new(&format!(r#"(?i)("(?:{names})"\s*:\s*)"(?:[^"\\]|\\.)*""#)).expect("member pattern")
+});
+
 /// What to redact beyond the well-known names: the literal secret values of this run
 /// (client secrets from the environment, user passwords), wherever they appear.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    values: Vec<String>,
+    /// Every secret value, for whole-value matches (a parameter, a JSON string, a header).
+    exact: Vec<String>,
+    /// The secrets long enough to find inside text, in each encoding they travel in (raw,
+    /// form-encoded, percent-encoded, JSON-escaped), longest first.
+    patterns: Vec<String>,
 }
+
+/// Shorter secrets are redacted only as whole values: inside text they would match innocent
+/// words.
+const MIN_SUBSTRING_SECRET: usize = 4;
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
-        // Very short values would redact innocent text; the named rules still cover them.
-        let mut values: Vec<String> = values.into_iter().filter(|v| v.len() >= 4).collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Redactor { values }
+        let exact: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        let mut patterns: Vec<String> = Vec::new();
+        for v in exact.iter().filter(|v| v.len() >= MIN_SUBSTRING_SECRET) {
+            let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            let percent = form.replace('+', "%20");
+            let json = serde_json::to_string(v).unwrap_or_default();
+            let json = json.trim_matches('"').to_string();
+            for encoded in [v.clone(), form, percent, json] {
+                if !patterns.contains(&encoded) {
+                    patterns.push(encoded);
+                }
+            }
+        }
+        patterns.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Redactor { exact, patterns }
     }
 
-    /// Catch-all: every known secret value and every JWT in free text.
+    /// Catch-all: every known secret value, every secret-named `name=value` pair and JSON
+    /// member, and every JWT in free text.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for v in &self.values {
+        for v in &self.patterns {
             out = out.replace(v.as_str(), REDACTED);
         }
+        let out = PAIR.replace_all(&out, |c: &regex::Captures<'_>| {
+            let value = &c[3];
+            if value.is_empty() || value == REDACTED || value == "%5Bredacted%5D" {
+                c[0].to_string()
+            } else {
+                format!("{}{}={REDACTED}", &c[1], &c[2])
+            }
+        });
+        let out = MEMBER.replace_all(&out, |c: &regex::Captures<'_>| format!("{}\"{REDACTED}\"", &c[1]));
         redact_jwts(&out)
     }
 
@@ -83,40 +147,60 @@ impl Redactor {
                 let attributes = if attributes.is_empty() { String::new() } else { format!(";{attributes}") };
                 format!("{}{attributes}", cookie_name(pair.trim()))
             }
-            "location" | "content-location" => self.url(value),
+            "location" | "content-location" | "refresh" => self.url(value),
+            _ if self.is_secret_value(value) => REDACTED.to_string(),
             _ => self.text(value),
         }
     }
 
-    /// A response or request body, by its content type.
+    /// A response or request body. Every rule applies whatever the content type says: a token
+    /// response served as text/plain is still JSON with tokens in it, a form post page served
+    /// as text/plain still has its hidden inputs.
     pub fn body(&self, content_type: Option<&str>, body: &str) -> String {
         let ct = content_type.unwrap_or("").to_ascii_lowercase();
-        // Whatever the content type says: a token response served as text/plain is still JSON
-        // with tokens in it.
         if let Ok(mut value) = serde_json::from_str::<Value>(body)
             && (value.is_object() || value.is_array())
         {
-            redact_json(&mut value);
+            self.redact_json(&mut value);
             return self.text(&serde_json::to_string_pretty(&value).unwrap_or_default());
         }
         if ct.starts_with("application/x-www-form-urlencoded") {
             return self.form(body);
         }
-        if ct.starts_with("text/html") {
-            return redact_html_values(&self.text(body));
+        if body.contains('<') {
+            return self.text(&redact_html(body));
         }
         self.text(body)
     }
-}
 
-impl Redactor {
     /// A decoded parameter: redacted by its name, or because it holds a known secret value
     /// (a password in a field of any name; compared before encoding, which would hide it).
     fn param(&self, name: &str, value: &str) -> String {
-        if is_secret_name(name) || self.values.iter().any(|v| value.contains(v.as_str())) {
+        if is_secret_name(name) || self.is_secret_value(value) || self.patterns.iter().any(|v| value.contains(v.as_str())) {
             REDACTED.to_string()
         } else {
             value.to_string()
+        }
+    }
+
+    fn is_secret_value(&self, value: &str) -> bool {
+        self.exact.iter().any(|v| v == value)
+    }
+
+    fn redact_json(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if is_secret_name(k) && !v.is_null() {
+                        *v = Value::String(REDACTED.into());
+                    } else {
+                        self.redact_json(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::String(s) if self.is_secret_value(s) => *s = REDACTED.into(),
+            _ => {}
         }
     }
 }
@@ -128,57 +212,52 @@ fn cookie_name(pair: &str) -> String {
     }
 }
 
-fn redact_json(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if is_secret_name(k) && !v.is_null() {
-                    *v = Value::String(REDACTED.into());
-                } else {
-                    redact_json(v);
+/// An attribute of an HTML tag: name, then a double-quoted, single-quoted or bare value.
+static ATTRIBUTE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r#"([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#).expect("attribute pattern")
+});
+/// A start tag whose attributes may carry a secret: inputs, buttons, meta tags (Rails' and
+/// Laravel's `<meta name="csrf-token" content="…">`), in any letter case.
+static TAG: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"(?is)<(input|button|meta|textarea)\b[^>]*>").expect("tag pattern"));
+
+/// Hidden inputs carry CSRF tokens and, in form_post responses, codes and tokens: blanks the
+/// `value` (or a meta tag's `content`, a textarea's text) of every element whose `name` is a
+/// secret name. Tags are read attribute by attribute (any case, quoting and spacing), without
+/// building a tree, so a deeply nested page costs no more than a flat one.
+fn redact_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut at = 0;
+    for tag in TAG.find_iter(html) {
+        out.push_str(&html[at..tag.start()]);
+        let text = tag.as_str();
+        let attributes: Vec<regex::Captures<'_>> = ATTRIBUTE.captures_iter(&text[1..]).collect();
+        let secret = attributes.iter().any(|a| a[1].eq_ignore_ascii_case("name") && is_secret_name(attribute_value(a)));
+        let mut redacted = text.to_string();
+        if secret {
+            // Replace from the end so earlier offsets stay valid.
+            for a in attributes.iter().rev() {
+                let holds_value = a[1].eq_ignore_ascii_case("value") || a[1].eq_ignore_ascii_case("content");
+                if let (true, Some(m)) = (holds_value, a.get(2).or(a.get(3)).or(a.get(4))) {
+                    redacted.replace_range(m.start() + 1..m.end() + 1, REDACTED);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(redact_json),
-        _ => {}
-    }
-}
-
-/// Hidden inputs of forms carry CSRF tokens and, in form_post responses, codes and tokens:
-/// blank the value of any input whose name is a secret name. Tags and attribute names in any
-/// letter case, values in double or single quotes (positions are found in an ASCII-lowercased
-/// copy, which keeps byte offsets).
-fn redact_html_values(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    let mut out = String::with_capacity(html.len());
-    let mut at = 0;
-    while let Some(found) = lower[at..].find("<input") {
-        let start = at + found;
-        let end = lower[start..].find('>').map_or(html.len(), |e| start + e + 1);
-        out.push_str(&html[at..start]);
-        let tag = &lower[start..end];
-        let secret = SECRET_NAMES.iter().any(|n| {
-            let n = n.to_ascii_lowercase();
-            tag.contains(&format!("name=\"{n}\"")) || tag.contains(&format!("name='{n}'")) || tag.contains(&format!("name={n} "))
-        });
-        out.push_str(&if secret { blank_value(&html[start..end], tag) } else { html[start..end].to_string() });
-        at = end;
+        out.push_str(&redacted);
+        at = tag.end();
+        if secret && tag.as_str()[1..].to_ascii_lowercase().starts_with("textarea") {
+            // The textarea's text, up to its end tag.
+            let end = html[at..].to_ascii_lowercase().find("</textarea").map_or(html.len(), |e| at + e);
+            out.push_str(REDACTED);
+            at = end;
+        }
     }
     out.push_str(&html[at..]);
     out
 }
 
-fn blank_value(tag: &str, lower: &str) -> String {
-    let Some(i) = lower.find("value=") else { return tag.to_string() };
-    let start = i + "value=".len();
-    let (start, end) = match tag.as_bytes().get(start) {
-        Some(q @ (b'"' | b'\'')) => {
-            let quote = *q as char;
-            (start + 1, tag[start + 1..].find(quote).map_or(tag.len(), |e| start + 1 + e))
-        }
-        _ => (start, tag[start..].find([' ', '>', '/']).map_or(tag.len(), |e| start + e)),
-    };
-    format!("{}{REDACTED}{}", &tag[..start], &tag[end..])
+fn attribute_value<'t>(a: &regex::Captures<'t>) -> &'t str {
+    a.get(2).or(a.get(3)).or(a.get(4)).map_or("", |m| m.as_str())
 }
 
 /// Where anything shaped like a JWS/JWT (`eyJ...` header, three base64url parts) is in
@@ -234,7 +313,7 @@ impl Redactor {
                 let mut parts = text[start..start + len].split('.');
                 let header = part(parts.next()?)?;
                 let mut payload = part(parts.next()?)?;
-                redact_json(&mut payload);
+                self.redact_json(&mut payload);
                 let payload = serde_json::from_str(&self.text(&payload.to_string())).unwrap_or(Value::Null);
                 Some(reports::DecodedJwt { found_in: found_in.to_string(), header, payload })
             })
@@ -319,5 +398,46 @@ mod tests {
         assert!(!html.contains("tok") && !html.contains("c0de") && html.contains("value=\"ix\""), "{html}");
         let odd = r.body(Some("text/html"), "<INPUT TYPE='hidden' NAME='code' VALUE='c0de'><input name=id_token value=eyJx.eyJy.zz >");
         assert!(!odd.contains("c0de") && !odd.contains("eyJx"), "{odd}");
+    }
+
+    #[test]
+    fn secrets_are_found_in_every_encoding_and_short_ones_as_whole_values() {
+        let r = Redactor::new(["p@ss w&rd\"x".to_string(), "abc".to_string()]);
+        for text in ["raw p@ss w&rd\"x", "form p%40ss+w%26rd%22x", "percent p%40ss%20w%26rd%22x", "json \"p@ss w&rd\\\"x\""] {
+            assert!(!r.text(text).contains("rd"), "{text} -> {}", r.text(text));
+        }
+        // A 3-character secret: redacted where it is a whole value, left alone inside words.
+        assert_eq!(r.form("pin=abc&word=abcdef"), "pin=%5Bredacted%5D&word=abcdef");
+        assert!(!r.body(Some("application/json"), r#"{"pin":"abc","n":"abcd"}"#).contains("\"abc\""));
+        assert_eq!(r.header("x-api-key", "abc"), REDACTED);
+    }
+
+    #[test]
+    fn secret_names_are_redacted_in_any_text_and_any_body() {
+        let r = Redactor::default();
+        // A reqwest error quoting a URL, a relative Location, a form body served as text/plain.
+        let error = r.text("error sending request for url (https://rp.test/cb?state=s&code=c0de&x=1)");
+        assert!(!error.contains("c0de") && error.contains("state=s"), "{error}");
+        assert!(!r.header("location", "/cb?code=c0de&state=s").contains("c0de"));
+        let plain = r.body(Some("text/plain"), "access_token=at-1&token_type=Bearer&device_code=dc-1&user_code=UC-1");
+        assert!(!plain.contains("at-1") && !plain.contains("dc-1") && !plain.contains("UC-1") && plain.contains("Bearer"), "{plain}");
+        // JSON cut in the middle no longer parses; its members are still found.
+        let cut = r.body(Some("application/json"), r#"{"registration_access_token": "rat-1", "subject_token":"st-1", "note": "#);
+        assert!(!cut.contains("rat-1") && !cut.contains("st-1"), "{cut}");
+    }
+
+    #[test]
+    fn csrf_tokens_are_blanked_in_any_markup() {
+        let r = Redactor::default();
+        let html = r.body(
+            Some("text/plain"),
+            "<META NAME='csrf-token' CONTENT='m-1'><input name = \"authenticity_token\" value = \"a-1\">\
+             <input value=r-1 name=__RequestVerificationToken><INPUT TYPE=hidden NAME=SAMLResponse VALUE='s-1'>\
+             <textarea name=\"csrfmiddlewaretoken\">t-1</textarea><input name=\"username\" value=\"bob\">",
+        );
+        for secret in ["m-1", "a-1", "r-1", "s-1", "t-1"] {
+            assert!(!html.contains(secret), "{secret} in {html}");
+        }
+        assert!(html.contains("value=\"bob\""), "{html}");
     }
 }

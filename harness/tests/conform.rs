@@ -563,3 +563,110 @@ async fn a_wrong_setting_is_one_exit_2_sentence_naming_it_before_any_check() {
     let (code, stderr) = preflight_against_reference("service", &[("OH_SERVICE_SECRET", "wrong-secret")], |t| t).await;
     assert_eq!(code, Some(0), "only the selected suites' set-up is proven: {stderr}");
 }
+
+/// Every report file and stderr of a run in `dir`, for the leak tests.
+fn everything_written(dir: &std::path::Path, stderr: &str) -> Vec<(String, String)> {
+    let mut out = vec![("stderr".to_string(), stderr.to_string())];
+    for file in ["report.json", "junit.xml", "summary.md", "report.html"] {
+        out.push((file.to_string(), std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))));
+    }
+    out
+}
+
+#[tokio::test]
+async fn no_code_token_password_secret_or_cookie_of_a_run_reaches_a_report_or_stderr() {
+    use wiremock::matchers::body_string_contains;
+    let (meta, jwks) = baseline().await;
+    let (mock, issuer) = mock_target(meta, jwks).await;
+    // A login page in uppercase, single-quoted and bare HTML, with a CSRF input and a session cookie ...
+    let page = "<HTML><BODY><FORM METHOD=POST ACTION='/login'><INPUT TYPE='hidden' NAME='_csrf' VALUE='csrf-L3AK-1'>\
+                <INPUT TYPE=text NAME=username><INPUT TYPE='password' NAME='password'><BUTTON TYPE=submit>Sign in</BUTTON></FORM></BODY></HTML>";
+    Mock::given(method("GET"))
+        .and(path("/api/oidc/authorize"))
+        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "sid=cookie-L3AK-2; Path=/").set_body_raw(page, "text/html"))
+        .mount(&mock)
+        .await;
+    // ... whose post goes on through a relative Location carrying the code ...
+    Mock::given(method("POST"))
+        .and(path("/login"))
+        .and(body_string_contains("csrf-L3AK-1"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/resume?code=code-L3AK-3"))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/resume"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://app.example.test/callback?code=code-L3AK-3&state=x"))
+        .mount(&mock)
+        .await;
+    // ... to opaque tokens served as text/plain.
+    Mock::given(method("POST"))
+        .and(path("/api/oidc/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"access_token":"at-L3AK-4","refresh_token":"rt-L3AK-5","token_type":"Bearer","expires_in":60}"#,
+            "text/plain",
+        ))
+        .mount(&mock)
+        .await;
+    let dir = report_dir("leaks");
+    let target_file = dir.join("target.toml");
+    std::fs::write(
+        &target_file,
+        "[clients.confidential]\nclient_id = \"web\"\nsecret_env = \"OH_TEST_SECRET\"\nredirect_uri = \"https://app.example.test/callback\"\n\
+         [user]\nusername = \"bob\"\npassword_env = \"OH_TEST_PASSWORD\"\n",
+    )
+    .unwrap();
+    let run_dir = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["conform", "--target", &issuer, "--target-config"])
+            .arg(&target_file)
+            .args(["--suite", "code-flow", "--suite", "authorization-endpoint", "--report-dir"])
+            .arg(&run_dir)
+            .envs([("OH_TEST_SECRET", "cs-L3AK-6"), ("OH_TEST_PASSWORD", "pw-L3AK-7")])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "a failing run: {stderr}");
+    for (file, text) in everything_written(&dir, &stderr) {
+        assert!(!text.contains("L3AK"), "a secret of the run in {file}: {}", &text[text.find("L3AK").unwrap().saturating_sub(80)..][..120]);
+    }
+    // The evidence still shows that cookies were sent, by name.
+    assert!(std::fs::read_to_string(dir.join("report.json")).unwrap().contains("sid=[redacted]"));
+}
+
+#[tokio::test]
+async fn a_failing_embedded_run_leaks_no_code_token_or_secret() {
+    let dir = report_dir("embedded-leaks");
+    let run_dir = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN).args(["conform", "--fault", "prompt-none-ignored", "--report-dir"]).arg(&run_dir).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let config = reference_server::Config::default();
+    let secrets: Vec<String> = config
+        .clients
+        .iter()
+        .filter_map(|c| c.client_secret.clone())
+        .chain(config.users.iter().flat_map(|u| std::iter::once(u.password.clone()).chain(u.otp.clone())))
+        .collect();
+    let token_member = regex::Regex::new(r#""(access_token|refresh_token|id_token|code)"\s*:\s*"([^"]*)""#).unwrap();
+    let code_param = regex::Regex::new(r"(?i)[?&#]code=([^&#\s<]*)").unwrap();
+    for (file, text) in everything_written(&dir, &stderr) {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{secret} in {file}");
+        }
+        assert!(!text.contains("eyJhbGciOi") && !text.contains("eyJ0eXAiOi"), "a JWT in {file}");
+        for c in token_member.captures_iter(&text) {
+            assert_eq!(&c[2], "[redacted]", "{} in {file}", &c[1]);
+        }
+        for c in code_param.captures_iter(&text) {
+            assert!(matches!(&c[1], "%5Bredacted%5D" | "[redacted]" | ""), "a code in {file}: {}", &c[1]);
+        }
+    }
+}
