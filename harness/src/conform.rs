@@ -238,6 +238,7 @@ async fn conform(
     }
     let results = run.into_results(selected);
     let profile_name = ctx.profile.name.clone();
+    let metadata_from = ctx.metadata_from.clone();
     if let Some(server) = embedded {
         server.shutdown().await;
     }
@@ -246,7 +247,7 @@ async fn conform(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started,
         duration_ms: clock.elapsed().as_millis() as u64,
-        target: reports::Target { issuer, embedded: args.target.is_none() },
+        target: reports::Target { issuer, embedded: args.target.is_none(), metadata_from },
         profile: profile_name,
         checks: results,
         expected_but_passed: Vec::new(),
@@ -481,6 +482,10 @@ fn print_summary(report: &Report, dir: &Path) {
     }
     for check in report.checks.iter().filter(|c| c.verdict == Verdict::NotRun && c.severity == reports::Severity::Required) {
         eprintln!("NOT RUN {}: {}", check.id, for_stderr(&check.detail));
+    }
+    if !report.target.metadata_from.is_empty() {
+        let from: Vec<String> = report.target.metadata_from.iter().map(|(member, source)| format!("{member} from {source}")).collect();
+        eprintln!("metadata beyond the OpenID configuration: {}", from.join(", "));
     }
     eprintln!(
         "{}: {} checks, {} passed, {} failed, {} blocked, {} not run, {} warnings, {} expected failures, {} not applicable in {} ms; {}; reports in {}",

@@ -213,6 +213,9 @@ pub struct Target {
     /// Origins besides the issuer's that belong to the provider: the password and client
     /// secrets may be sent there (a login host, a token host).
     pub origins: Vec<String>,
+    /// Endpoints the suites use instead of discovery's (the discovery checks still judge the
+    /// published document).
+    pub endpoints: BTreeMap<String, String>,
 }
 
 impl Target {
@@ -310,6 +313,7 @@ impl Target {
             scopes: file.scopes,
             claims: file.claims,
             origins,
+            endpoints: check_endpoints(&file.endpoints).map_err(|e| TargetError(format!("target file {origin}: {e}")))?,
         })
     }
 }
@@ -334,6 +338,19 @@ struct TargetFile {
     claims: ClaimsProbe,
     #[serde(default)]
     origins: Vec<String>,
+    #[serde(default)]
+    endpoints: BTreeMap<String, String>,
+}
+
+/// `[endpoints]`: metadata members naming an endpoint (`…_endpoint`, `jwks_uri`), each a URL.
+fn check_endpoints(endpoints: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    for (member, value) in endpoints {
+        if !(member.ends_with("_endpoint") || member == "jwks_uri") {
+            return Err(format!("`endpoints.{member}` is not an endpoint member (…_endpoint or jwks_uri)"));
+        }
+        url::Url::parse(value).map_err(|e| format!("`endpoints.{member}` {value}: {e}"))?;
+    }
+    Ok(endpoints.clone())
 }
 
 /// The login script's shape, checked when the file is read: every placeholder names a built-in

@@ -670,3 +670,44 @@ async fn a_failing_embedded_run_leaks_no_code_token_or_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn members_only_rfc_8414_metadata_has_and_target_endpoints_are_used_and_named() {
+    let (mut meta, jwks) = baseline().await;
+    let revocation = meta.as_object_mut().unwrap().remove("revocation_endpoint").unwrap();
+    for (name, well_known) in [
+        ("rfc8414-inserted", "/.well-known/oauth-authorization-server/api/oidc"),
+        ("rfc8414-appended", "/api/oidc/.well-known/oauth-authorization-server"),
+    ] {
+        let (mock, issuer) = mock_target(meta.clone(), jwks.clone()).await;
+        let oauth = json!({"issuer": issuer, "revocation_endpoint": revocation.as_str().unwrap().replace(PLACEHOLDER, &issuer)});
+        Mock::given(method("GET")).and(path(well_known)).respond_with(ResponseTemplate::new(200).set_body_json(oauth)).mount(&mock).await;
+        let dir = report_dir(name);
+        let target_file = dir.join("target.toml");
+        std::fs::write(&target_file, "[endpoints]\nuserinfo_endpoint = \"https://elsewhere.example.test/userinfo\"\n").unwrap();
+        let run_dir = dir.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(["conform", "--target", &issuer, "--target-config"])
+                .arg(&target_file)
+                .args(["--suite", "discovery", "--report-dir"])
+                .arg(&run_dir)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+        let from = &report.target.metadata_from;
+        assert_eq!(
+            from.get("revocation_endpoint").map(String::as_str),
+            Some("the RFC 8414 authorization server metadata"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(from.get("userinfo_endpoint").map(String::as_str), Some("the target file's [endpoints]"), "{name}");
+        let revocation_check = report.checks.iter().find(|c| c.id == "discovery.revocation-advertised").unwrap();
+        assert_ne!(revocation_check.verdict, Verdict::Fail, "{name}: {}", revocation_check.detail);
+        assert!(stderr.contains("revocation_endpoint from the RFC 8414"), "{stderr}");
+    }
+}

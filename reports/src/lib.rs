@@ -46,6 +46,10 @@ pub struct Target {
     pub issuer: String,
     /// The embedded reference server rather than a deployment given with `--target`.
     pub embedded: bool,
+    /// Endpoints and other metadata members the run used that the OpenID configuration did not
+    /// give, with where they came from ("the RFC 8414 metadata", "the target file").
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata_from: std::collections::BTreeMap<String, String>,
 }
 
 /// How much a failure matters: a required check failing fails the run; a recommended one
@@ -348,7 +352,7 @@ pub(crate) mod sample {
             tool_version: "0.1.0".into(),
             started: 1_800_000_000,
             duration_ms: 1234,
-            target: Target { issuer: "http://127.0.0.1:1/api/oidc".into(), embedded: true },
+            target: Target { issuer: "http://127.0.0.1:1/api/oidc".into(), embedded: true, metadata_from: Default::default() },
             profile: "idaas".into(),
             checks: vec![
                 check("discovery.issuer", "discovery", Verdict::Pass, ""),

@@ -174,12 +174,9 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     };
     // Members that only the RFC 8414 metadata carries (revocation, PKCE methods, RFC 9207) count
     // as advertised: a deployment may publish both documents (RFC 8414 §3, OIDC Discovery §3).
-    if let Some((rfc8414, exchange)) = rfc8414_metadata(ctx).await {
-        if let (Some(oidc), Some(extra)) = (meta.as_object_mut(), rfc8414.as_object()) {
-            for (k, v) in extra {
-                oidc.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
+    let mut from_rfc8414 = Vec::new();
+    if let Some((rfc8414, exchange)) = super::rfc8414_metadata(ctx).await {
+        from_rfc8414 = super::merge_rfc8414(&mut meta, Some(&rfc8414));
         evidence.push(exchange);
     }
     let ev: Vec<&Exchange> = evidence.iter().collect();
@@ -308,7 +305,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         },
     );
 
-    let features = &profile.features;
+    let features = profile.features.clone();
     advertised(run, &INTROSPECTION, &ev, member("introspection_endpoint").is_some(), features.introspection);
     advertised(run, &REGISTRATION, &ev, member("registration_endpoint").is_some(), features.dynamic_registration);
     let encryption: Vec<&str> = ENCRYPTION_MEMBERS.iter().copied().filter(|m| meta.get(*m).is_some()).collect();
@@ -322,7 +319,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     );
 
     let issuer = ctx.issuer.trim_end_matches('/').to_string();
-    ctx.metadata = Some(meta);
+    ctx.adopt_metadata(meta, &from_rfc8414);
     let introspection_probe = |http: &crate::engine::http::Recorder, url: &str| http.post(url).form(&[("token", "oidc-harness-probe")]);
     let introspection_paths = ["/introspect", "/token/introspection", "/introspection", "/oauth2/introspect"];
     not_served(ctx, run, &INTROSPECTION_SERVED, features.introspection, &issuer, &introspection_paths, introspection_probe).await;
@@ -331,25 +328,6 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
     };
     let registration_paths = ["/register", "/registration", "/connect/register", "/reg"];
     not_served(ctx, run, &REGISTRATION_SERVED, features.dynamic_registration, &issuer, &registration_paths, registration_probe).await;
-}
-
-/// The RFC 8414 authorization server metadata, when the deployment publishes it for this issuer:
-/// at the path-inserted well-known URI (RFC 8414 §3.1), or appended to the issuer as some servers
-/// do. Used only when its `issuer` is this issuer (RFC 8414 §3.3).
-async fn rfc8414_metadata(ctx: &Context) -> Option<(Value, Exchange)> {
-    let issuer = url::Url::parse(&ctx.issuer).ok()?;
-    let path = issuer.path().trim_end_matches('/');
-    let inserted = format!("{}/.well-known/oauth-authorization-server{path}", issuer.origin().ascii_serialization());
-    let appended = format!("{}/.well-known/oauth-authorization-server", ctx.issuer.trim_end_matches('/'));
-    for url in [inserted, appended] {
-        if let Ok(r) = ctx.http.send(ctx.http.get(&url)).await
-            && r.status == 200
-            && let Some(doc) = r.json().filter(|d| d["issuer"] == json!(ctx.issuer))
-        {
-            return Some((doc, r.exchange));
-        }
-    }
-    None
 }
 
 /// OAuth 2.0 Multiple Response Types §5: the order of values in a response type does not matter.

@@ -50,12 +50,52 @@ pub struct Context {
     pub metadata: Option<Value>,
     /// The JWKS the jwks suite read, and the refetches a rotation made (`engine::key_set`).
     pub keys: KeySet,
+    /// Members of `metadata` that are not the OpenID configuration's, and where they came from.
+    pub metadata_from: std::collections::BTreeMap<String, String>,
+}
+
+/// Where a metadata member came from, when not from the OpenID configuration.
+pub const FROM_RFC8414: &str = "the RFC 8414 authorization server metadata";
+pub const FROM_TARGET: &str = "the target file's [endpoints]";
+
+/// Fills in the members only the RFC 8414 metadata has (a deployment may publish both
+/// documents, RFC 8414 §3, OIDC Discovery §3); returns their names.
+pub fn merge_rfc8414(oidc: &mut Value, rfc8414: Option<&Value>) -> Vec<String> {
+    let mut added = Vec::new();
+    if let (Some(oidc), Some(extra)) = (oidc.as_object_mut(), rfc8414.and_then(Value::as_object)) {
+        for (k, v) in extra {
+            if !oidc.contains_key(k) {
+                oidc.insert(k.clone(), v.clone());
+                added.push(k.clone());
+            }
+        }
+    }
+    added
+}
+
+/// The RFC 8414 authorization server metadata, when the deployment publishes it for this issuer:
+/// at the path-inserted well-known URI (RFC 8414 §3.1), or appended to the issuer as some servers
+/// do. Used only when its `issuer` is this issuer (RFC 8414 §3.3).
+pub async fn rfc8414_metadata(ctx: &Context) -> Option<(Value, Exchange)> {
+    let issuer = url::Url::parse(&ctx.issuer).ok()?;
+    let path = issuer.path().trim_end_matches('/');
+    let inserted = format!("{}/.well-known/oauth-authorization-server{path}", issuer.origin().ascii_serialization());
+    let appended = format!("{}/.well-known/oauth-authorization-server", ctx.issuer.trim_end_matches('/'));
+    for url in [inserted, appended] {
+        if let Ok(r) = ctx.http.send(ctx.http.get(&url)).await
+            && r.status == 200
+            && let Some(doc) = r.json().filter(|d| d["issuer"] == serde_json::json!(ctx.issuer))
+        {
+            return Some((doc, r.exchange));
+        }
+    }
+    None
 }
 
 impl Context {
     pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>, settings: ClientSettings) -> Context {
         let http = Recorder::new(crate::redact::Redactor::new(secrets), settings);
-        Context { issuer, profile, target, http, metadata: None, keys: KeySet::default() }
+        Context { issuer, profile, target, http, metadata: None, keys: KeySet::default(), metadata_from: Default::default() }
     }
 
     /// OIDC Discovery §4.1: the well-known path is appended to the issuer with any trailing
@@ -64,8 +104,9 @@ impl Context {
         format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'))
     }
 
-    /// Reads the discovery document into `metadata`, or says what went wrong; the discovery
-    /// suite fetches it again with its own evidence.
+    /// Reads the discovery document (with the RFC 8414 metadata and the target's `[endpoints]`,
+    /// as `adopt_metadata`) into `metadata`, or says what went wrong; the discovery suite reads
+    /// it again with its own evidence. Redirects are followed as the discovery suite does.
     pub async fn fetch_metadata(&mut self) -> Result<(), String> {
         let url = self.discovery_url();
         self.metadata = None;
@@ -76,19 +117,35 @@ impl Context {
         if response.status != 200 {
             return Err(format!("{} at {url}", response.status));
         }
-        match response.json() {
-            Some(doc) if doc.is_object() => {
-                let issuer = doc["issuer"].as_str().map(str::to_string);
-                self.metadata = Some(doc);
-                match issuer {
-                    Some(issuer) if issuer == self.issuer => Ok(()),
-                    Some(issuer) => Err(format!("the document's issuer {issuer} differs from the issuer given, {}", self.issuer)),
-                    None => Err(format!("the document at {url} has no issuer")),
-                }
-            }
-            Some(_) => Err(format!("the document at {url} is JSON but not an object")),
-            None => Err(format!("the document at {url} is not JSON")),
+        let doc = match response.parse_json() {
+            Ok(doc) if doc.is_object() => doc,
+            Ok(_) => return Err(format!("the document at {url} is JSON but not an object")),
+            Err(why) => return Err(format!("the document at {url} is not JSON ({why})")),
+        };
+        let issuer = doc["issuer"].as_str().map(str::to_string);
+        let rfc8414 = rfc8414_metadata(self).await.map(|(doc, _)| doc);
+        let mut doc = doc;
+        let added = merge_rfc8414(&mut doc, rfc8414.as_ref());
+        self.adopt_metadata(doc, &added);
+        match issuer {
+            Some(issuer) if issuer == self.issuer => Ok(()),
+            Some(issuer) => Err(format!("the document's issuer {issuer} differs from the issuer given, {}", self.issuer)),
+            None => Err(format!("the document at {url} has no issuer")),
         }
+    }
+
+    /// Makes `merged` (the OpenID configuration with the RFC 8414 members `added`) the metadata
+    /// the suites use, with the target's `[endpoints]` over it, and records where each member
+    /// that is not the OpenID configuration's came from.
+    pub fn adopt_metadata(&mut self, mut merged: Value, added: &[String]) {
+        self.metadata_from = added.iter().map(|m| (m.clone(), FROM_RFC8414.to_string())).collect();
+        if let Some(doc) = merged.as_object_mut() {
+            for (member, url) in &self.target.endpoints {
+                doc.insert(member.clone(), Value::String(url.clone()));
+                self.metadata_from.insert(member.clone(), FROM_TARGET.to_string());
+            }
+        }
+        self.metadata = Some(merged);
     }
 
     /// Who logs in and where the password may go: the test user, the login settings, and the
