@@ -87,6 +87,7 @@ pub enum Fault {
     FramingAllowed,
     SecretNotRequired,
     RevocationTrustsHint,
+    OauthImplicitAccepted,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -154,6 +155,12 @@ pub const CATALOG: &[Entry] = &[
         "profile, OIDC Discovery §3",
     ),
     entry(Fault::ImplicitWithoutOpenid, "implicit-without-openid", "the implicit flow works without openid", "profile, RFC 9700 §2.1.2"),
+    entry(
+        Fault::OauthImplicitAccepted,
+        "oauth-implicit-accepted",
+        "response_type=token (plain OAuth Implicit) gets tokens",
+        "profile (Implicit for OIDC only), RFC 9700 §2.1.2",
+    ),
     entry(
         Fault::IssMissingFromAuthorizationResponse,
         "iss-missing-from-authorization-response",

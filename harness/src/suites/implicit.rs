@@ -38,6 +38,11 @@ const OIDC_ONLY: Check = required(
     "profile (Implicit for OIDC only), RFC 9700 §2.1.2",
 );
 const NO_QUERY: Check = required("implicit.no-query", "response_mode=query never carries tokens", "OAuth Multiple Response Types §2.1");
+const OAUTH_REFUSED: Check = required(
+    "implicit.oauth-token-refused",
+    "response_type=token (plain OAuth Implicit) gets no tokens",
+    "profile (Implicit for OIDC only), RFC 9700 §2.1.2, RFC 6749 §4.2.2.1",
+);
 
 pub const NAME: &str = "implicit";
 
@@ -54,6 +59,7 @@ pub const SUITE: Suite = Suite {
         NONCE_REQUIRED,
         OIDC_ONLY,
         NO_QUERY,
+        OAUTH_REFUSED,
     ]),
 };
 
@@ -192,7 +198,14 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
                 ("response_mode", "query"),
             ],
         ),
+        (&OAUTH_REFUSED, vec![("response_type", "token"), ("scope", "openid"), ("state", state.as_str()), ("nonce", nonce.as_str())]),
     ] {
+        // `implicit = "yes"`: plain OAuth Implicit is claimed, so the OpenID-only refusals do
+        // not apply.
+        if ctx.profile.flows.implicit == Implicit::Yes && (check.id == OIDC_ONLY.id || check.id == OAUTH_REFUSED.id) {
+            run.record(&SUITE, check, &[], Outcome::NotApplicable("the profile claims plain OAuth Implicit (implicit = \"yes\")".into()));
+            continue;
+        }
         if let Err(why) = &control {
             run.record(&SUITE, check, &[], Outcome::blocked_by(&ID_TOKEN_TOKEN, format!("positive control: {why}")));
             continue;

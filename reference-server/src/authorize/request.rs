@@ -255,6 +255,9 @@ fn check_response_type(provider: &Provider, params: &Params) -> Result<StepResul
         return Err(AuthorizeError::Page("The request has no response_type (RFC 6749 §3.1.1).".into()));
     }
     let mut response_type = parse_response_type(value);
+    if provider.has(Fault::OauthImplicitAccepted) && value.map(str::trim) == Some("token") {
+        response_type = Ok(ResponseType::IdTokenToken);
+    }
     if value.is_none() && provider.has_variant(Variant::MissingResponseTypeUnsupported) {
         response_type = Err(("unsupported_response_type", "response_type is required (RFC 6749 §3.1.1)".into()));
     }
