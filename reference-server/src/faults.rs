@@ -156,12 +156,6 @@ pub const CATALOG: &[Entry] = &[
     ),
     entry(Fault::ImplicitWithoutOpenid, "implicit-without-openid", "the implicit flow works without openid", "profile, RFC 9700 §2.1.2"),
     entry(
-        Fault::OauthImplicitAccepted,
-        "oauth-implicit-accepted",
-        "response_type=token (plain OAuth Implicit) gets tokens",
-        "profile (Implicit for OIDC only), RFC 9700 §2.1.2",
-    ),
-    entry(
         Fault::IssMissingFromAuthorizationResponse,
         "iss-missing-from-authorization-response",
         "authorization responses omit iss",
@@ -354,6 +348,12 @@ pub const CATALOG: &[Entry] = &[
         "revocation-trusts-hint",
         "a refresh token revoked with token_type_hint=access_token is looked up as an access token only, and stays valid",
         "RFC 7009 §2.1",
+    ),
+    entry(
+        Fault::OauthImplicitAccepted,
+        "oauth-implicit-accepted",
+        "response_type=token (plain OAuth Implicit) gets tokens",
+        "profile (Implicit for OIDC only), RFC 9700 §2.1.2",
     ),
 ];
 
