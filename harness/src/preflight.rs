@@ -51,11 +51,32 @@ pub async fn set_up(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
     if ctx.metadata.is_none() {
         return Ok(());
     }
+    credential_endpoints(ctx)?;
     if selected.iter().any(|s| needs_login(&s.name)) {
         login(ctx).await?;
     }
     if selected.iter().any(|s| s.name == suites::client_credentials::NAME) {
         service_client(ctx).await?;
+    }
+    Ok(())
+}
+
+/// The endpoints that receive client secrets are on the provider's origins: a discovery
+/// document naming another origin would otherwise have every request carrying a secret refused.
+fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
+    if ctx.target.secrets().is_empty() {
+        return Ok(());
+    }
+    let origins = ctx.provider_origins();
+    for member in ["token_endpoint", "revocation_endpoint", "introspection_endpoint"] {
+        let Some(url) = ctx.endpoint(member).and_then(|e| url::Url::parse(e).ok()) else { continue };
+        let origin = url.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            bail!(
+                "discovery's {member} {url} is not on the issuer's origin, and client secrets go nowhere else: list {origin} in \
+                 `origins` in the target file if it belongs to the provider"
+            );
+        }
     }
     Ok(())
 }

@@ -711,3 +711,43 @@ async fn members_only_rfc_8414_metadata_has_and_target_endpoints_are_used_and_na
         assert!(stderr.contains("revocation_endpoint from the RFC 8414"), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_token_endpoint_on_another_origin_gets_no_secret_unless_the_target_names_it() {
+    let (mut meta, jwks) = baseline().await;
+    meta["token_endpoint"] = json!("http://127.0.0.2:9/token");
+    let (_mock, issuer) = mock_target(meta, jwks).await;
+    let dir = report_dir("foreign-token-endpoint");
+    let target_file = dir.join("target.toml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &target_file,
+            format!(
+                "{extra}[clients.service]\nclient_id = \"svc\"\nsecret_env = \"OH_TEST_SECRET\"\n[user]\nusername = \"bob\"\npassword_env = \"OH_TEST_PASSWORD\"\n"
+            ),
+        )
+        .unwrap()
+    };
+    let run = |dir: PathBuf, target_file: PathBuf, issuer: String| {
+        move || {
+            Command::new(BIN)
+                .args(["conform", "--target", &issuer, "--target-config"])
+                .arg(&target_file)
+                .args(["--suite", "client-credentials", "--report-dir"])
+                .arg(&dir)
+                .envs([("OH_TEST_SECRET", "svc-secret-1"), ("OH_TEST_PASSWORD", "pw-1")])
+                .output()
+                .unwrap()
+        }
+    };
+    write("");
+    let out = tokio::task::spawn_blocking(run(dir.clone(), target_file.clone(), issuer.clone())).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("token_endpoint http://127.0.0.2:9/token is not on the issuer's origin"), "{stderr}");
+    assert!(stderr.contains("list http://127.0.0.2:9 in `origins`"), "{stderr}");
+    // Named as the provider's, the origin gets past the preflight.
+    write("origins = [\"http://127.0.0.2:9\"]\n");
+    let out = tokio::task::spawn_blocking(run(dir.clone(), target_file.clone(), issuer.clone())).await.unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("is not on the issuer's origin"));
+}

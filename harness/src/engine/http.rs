@@ -112,8 +112,51 @@ impl ClientSettings {
     }
 }
 
+/// Where credentials may be sent: the provider's origins (the issuer's and the target's
+/// `origins`). A request elsewhere that carries a client secret or the password, in a Basic
+/// header or its body, is refused before it leaves.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialGuard {
+    origins: Vec<String>,
+    /// Each credential in the encodings a request carries it in (raw, form-encoded).
+    credentials: Vec<String>,
+}
+
+impl CredentialGuard {
+    pub fn new(origins: Vec<String>, credentials: impl IntoIterator<Item = String>) -> CredentialGuard {
+        let credentials = credentials
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .flat_map(|c| [url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>(), c])
+            .collect();
+        CredentialGuard { origins, credentials }
+    }
+
+    /// Why `request` must not be sent, if it must not.
+    fn refuses(&self, request: &reqwest::Request) -> Option<String> {
+        let origin = request.url().origin().ascii_serialization();
+        if self.credentials.is_empty() || self.origins.contains(&origin) {
+            return None;
+        }
+        let basic = request.headers().get(reqwest::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+            use base64::Engine;
+            let encoded = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?).ok()
+        });
+        let body = request.body().and_then(|b| b.as_bytes()).map(String::from_utf8_lossy);
+        let carries = |text: &str| self.credentials.iter().any(|c| text.contains(c.as_str()));
+        (basic.as_deref().is_some_and(carries) || body.as_deref().is_some_and(carries)).then(|| {
+            format!(
+                "refused to send a credential to {origin}, which is not the issuer's origin: list it in `origins` in the target file \
+                 if it belongs to the provider"
+            )
+        })
+    }
+}
+
 pub struct Recorder {
     client: reqwest::Client,
+    guard: Arc<CredentialGuard>,
     settings: Arc<ClientSettings>,
     redactor: Arc<Redactor>,
     /// A browser's cookie jar (none for the plain client).
@@ -122,7 +165,13 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(redactor: Redactor, settings: ClientSettings) -> Recorder {
-        Recorder { client: settings.client(None), settings: Arc::new(settings), redactor: Arc::new(redactor), jar: None }
+        Recorder {
+            client: settings.client(None),
+            guard: Arc::new(CredentialGuard::default()),
+            settings: Arc::new(settings),
+            redactor: Arc::new(redactor),
+            jar: None,
+        }
     }
 
     /// A browser: the same redaction and settings, plus its own cookie jar (a fresh login session).
@@ -130,10 +179,17 @@ impl Recorder {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         Recorder {
             client: self.settings.client(Some(jar.clone())),
+            guard: self.guard.clone(),
             settings: self.settings.clone(),
             redactor: self.redactor.clone(),
             jar: Some(jar),
         }
+    }
+
+    /// This recorder, and every browser made from it, refusing to send credentials where
+    /// `guard` says they must not go.
+    pub fn guarded(self, guard: CredentialGuard) -> Recorder {
+        Recorder { guard: Arc::new(guard), ..self }
     }
 
     /// The redactor every exchange goes through, for text that is not an exchange (details).
@@ -180,6 +236,9 @@ impl Recorder {
         let request_ct = request.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let raw_request_body = request.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
         let request_body = raw_request_body.as_ref().map(|b| self.redactor.body(request_ct.as_deref(), b));
+        if let Some(why) = self.guard.refuses(&request) {
+            return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &why));
+        }
         let mut response = match self.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(self.failed_exchange(&method, &url, &request_headers, request_body, &describe(&e))),
@@ -255,3 +314,27 @@ async fn read_bounded(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool
 }
 
 pub use super::net_error::describe;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn credentials_go_only_to_the_providers_origins() {
+        let guard = CredentialGuard::new(vec!["https://id.test".into()], ["s3cret&x".to_string()]);
+        let http = Recorder::new(Redactor::default(), ClientSettings::default()).guarded(guard);
+        let basic = |url: &str| http.post(url).basic_auth("web", Some("s3cret&x")).form(&[("grant_type", "client_credentials")]);
+        let refused = http.send(basic("https://evil.test/token")).await.unwrap_err();
+        let why = refused.error.unwrap();
+        assert!(why.contains("https://evil.test") && why.contains("`origins`"), "{why}");
+        let in_body = http.post("https://evil.test/token").form(&[("client_id", "web"), ("client_secret", "s3cret&x")]);
+        assert!(http.send(in_body).await.unwrap_err().error.unwrap().starts_with("refused to send a credential"));
+        // Nothing secret in it: the request goes out (and here fails to connect, as it should).
+        let plain = http.send(http.get("http://127.0.0.1:1/jwks")).await.unwrap_err();
+        assert!(!plain.error.unwrap().starts_with("refused to send"));
+        // Browsers made from it are guarded too.
+        let browser = http.browser();
+        let refused = browser.send(browser.post("https://evil.test/login").form(&[("pw", "s3cret&x")])).await.unwrap_err();
+        assert!(refused.error.unwrap().starts_with("refused to send a credential"));
+    }
+}

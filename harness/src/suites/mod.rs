@@ -54,6 +54,13 @@ pub struct Context {
     pub metadata_from: std::collections::BTreeMap<String, String>,
 }
 
+/// The origins credentials may be sent to: the issuer's and the target's `origins`.
+fn provider_origins(issuer: &str, target: &Target) -> Vec<String> {
+    let mut origins = target.origins.clone();
+    origins.extend(url::Url::parse(issuer).ok().map(|u| u.origin().ascii_serialization()));
+    origins
+}
+
 /// Where a metadata member came from, when not from the OpenID configuration.
 pub const FROM_RFC8414: &str = "the RFC 8414 authorization server metadata";
 pub const FROM_TARGET: &str = "the target file's [endpoints]";
@@ -94,7 +101,8 @@ pub async fn rfc8414_metadata(ctx: &Context) -> Option<(Value, Exchange)> {
 
 impl Context {
     pub fn new(issuer: String, profile: Profile, target: Target, secrets: Vec<String>, settings: ClientSettings) -> Context {
-        let http = Recorder::new(crate::redact::Redactor::new(secrets), settings);
+        let guard = crate::engine::http::CredentialGuard::new(provider_origins(&issuer, &target), target.secrets());
+        let http = Recorder::new(crate::redact::Redactor::new(secrets), settings).guarded(guard);
         Context { issuer, profile, target, http, metadata: None, keys: KeySet::default(), metadata_from: Default::default() }
     }
 
@@ -151,16 +159,17 @@ impl Context {
     /// Who logs in and where the password may go: the test user, the login settings, and the
     /// issuer's origin with the target's other `origins`.
     pub fn credentials(&self) -> crate::engine::login::Credentials<'_> {
-        let mut origins = self.target.origins.clone();
-        if let Ok(issuer) = url::Url::parse(&self.issuer) {
-            origins.push(issuer.origin().ascii_serialization());
-        }
         crate::engine::login::Credentials {
             user: self.target.user.as_ref(),
             config: &self.target.login,
             extra: &self.target.extra_fields,
-            origins,
+            origins: self.provider_origins(),
         }
+    }
+
+    /// The origins credentials may be sent to: the issuer's and the target's `origins`.
+    pub fn provider_origins(&self) -> Vec<String> {
+        provider_origins(&self.issuer, &self.target)
     }
 
     /// A string member of the discovery document.
