@@ -27,6 +27,9 @@ pub(super) enum PageAction {
     Stuck,
 }
 
+/// Form fields as they are sent: name and value, in order.
+type Fields = Vec<(String, String)>;
+
 /// A form ready to submit: where, how, and with which fields.
 pub(super) struct Submit {
     pub action: url::Url,
@@ -394,7 +397,7 @@ fn extra_fills(form: &Form, creds: &Credentials<'_>) -> Vec<(String, String)> {
 
 /// The login form's fields (hidden and prefilled inputs kept, the username, password and any
 /// configured extra fields filled), and what its username field had prefilled.
-fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result<(Vec<(String, String)>, Option<String>), String> {
+fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result<(Fields, Option<String>), String> {
     let config = creds.config;
     let passwords = form.passwords();
     let password_field = match (&config.password_field, passwords.as_slice()) {
