@@ -8,10 +8,16 @@ use axum::response::{Html, IntoResponse, Response};
 /// A complete page. Pages never cache (they carry CSRF tokens or authorization results) and are
 /// never framed (clickjacking on the login and consent forms).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with_head(status, title, "", body)
+}
+
+/// A complete page with `head` (trusted markup, already escaped) added to its head.
+pub fn page_with_head(status: StatusCode, title: &str, head: &str, body: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n{}<title>{}</title>\n\
          <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto}}label{{display:block;margin:.6em 0}}\
          .error{{color:#a00}}</style>\n</head>\n<body>\n<h1>{}</h1>\n{}\n</body>\n</html>\n",
+        head,
         html_escape(title),
         html_escape(title),
         body

@@ -53,6 +53,11 @@ pub enum Variant {
     AudSingleString,
     IdentifierFirstLogin,
     MultipleClientAuthAccepted,
+    LoginPageSeveralForms,
+    LoginPageRichInputs,
+    ReauthPasswordOnly,
+    LoginMetaRefresh,
+    LoginPageUppercaseHtml,
 }
 
 /// One entry of the catalog: the variant, its name on the command line, what the server does
@@ -316,6 +321,36 @@ pub const CATALOG: &[Entry] = &[
         "multiple-client-auth-accepted",
         "a token request carrying both a Basic header and client_secret in the body is authenticated instead of refused",
         "RFC 6749 §2.3 (\"MUST NOT use more than one method\" binds the client, not the server)",
+    ),
+    entry(
+        Variant::LoginPageSeveralForms,
+        "login-page-several-forms",
+        "the login and consent pages show a language form and a search form before their own form and a password-reset form after it; none of those is served (404)",
+        "OIDC Core §3.1.2.3, §3.1.2.4 (how the user is authenticated and consent obtained is the server's choice)",
+    ),
+    entry(
+        Variant::LoginPageRichInputs,
+        "login-page-rich-inputs",
+        "the login form has selects, a textarea, checkboxes, a radio group, a disabled input, non-submitting buttons and a submit button with formaction and formmethod; it is refused unless posted as a browser posts it",
+        "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice), HTML §4.10.21.4 (constructing the entry list)",
+    ),
+    entry(
+        Variant::ReauthPasswordOnly,
+        "reauth-password-only",
+        "a login page shown to a browser with a session (prompt=login, max_age) names the account as text and in a readonly input and asks for the password only; a username sent is refused",
+        "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice), §3.1.2.1 (prompt=login, max_age: re-authenticate)",
+    ),
+    entry(
+        Variant::LoginMetaRefresh,
+        "login-meta-refresh",
+        "an authorization request that needs the user answers 200 with a page that meta-refreshes (relative URL) to the login or consent page, instead of redirecting",
+        "OIDC Core §3.1.2.3, §3.1.2.4 (the server may present the login and consent pages as it chooses), HTML §4.2.5.3 (refresh)",
+    ),
+    entry(
+        Variant::LoginPageUppercaseHtml,
+        "login-page-uppercase-html",
+        "the login form is written with uppercase tags, attribute names and values, single-quoted and unquoted attribute values",
+        "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice), HTML §13.1.2.3 (attribute syntax), §13.2 (case-insensitive)",
     ),
 ];
 

@@ -99,11 +99,28 @@ fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
     provider.store.put_interaction(id.clone(), Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime });
-    let mut response = see_other(&provider.endpoint(&format!("/{page}?interaction={id}")));
+    let mut response = if provider.has_variant(Variant::LoginMetaRefresh) {
+        meta_refresh(&format!("{page}?interaction={id}"))
+    } else {
+        see_other(&provider.endpoint(&format!("/{page}?interaction={id}")))
+    };
     if let Some(cookie) = cookies::set(cookies::INTERACTION, &id, lifetime, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The `login-meta-refresh` variant: a page that refreshes to `relative` (resolved against the
+/// authorization endpoint, a sibling of the login and consent pages) instead of a redirect, with
+/// a link for a person whose browser does not refresh.
+fn meta_refresh(relative: &str) -> Response {
+    let url = crate::util::html_escape(relative);
+    crate::html::page_with_head(
+        StatusCode::OK,
+        "Redirecting",
+        &format!("<META HTTP-EQUIV=\"Refresh\" CONTENT=\"0; URL='{url}'\">\n"),
+        &format!("<p>Taking you to the sign-in page. <a href=\"{url}\">Continue</a></p>"),
+    )
 }
 
 /// The user is authenticated: ask for consent if needed, else finish.

@@ -9,6 +9,7 @@
 use super::respond::after_credentials;
 use super::{finish, proceed, with_cleared_interaction};
 use crate::authentication::{may_need_otp, requirement};
+use crate::config::User;
 use crate::cookies;
 use crate::html::{error_page, hidden, page};
 use crate::params::Params;
@@ -50,37 +51,127 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
     Ok((id, found))
 }
 
-pub async fn login_page(State(provider): State<Arc<Provider>>, RawQuery(query): RawQuery) -> Response {
+pub async fn login_page(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or(""));
     match interaction(&provider, params.get("interaction")) {
-        Ok((id, found)) => login_form(&provider, &id, &found, None, StatusCode::OK),
+        Ok((id, found)) => login_form(&provider, &headers, &id, &found, None, StatusCode::OK),
         Err(response) => response,
     }
 }
 
-fn login_form(provider: &Provider, id: &str, found: &Interaction, error: Option<&str>, status: StatusCode) -> Response {
+fn login_form(
+    provider: &Provider,
+    headers: &HeaderMap,
+    id: &str,
+    found: &Interaction,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    if let Some(user) = reauth_account(provider, headers, found) {
+        return reauth_form(provider, id, found, user, error, status);
+    }
     let username = found.request.login_hint.as_deref().filter(|_| !provider.has(crate::faults::Fault::LoginHintIgnored)).unwrap_or("");
     if provider.has_variant(Variant::IdentifierFirstLogin) && error.is_none() {
-        return identifier_form(provider, id, found, username);
+        return identifier_form(provider, id, found, username, None);
     }
     credentials_form(provider, id, found, username, error, status)
+}
+
+/// The `login-page-several-forms` variant: a language switcher and a search box before the
+/// page's own `form`, a password-reset form after it. None of their actions is served, so a
+/// browser that submits one of them instead of `form` gets a 404.
+fn among_other_forms(provider: &Provider, id: &str, form: String) -> String {
+    if !provider.has_variant(Variant::LoginPageSeveralForms) {
+        return form;
+    }
+    format!(
+        "<form method=\"get\" action=\"{language}\" id=\"language\">{ix}\
+         <select name=\"lang\"><option value=\"en\" selected>English</option><option value=\"de\">Deutsch</option></select>\
+         <button type=\"submit\">Change language</button></form>\n\
+         <form method=\"get\" action=\"{search}\" role=\"search\" id=\"search\">\
+         <input type=\"search\" name=\"q\" placeholder=\"Search help\"><button type=\"submit\">Search</button></form>\n\
+         {form}\n\
+         <form method=\"post\" action=\"{forgot}\" id=\"forgot\">{ix}\
+         <label>Email <input type=\"email\" name=\"email\" autocomplete=\"email\" required></label>\
+         <button type=\"submit\">Reset password</button></form>",
+        language = html_escape(&provider.endpoint("/language")),
+        search = html_escape(&provider.endpoint("/help/search")),
+        forgot = html_escape(&provider.endpoint("/forgot-password")),
+        ix = hidden("interaction", id),
+    )
+}
+
+/// The `reauth-password-only` variant: the account this browser is signed in to, when the login
+/// page re-authenticates it (prompt=login, max_age, a stronger method) rather than letting the
+/// user choose an account (select_account, a login_hint naming someone else).
+fn reauth_account<'p>(provider: &'p Provider, headers: &HeaderMap, found: &Interaction) -> Option<&'p User> {
+    if !provider.has_variant(Variant::ReauthPasswordOnly) || found.request.prompt.select_account {
+        return None;
+    }
+    let session = provider.store.session(cookies::get(headers, cookies::SESSION)?, now_secs())?;
+    let user = provider.config.user_by_sub(&session.sub)?;
+    let someone_else = found.request.login_hint.as_deref().is_some_and(|hint| !super::hint_matches(hint, user));
+    (!someone_else).then_some(user)
+}
+
+/// How the re-authentication page names the account: its email, else its username.
+fn account_label(user: &User) -> &str {
+    user.claims.get("email").and_then(|e| e.as_str()).unwrap_or(&user.username)
+}
+
+/// The re-authentication form: the account shown as text and in a readonly input (sent back
+/// as shown), the password and, when needed, the one-time code; no username field.
+fn reauth_form(provider: &Provider, id: &str, found: &Interaction, user: &User, error: Option<&str>, status: StatusCode) -> Response {
+    let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))).unwrap_or_default();
+    let form = format!(
+        "<form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}{step}\
+         <label>Account <input type=\"text\" name=\"account\" value=\"{account}\" readonly></label>\
+         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>{otp}\
+         <button type=\"submit\">Continue</button></form>",
+        action = html_escape(&provider.endpoint("/login")),
+        ix = hidden("interaction", id),
+        csrf = hidden("csrf", &found.csrf),
+        step = hidden("step", "reauth"),
+        account = html_escape(account_label(user)),
+        otp = otp_input(provider, found),
+    );
+    let body = format!(
+        "<p>You are signed in as <strong id=\"account\">{account}</strong>. Enter your password again to continue to \
+         <strong>{client}</strong>.</p>{error}\n{form}",
+        account = html_escape(account_label(user)),
+        client = html_escape(&found.request.client_id),
+        form = among_other_forms(provider, id, form),
+    );
+    page(status, "Confirm it is you", &body)
+}
+
+fn otp_input(provider: &Provider, found: &Interaction) -> &'static str {
+    if may_need_otp(&provider.config, &found.request) {
+        "<label>One-time code <input type=\"text\" name=\"otp\" autocomplete=\"one-time-code\" inputmode=\"numeric\"></label>"
+    } else {
+        ""
+    }
 }
 
 /// The `identifier-first-login` variant's first step: the username alone (how the user is
 /// authenticated is the server's choice, OIDC Core §3.1.2.3). Any user name gets the second
 /// step, so the form does not reveal which accounts exist.
-fn identifier_form(provider: &Provider, id: &str, found: &Interaction, username: &str) -> Response {
-    let body = format!(
-        "<p>Sign in to continue to <strong>{client}</strong>.</p>\n\
-         <form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}{step}\
+fn identifier_form(provider: &Provider, id: &str, found: &Interaction, username: &str, error: Option<&str>) -> Response {
+    let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))).unwrap_or_default();
+    let form = format!(
+        "<form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}{step}\
          <label>Username <input type=\"text\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label>\
          <button type=\"submit\">Next</button></form>",
-        client = html_escape(&found.request.client_id),
         action = html_escape(&provider.endpoint("/login")),
         ix = hidden("interaction", id),
         csrf = hidden("csrf", &found.csrf),
         step = hidden("step", "identifier"),
         username = html_escape(username),
+    );
+    let body = format!(
+        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\n{form}",
+        client = html_escape(&found.request.client_id),
+        form = among_other_forms(provider, id, form),
     );
     page(StatusCode::OK, "Sign in", &body)
 }
@@ -95,26 +186,102 @@ fn credentials_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let request = &found.request;
-    let otp = if may_need_otp(&provider.config, request) {
-        "<label>One-time code <input type=\"text\" name=\"otp\" autocomplete=\"one-time-code\" inputmode=\"numeric\"></label>"
-    } else {
-        ""
-    };
     let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))).unwrap_or_default();
+    let action = provider.endpoint("/login");
+    let form = if provider.has_variant(Variant::LoginPageUppercaseHtml) {
+        uppercase_credentials_form(&action, id, found, username, otp_input(provider, found))
+    } else if provider.has_variant(Variant::LoginPageRichInputs) {
+        rich_credentials_form(provider, &action, id, found, username)
+    } else {
+        format!(
+            "<form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}\
+             <label>Username <input type=\"text\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label>\
+             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>{otp}\
+             <button type=\"submit\">Sign in</button></form>",
+            action = html_escape(&action),
+            ix = hidden("interaction", id),
+            csrf = hidden("csrf", &found.csrf),
+            username = html_escape(username),
+            otp = otp_input(provider, found),
+        )
+    };
     let body = format!(
-        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\n\
-         <form method=\"post\" action=\"{action}\" id=\"login\">{ix}{csrf}\
+        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\n{form}",
+        client = html_escape(&found.request.client_id),
+        form = among_other_forms(provider, id, form),
+    );
+    page(status, "Sign in", &body)
+}
+
+/// The `login-page-uppercase-html` variant's form: the same fields, written with uppercase
+/// tags, attribute names and values, single-quoted and unquoted attribute values.
+fn uppercase_credentials_form(action: &str, id: &str, found: &Interaction, username: &str, otp: &str) -> String {
+    // Tokens are base64url, so they need no quotes; everything else is single-quoted.
+    let otp = if otp.is_empty() { "" } else { "<LABEL>One-time code <INPUT TYPE=TEXT NAME=otp AUTOCOMPLETE='one-time-code'></LABEL>" };
+    format!(
+        "<FORM METHOD=POST ACTION='{action}' ID=login>\
+         <INPUT TYPE=HIDDEN NAME=interaction VALUE={id}><INPUT TYPE='Hidden' NAME='csrf' VALUE={csrf}>\
+         <LABEL>Username <INPUT TYPE=TEXT NAME=username VALUE='{username}' AUTOCOMPLETE=username REQUIRED></LABEL>\
+         <LABEL>Password <INPUT TYPE='PASSWORD' NAME=password AUTOCOMPLETE='current-password' REQUIRED></LABEL>{otp}\
+         <BUTTON TYPE=SUBMIT>Sign in</BUTTON></FORM>",
+        action = html_escape(action),
+        id = html_escape(id),
+        csrf = html_escape(&found.csrf),
+        username = html_escape(username),
+    )
+}
+
+/// The `login-page-rich-inputs` variant's form: besides the credentials, the controls a browser
+/// sends in its own way (see `rich_inputs_refusal`). The form's own action is not served and
+/// its method is GET: only the clicked button's formaction and formmethod reach the login.
+fn rich_credentials_form(provider: &Provider, action: &str, id: &str, found: &Interaction, username: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"{legacy}\" id=\"login\">{ix}{csrf}\
          <label>Username <input type=\"text\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label>\
          <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>{otp}\
-         <button type=\"submit\">Sign in</button></form>",
-        client = html_escape(&request.client_id),
-        action = html_escape(&provider.endpoint("/login")),
+         <label>Organisation <select name=\"tenant\"><option value=\"acme\">Acme</option><option value=\"globex\" selected>Globex</option></select></label>\
+         <label>Region <select name=\"region\"><option value=\"eu\">Europe</option><option value=\"us\">United States</option></select></label>\
+         <label>Device name <textarea name=\"device\">harness browser</textarea></label>\
+         <label><input type=\"checkbox\" name=\"remember\" value=\"yes\"> Remember this device</label>\
+         <label><input type=\"checkbox\" name=\"terms\" value=\"accepted\" checked> I accept the terms</label>\
+         <fieldset><legend>Sign in with</legend>\
+         <label><input type=\"radio\" name=\"method\" value=\"passkey\"> a passkey</label>\
+         <label><input type=\"radio\" name=\"method\" value=\"password\" checked> my password</label></fieldset>\
+         <input type=\"text\" name=\"legacy_id\" value=\"old-flow\" disabled>\
+         <button type=\"button\" name=\"reveal\" value=\"password\">Show password</button>\
+         <input type=\"reset\" name=\"clear\" value=\"Clear\">\
+         <button type=\"submit\" name=\"action\" value=\"sign-in\" formaction=\"{action}\" formmethod=\"post\">Sign in</button>\
+         <button type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button></form>",
+        legacy = html_escape(&provider.endpoint("/login-legacy")),
+        action = html_escape(action),
         ix = hidden("interaction", id),
         csrf = hidden("csrf", &found.csrf),
         username = html_escape(username),
-    );
-    page(status, "Sign in", &body)
+        otp = otp_input(provider, found),
+    )
+}
+
+/// What a `login-page-rich-inputs` form post got wrong, if anything: each control must come
+/// back as a browser sends it (HTML §4.10.21.4), or not at all.
+fn rich_inputs_refusal(form: &Params) -> Option<&'static str> {
+    let expected = [
+        ("tenant", "globex", "tenant must be the selected option"),
+        ("region", "eu", "region must be the first option (none is selected)"),
+        ("device", "harness browser", "device must be the textarea's text"),
+        ("terms", "accepted", "the checked checkbox terms must be sent"),
+        ("method", "password", "exactly the checked radio of method must be sent"),
+        ("action", "sign-in", "the clicked button action=sign-in must be sent"),
+    ];
+    if let Some((_, _, why)) = expected.iter().find(|(name, value, _)| form.get(name) != Some(*value)) {
+        return Some(why);
+    }
+    let never = [
+        ("remember", "the unchecked checkbox remember must not be sent"),
+        ("legacy_id", "the disabled input legacy_id must not be sent"),
+        ("reveal", "the type=button button reveal must not be sent"),
+        ("clear", "the reset button clear must not be sent"),
+    ];
+    never.iter().find(|(name, _)| form.contains(name)).map(|(_, why)| *why)
 }
 
 pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -124,11 +291,35 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
         Err(response) => return response,
     };
     if provider.has_variant(Variant::IdentifierFirstLogin) && form.get("step") == Some("identifier") {
-        // The first step only names the account; a password sent with it is not looked at.
-        return credentials_form(&provider, &id, &found, form.get("username").unwrap_or(""), None, StatusCode::OK);
+        // The first step only names the account (a password sent with it is not looked at),
+        // and cannot be skipped: without a username the same step is shown again.
+        return match form.get("username") {
+            Some(username) => credentials_form(&provider, &id, &found, username, None, StatusCode::OK),
+            None => identifier_form(&provider, &id, &found, "", Some("Enter your username.")),
+        };
     }
-    let retry = |message: &str| login_form(&provider, &id, &found, Some(message), StatusCode::OK);
-    let username = form.get("username").unwrap_or("");
+    let retry = |message: &str| login_form(&provider, &headers, &id, &found, Some(message), StatusCode::OK);
+    let refuse = |why: &str| error_page(StatusCode::BAD_REQUEST, &format!("The sign-in form was not sent as the page has it: {why}."));
+    let username = if form.get("step") == Some("reauth") {
+        // The account is the session's, shown on the page: the form has no username field.
+        let Some(account) = reauth_account(&provider, &headers, &found) else {
+            return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+        };
+        if form.contains("username") {
+            return refuse("this page asks only for the password of the account it shows, and a username was sent");
+        }
+        if form.get("account") != Some(account_label(account)) {
+            return refuse("the readonly account field must come back as shown");
+        }
+        account.username.as_str()
+    } else {
+        if provider.has_variant(Variant::LoginPageRichInputs)
+            && let Some(why) = rich_inputs_refusal(&form)
+        {
+            return refuse(why);
+        }
+        form.get("username").unwrap_or("")
+    };
     let user = provider.config.user_by_username(username);
     // Compare against a dummy when the user is unknown, so timing does not reveal which
     // usernames exist.
@@ -184,15 +375,19 @@ pub async fn consent_page(State(provider): State<Arc<Provider>>, headers: Header
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     }
     let scopes: String = found.request.scope.iter().map(|s| format!("<li>{}</li>", html_escape(s))).collect();
-    let body = format!(
-        "<p><strong>{client}</strong> asks for access to:</p><ul id=\"scopes\">{scopes}</ul>\n\
-         <form method=\"post\" action=\"{action}\" id=\"consent\">{ix}{csrf}\
+    let form = format!(
+        "<form method=\"post\" action=\"{action}\" id=\"consent\">{ix}{csrf}\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
-        client = html_escape(&found.request.client_id),
         action = html_escape(&provider.endpoint("/consent")),
         ix = hidden("interaction", &id),
         csrf = hidden("csrf", &found.csrf),
+    );
+    let body = format!(
+        "<p><strong>{client}</strong> asks for access to:</p><ul id=\"scopes\">{scopes}</ul>\n\
+         {form}",
+        client = html_escape(&found.request.client_id),
+        form = among_other_forms(&provider, &id, form),
     );
     page(StatusCode::OK, "Allow access?", &body)
 }

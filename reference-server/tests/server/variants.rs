@@ -640,6 +640,11 @@ async fn identifier_first_login() {
     let form = find_form(&first.body, "login").expect("identifier form");
     assert!(form.names.contains(&"username".to_string()) && !form.names.contains(&"password".to_string()), "{}", first.body);
     assert!(form.fields.contains(&("username".to_string(), "alice".to_string())), "login_hint still prefills");
+    // The step cannot be skipped: without a username it is shown again, with no password field.
+    let without: Vec<(String, String)> = form.fields.iter().filter(|(n, _)| n != "username").cloned().collect();
+    let again = browser.post_form(&form.action, &without).await;
+    let again = find_form(&again.body, "login").expect("the identifier form again");
+    assert!(!again.names.contains(&"password".to_string()), "no password step without a username");
     let second = browser.post_form(&form.action, &form.fields).await;
     assert_eq!(second.status, StatusCode::OK);
     let form = find_form(&second.body, "login").expect("password form");
@@ -663,4 +668,200 @@ async fn multiple_client_auth_accepted() {
         Reply::from(default.http.post(default.url("/token")).basic_auth(SERVICE.0, Some(SERVICE.1)).form(&both).send().await.unwrap())
             .await;
     refused.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+/// The ids of a page's forms, in order.
+fn form_ids(html: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    doc.select(&scraper::Selector::parse("form").unwrap()).map(|f| f.value().attr("id").unwrap_or("").to_string()).collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
+
+#[tokio::test]
+async fn login_page_several_forms() {
+    let rig = with(Variant::LoginPageSeveralForms).await;
+    let browser = rig.browser();
+    let to_login = browser.authorize(&web(&[])).await;
+    let page = browser.get(to_login.location().unwrap().as_str()).await;
+    assert_eq!(form_ids(&page.body), ["language", "search", "login", "forgot"], "the login form is neither first nor last");
+    // A browser that submits another form than the login form gets nowhere.
+    for other in ["language", "search"] {
+        let form = find_form(&page.body, other).unwrap();
+        assert_eq!(browser.get(&form.action).await.status, StatusCode::NOT_FOUND, "{other}");
+    }
+    let forgot = find_form(&page.body, "forgot").unwrap();
+    let mut fields = forgot.fields;
+    fields.push(("email".into(), "alice@acme.example.test".into()));
+    assert_eq!(browser.post_form(&forgot.action, &fields).await.status, StatusCode::NOT_FOUND);
+    let to_consent = browser.login(&to_login, ALICE, None).await;
+    let consent = browser.get(to_consent.location().unwrap().as_str()).await;
+    assert_eq!(form_ids(&consent.body), ["language", "search", "consent", "forgot"], "the consent form is not first either");
+    let language = find_form(&consent.body, "language").unwrap();
+    let url = url::Url::parse_with_params(&language.action, &language.fields).unwrap();
+    assert_eq!(browser.get(url.as_str()).await.status, StatusCode::NOT_FOUND, "the first form is not the consent");
+    let done = browser.consent(&to_consent, "approve").await;
+    assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_page_rich_inputs() {
+    let rig = with(Variant::LoginPageRichInputs).await;
+    let browser = rig.browser();
+    let to_login = browser.authorize(&web(&[])).await;
+    let page = browser.get(to_login.location().unwrap().as_str()).await;
+    let form = find_form(&page.body, "login").expect("login form");
+    assert!(form.action.ends_with("/login-legacy") && page.body.contains("method=\"get\""), "{}", page.body);
+    assert!(page.body.contains(&format!("formaction=\"{}\" formmethod=\"post\"", rig.url("/login"))), "{}", page.body);
+    assert_eq!(browser.get(&form.action).await.status, StatusCode::NOT_FOUND, "only the button's formaction is served");
+    let ids: Vec<(String, String)> = form.fields.into_iter().filter(|(n, _)| n == "interaction" || n == "csrf").collect();
+    // What a browser sends when "Sign in" is clicked (HTML §4.10.21.4).
+    let browser_sends = [
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+        ("tenant", "globex"),
+        ("region", "eu"),
+        ("device", "harness browser"),
+        ("terms", "accepted"),
+        ("method", "password"),
+        ("action", "sign-in"),
+    ];
+    let login = rig.url("/login");
+    let fields = |change: Change| {
+        let mut fields = ids.clone();
+        fields.extend(owned(&browser_sends));
+        match change {
+            Change::Set(name, value) => fields.iter_mut().filter(|(n, _)| n == name).for_each(|(_, v)| *v = value.into()),
+            Change::Drop(name) => fields.retain(|(n, _)| n != name),
+            Change::Add(name, value) => fields.push((name.into(), value.into())),
+            Change::None => {}
+        }
+        fields
+    };
+    let wrong = [
+        ("the first option instead of the selected one", Change::Set("tenant", "acme")),
+        ("no option of a select without a selected one", Change::Drop("region")),
+        ("no textarea", Change::Drop("device")),
+        ("the checked checkbox left out", Change::Drop("terms")),
+        ("every radio of the group", Change::Add("method", "passkey")),
+        ("no clicked button", Change::Drop("action")),
+        ("the other submit button", Change::Set("action", "cancel")),
+        ("the unchecked checkbox", Change::Add("remember", "yes")),
+        ("the disabled input", Change::Add("legacy_id", "old-flow")),
+        ("the type=button button", Change::Add("reveal", "password")),
+        ("the reset button", Change::Add("clear", "Clear")),
+    ];
+    for (what, change) in wrong {
+        let reply = browser.post_form(&login, &fields(change)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}: {}", reply.body);
+        assert!(reply.body.contains("not sent as the page has it"), "{what}: {}", reply.body);
+    }
+    let to_consent = browser.post_form(&login, &fields(Change::None)).await;
+    assert_eq!(to_consent.status, StatusCode::SEE_OTHER, "{}", to_consent.body);
+    let done = browser.consent(&to_consent, "approve").await;
+    assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
+}
+
+/// How a login form post departs from what a browser sends.
+enum Change {
+    Set(&'static str, &'static str),
+    Drop(&'static str),
+    Add(&'static str, &'static str),
+    None,
+}
+
+#[tokio::test]
+async fn reauth_password_only() {
+    let rig = with(Variant::ReauthPasswordOnly).await;
+    let browser = rig.browser();
+    let fresh = browser.authorize(&web(&[])).await;
+    let page = browser.get(fresh.location().unwrap().as_str()).await;
+    assert!(find_form(&page.body, "login").unwrap().names.contains(&"username".to_string()), "no session: the usual form");
+    assert!(browser.flow(&web(&[]), BOB, None).await.params.contains_key("code"));
+    for again in [("prompt", "login"), ("max_age", "0")] {
+        let to_login = browser.authorize(&web(&[again])).await;
+        let page = browser.get(to_login.location().unwrap().as_str()).await;
+        assert!(page.body.contains("signed in as <strong id=\"account\">bob@globex.example.test</strong>"), "{}", page.body);
+        let form = find_form(&page.body, "login").expect("re-authentication form");
+        assert!(!form.names.contains(&"username".to_string()) && form.names.contains(&"password".to_string()), "{:?}", form.names);
+        assert!(page.body.contains("name=\"account\" value=\"bob@globex.example.test\" readonly"), "{}", page.body);
+        let (browser, form) = (&browser, &form);
+        let post = |extra: &[(&str, &str)]| {
+            let mut fields: Vec<(String, String)> =
+                form.fields.iter().filter(|(n, _)| !extra.iter().any(|(e, _)| e == n)).cloned().collect();
+            fields.extend(owned(extra));
+            fields.push(("password".into(), BOB.1.into()));
+            async move { browser.post_form(&form.action, &fields).await }
+        };
+        // A driver that demands a username field would fill the account or invent a username.
+        let refused = post(&[("username", BOB.0)]).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{again:?}: a username sent");
+        assert_eq!(post(&[("account", BOB.0)]).await.status, StatusCode::BAD_REQUEST, "{again:?}: the readonly account changed");
+        let reply = post(&[]).await;
+        let done =
+            if reply.location().is_some_and(|l| l.path().ends_with("/consent")) { browser.consent(&reply, "approve").await } else { reply };
+        assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK, "{again:?}");
+    }
+    // A login_hint naming someone else is an account choice: the usual form.
+    let other = browser.authorize(&web(&[("prompt", "login"), ("login_hint", ALICE.0)])).await;
+    let page = browser.get(other.location().unwrap().as_str()).await;
+    assert!(find_form(&page.body, "login").unwrap().names.contains(&"username".to_string()), "{}", page.body);
+}
+
+#[tokio::test]
+async fn login_meta_refresh() {
+    let rig = with(Variant::LoginMetaRefresh).await;
+    let browser = rig.browser();
+    let reply = browser.authorize(&web(&[])).await;
+    assert_eq!(reply.status, StatusCode::OK, "a page, not a redirect");
+    assert!(reply.location().is_none() && reply.header("set-cookie").is_some(), "the interaction cookie comes with the page");
+    let doc = scraper::Html::parse_document(&reply.body);
+    let meta = doc.select(&scraper::Selector::parse("meta[http-equiv]").unwrap()).next().expect("a meta refresh");
+    assert_eq!(meta.value().attr("http-equiv"), Some("Refresh"));
+    let content = meta.value().attr("content").unwrap();
+    let relative = content.strip_prefix("0; URL='").and_then(|c| c.strip_suffix('\'')).unwrap_or_else(|| panic!("{content}"));
+    assert!(relative.starts_with("login?interaction="), "a URL relative to the authorization endpoint: {relative}");
+    assert!(find_form(&reply.body, "login").is_none() && !reply.body.contains("<form"), "no form to continue with");
+    let login = url::Url::parse(&rig.url("/authorize")).unwrap().join(relative).unwrap();
+    assert_eq!(login.as_str(), format!("{}{}", rig.url("/"), relative));
+    let page = browser.get(login.as_str()).await;
+    let form = find_form(&page.body, "login").expect("the login page");
+    let mut fields: Vec<(String, String)> = form.fields.into_iter().filter(|(n, _)| n != "username").collect();
+    fields.extend(owned(&[("username", ALICE.0), ("password", ALICE.1)]));
+    let to_consent = browser.post_form(&form.action, &fields).await;
+    let done = browser.consent(&to_consent, "approve").await;
+    assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
+    // With a session, a request that needs consent refreshes to the consent page the same way.
+    let consent = browser.authorize(&web(&[("prompt", "consent")])).await;
+    assert_eq!(consent.status, StatusCode::OK);
+    assert!(consent.body.contains("URL='consent?interaction="), "{}", consent.body);
+}
+
+#[tokio::test]
+async fn login_page_uppercase_html() {
+    let rig = with(Variant::LoginPageUppercaseHtml).await;
+    let browser = rig.browser();
+    let to_login = browser.authorize(&web(&[("login_hint", ALICE.0)])).await;
+    let page = browser.get(to_login.location().unwrap().as_str()).await;
+    for written in [
+        "<FORM METHOD=POST ACTION='",
+        "<INPUT TYPE=HIDDEN NAME=interaction VALUE=",
+        "<INPUT TYPE='PASSWORD' NAME=password",
+        "VALUE='alice'",
+    ] {
+        assert!(page.body.contains(written), "{written}: {}", page.body);
+    }
+    let form = find_form(&page.body, "login").expect("the form, read case-insensitively");
+    assert_eq!(form.action, rig.url("/login"));
+    assert!(form.fields.contains(&("username".into(), "alice".into())), "single-quoted value: {:?}", form.fields);
+    // A driver that misreads METHOD=POST and sends a GET gets the page again, not a login.
+    let mut fields: Vec<(String, String)> = form.fields.iter().filter(|(n, _)| n != "username").cloned().collect();
+    fields.extend(owned(&[("username", ALICE.0), ("password", ALICE.1)]));
+    let as_get = browser.get(url::Url::parse_with_params(&form.action, &fields).unwrap().as_str()).await;
+    assert!(as_get.status == StatusCode::OK && as_get.location().is_none() && as_get.body.contains("TYPE='PASSWORD'"), "{}", as_get.body);
+    let to_consent = browser.post_form(&form.action, &fields).await;
+    let done = browser.consent(&to_consent, "approve").await;
+    assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
 }

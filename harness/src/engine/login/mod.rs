@@ -148,16 +148,10 @@ async fn walk(
         if (300..400).contains(&response.status) {
             let location = response.header("location").ok_or_else(|| format!("{} redirect without Location", response.status))?;
             let to = here.join(location).map_err(|e| format!("bad Location {location}: {e}"))?;
-            if is_client(&to, &redirect_uri) {
-                return Ok(arrival_from_url(&to));
+            match hop(&here, to, &redirect_uri, "redirected")? {
+                Hop::Client(arrival) => return Ok(arrival),
+                Hop::Page(to) => next = Next::Send(browser.get(to.as_str())),
             }
-            if here.scheme() == "https" && to.scheme() == "http" {
-                return Err(format!(
-                    "the server redirected from https down to http ({}): the driver does not follow",
-                    to.origin().ascii_serialization()
-                ));
-            }
-            next = Next::Send(browser.get(to.as_str()));
             continue;
         }
         if response.status != 200 {
@@ -192,13 +186,53 @@ async fn walk(
                 }
                 creds.may_receive_password(&submit.action, &here)?;
                 seen.logins += 1;
-                seen.prefilled_username = prefilled_username;
+                seen.show_username(prefilled_username);
+                next = Next::Send(submit.request(browser));
+            }
+            PageAction::Identify { submit, prefilled_username } => {
+                if seen.logins > 0 || seen.identified {
+                    return Err(format!(
+                        "the username page came back ({}) after the {} submitted: check the test user's username and login.username_field",
+                        response.exchange.url,
+                        if seen.logins > 0 { "credentials were" } else { "username was" }
+                    ));
+                }
+                // The username goes where the password will follow: the same origins only.
+                creds.may_receive_password(&submit.action, &here)?;
+                seen.identified = true;
+                seen.show_username(prefilled_username);
                 next = Next::Send(submit.request(browser));
             }
             PageAction::Continue(submit) => next = Next::Send(submit.request(browser)),
+            PageAction::Navigate(to) => match hop(&here, to, &redirect_uri, "refreshed")? {
+                Hop::Client(arrival) => return Ok(arrival),
+                Hop::Page(to) => next = Next::Send(browser.get(to.as_str())),
+            },
         }
     }
     Err(format!("gave up after {MAX_STEPS} pages and redirects without reaching the client"))
+}
+
+/// Where a redirect or a meta refresh takes the browser.
+enum Hop {
+    /// To the client: the response has arrived.
+    Client(Arrival),
+    /// To another page.
+    Page(url::Url),
+}
+
+/// Follows a redirect or refresh (`how`) from `here` to `to`, never from https down to http.
+fn hop(here: &url::Url, to: url::Url, redirect_uri: &str, how: &str) -> Result<Hop, String> {
+    if is_client(&to, redirect_uri) {
+        return Ok(Hop::Client(arrival_from_url(&to)));
+    }
+    if here.scheme() == "https" && to.scheme() == "http" {
+        return Err(format!(
+            "the server {how} from https down to http ({}): the driver does not follow",
+            to.origin().ascii_serialization()
+        ));
+    }
+    Ok(Hop::Page(to))
 }
 
 impl forms::Submit {
@@ -240,7 +274,22 @@ fn arrival_from_url(url: &url::Url) -> Arrival {
 #[derive(Default)]
 struct Seen {
     logins: usize,
+    /// An identifier-first login's username step was submitted.
+    identified: bool,
+    /// The username field of the first page that showed one has been read.
+    username_shown: bool,
     prefilled_username: Option<String>,
+}
+
+impl Seen {
+    /// `login_hint` is judged on the first page that shows the username: a later page (the
+    /// password step of an identifier-first login) shows what the driver typed.
+    fn show_username(&mut self, prefilled: Option<String>) {
+        if !self.username_shown {
+            self.username_shown = true;
+            self.prefilled_username = prefilled;
+        }
+    }
 }
 
 #[cfg(test)]
