@@ -236,7 +236,7 @@ async fn conform(
         eprintln!("conform: {why}; the checks not judged yet are reported as blocked");
         run.stop(why);
     }
-    let results = run.into_results(selected);
+    let verdicts = run.into_results(selected);
     let profile_name = ctx.profile.name.clone();
     let metadata_from = ctx.metadata_from.clone();
     if let Some(server) = embedded {
@@ -249,8 +249,9 @@ async fn conform(
         duration_ms: clock.elapsed().as_millis() as u64,
         target: reports::Target { issuer, embedded: args.target.is_none(), metadata_from },
         profile: profile_name,
-        checks: results,
+        checks: verdicts.checks,
         expected_but_passed: Vec::new(),
+        exchanges: verdicts.exchanges,
     })
 }
 
@@ -307,7 +308,9 @@ fn new_run(ctx: &Context, selected: &[Suite], only_check: Option<String>, verbos
 
 /// Runs the `selected` suites against the context's target and returns the verdicts. Discovery
 /// and JWKS always run (later suites need the metadata and keys); their verdicts are kept only
-/// when selected. `verbose` prints a line per suite and draws the progress bar.
+/// when selected. `verbose` prints a line per suite and draws the progress bar. The verdicts
+/// come without evidence (the kill matrix reads verdicts only): an index into an exchange
+/// table not returned would be a trap.
 pub async fn run_suites(
     ctx: &mut Context,
     selected: &[Suite],
@@ -317,7 +320,9 @@ pub async fn run_suites(
 ) -> Vec<reports::CheckResult> {
     let mut run = new_run(ctx, selected, only_check, verbose);
     drive_suites(ctx, &mut run, scenario_files, verbose).await;
-    run.into_results(selected)
+    let mut checks = run.into_results(selected).checks;
+    checks.iter_mut().for_each(|c| c.evidence.clear());
+    checks
 }
 
 /// Runs every suite the run wants, in order, recording into `run`; cancelling this future (a

@@ -12,6 +12,17 @@ fn temp(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// report.json holds each distinct exchange once, every one of them cited by some check, and
+/// exchanges cited by several checks (the default run has them: discovery, the login page).
+fn each_exchange_is_stored_once_and_cited(report: &Report) {
+    let distinct: std::collections::HashSet<&reports::Exchange> = report.exchanges.iter().collect();
+    assert_eq!(distinct.len(), report.exchanges.len(), "an exchange is stored twice");
+    let mut citations = vec![0; report.exchanges.len()];
+    report.checks.iter().flat_map(|c| &c.evidence).for_each(|&i| citations[i] += 1);
+    assert!(citations.iter().all(|&n| n > 0), "an exchange no check cites");
+    assert!(citations.iter().any(|&n| n > 1), "no exchange is shared, so nothing was deduplicated");
+}
+
 #[test]
 fn the_default_run_passes_and_writes_reports_without_secrets() {
     let dir = temp("default");
@@ -26,6 +37,7 @@ fn the_default_run_passes_and_writes_reports_without_secrets() {
     // The IDaaS profile requires PKCE for public clients only: the check for every client does not apply.
     let not_passed: Vec<&str> = report.checks.iter().filter(|c| c.verdict != Verdict::Pass).map(|c| c.id.as_str()).collect();
     assert_eq!(not_passed, ["pkce.required-for-confidential"]);
+    each_exchange_is_stored_once_and_cited(&report);
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), report.checks.len());
     assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().starts_with("# oidc-harness conform: PASSED"));
@@ -157,7 +169,7 @@ severity = "required"
     let verdicts: Vec<_> = report.checks.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
     assert_eq!(verdicts, [("custom.code", Verdict::Pass), ("custom.wrong-expectation", Verdict::Fail)]);
     assert!(report.checks[1].detail.starts_with("step 1 (authorize): expected error invalid_request"), "{}", report.checks[1].detail);
-    assert!(!report.checks[1].evidence.is_empty());
+    assert!(report.evidence_of(&report.checks[1]).next().is_some(), "the failing step's exchanges are cited");
 
     std::fs::write(dir.join("custom.toml"), "suite = \"custom\"\n[[scenario]]\nid = \"x\"\ntitle = \"t\"\nspec = \"s\"\nseverity = \"required\"\n[[scenario.step]]\ndo = \"authorise\"\n").unwrap();
     let out = Command::new(BIN).args(["conform", "--scenarios"]).arg(&dir).output().unwrap();

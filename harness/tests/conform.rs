@@ -419,7 +419,7 @@ params = { resume = "{next}" }
     let report = Report::from_json(&out.1.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.0.stderr)))).unwrap();
     let check = &report.checks[0];
     assert_eq!(check.verdict, Verdict::Pass, "{}", check.detail);
-    let urls: Vec<&str> = check.evidence.iter().map(|e| e.url.as_str()).collect();
+    let urls: Vec<&str> = report.evidence_of(check).map(|e| e.url.as_str()).collect();
     assert!(urls.iter().any(|u| u.ends_with("/api/flows/f-42")), "{urls:?}");
     let json = report.to_json().unwrap();
     assert!(!json.contains("bob-password") && !json.contains("s3ss10n") && !json.contains("c0de"), "secrets are redacted");

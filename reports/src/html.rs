@@ -143,13 +143,15 @@ pub fn to_html(report: &Report) -> String {
             spec = esc(&c.spec),
             detail = esc(&detail),
         );
-        if !c.evidence.is_empty() {
+        // Shown in full under each check that cites it: a check's evidence reads on its own.
+        let evidence: Vec<&Exchange> = report.evidence_of(c).collect();
+        if !evidence.is_empty() {
             let _ = write!(
                 out,
                 "<tr class=\"evidence\"><td></td><td colspan=\"3\"><details><summary>evidence: {} HTTP exchanges</summary>",
-                c.evidence.len()
+                evidence.len()
             );
-            for e in &c.evidence {
+            for e in evidence {
                 exchange(&mut out, e);
             }
             out.push_str("</details></td></tr>");

@@ -4,6 +4,12 @@
 //!
 //! Evidence arrives here already redacted: the engine's HTTP recorder replaces secrets,
 //! passwords, codes and tokens before anything is stored.
+//!
+//! Each distinct HTTP exchange is stored once, in `Report::exchanges`; a check's `evidence`
+//! lists the indexes of the exchanges it relied on. One login page cited by thirty checks is
+//! one entry, so `report.json` grows with the exchanges a run made, not with checks × exchanges.
+//! Read a check's exchanges with `Report::evidence_of`; `Report::from_json` refuses an index
+//! that points past the table.
 
 mod html;
 mod junit;
@@ -16,8 +22,9 @@ pub use markdown::to_markdown;
 use serde::{Deserialize, Serialize};
 
 /// Identifies the layout of `report.json`; bumped on incompatible changes (v2: the verdicts
-/// `not_applicable`, `not_run` and `blocked` replace `skipped`; `blocked_by`; `status`).
-pub const SCHEMA: &str = "oidc-harness/report/v2";
+/// `not_applicable`, `not_run` and `blocked` replace `skipped`; `blocked_by`; `status`. v3: the
+/// exchanges are stored once in `exchanges`, and a check's `evidence` holds indexes into it).
+pub const SCHEMA: &str = "oidc-harness/report/v3";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -33,6 +40,9 @@ pub struct Report {
     /// Checks the expected-failures list names that passed: the list can shrink.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_but_passed: Vec<ExpectedPass>,
+    /// Every HTTP exchange a check cites, each distinct one once, redacted and bounded; checks
+    /// refer to them by index (`CheckResult::evidence`). Last, so the file reads verdicts first.
+    pub exchanges: Vec<Exchange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,15 +138,17 @@ pub struct CheckResult {
     /// For a blocked check: the prerequisite check id (or step) that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
-    /// The HTTP exchanges the check made or relied on, redacted.
-    pub evidence: Vec<Exchange>,
+    /// The HTTP exchanges the check made or relied on, in the order it cites them: indexes into
+    /// `Report::exchanges` (read them with `Report::evidence_of`).
+    pub evidence: Vec<usize>,
     /// Set when the check failed and the run's expected-failures list names it, with the
     /// reason given there: the failure is known and does not fail the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One HTTP request and its response. `Eq` and `Hash` let a run store identical exchanges once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Exchange {
     pub method: String,
     pub url: String,
@@ -161,7 +173,7 @@ pub struct Exchange {
     pub jwts: Vec<DecodedJwt>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DecodedJwt {
     /// Where it was found: `request URL`, `request body`, `Location`, `response body`.
     pub found_in: String,
@@ -243,6 +255,8 @@ pub enum ReportError {
     Json(#[from] serde_json::Error),
     #[error("junit.xml: {0}")]
     Junit(String),
+    #[error("report.json: check {check} cites exchange {index}, but `exchanges` holds only {held}")]
+    DanglingEvidence { check: String, index: usize, held: usize },
 }
 
 impl Report {
@@ -310,8 +324,28 @@ impl Report {
         Ok(serde_json::to_string_pretty(&Written { status: self.status(), coverage: self.coverage(), report: self })?)
     }
 
+    /// Reads `report.json`, refusing a check that cites an exchange the table does not hold.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
-        Ok(serde_json::from_str(text)?)
+        let report: Report = serde_json::from_str(text)?;
+        report.check_evidence_indexes()?;
+        Ok(report)
+    }
+
+    /// The exchanges `check` cites, in its order. An index past the table is skipped rather than
+    /// a panic: `from_json` refuses such a report, and the engine never builds one.
+    pub fn evidence_of<'a>(&'a self, check: &'a CheckResult) -> impl Iterator<Item = &'a Exchange> + 'a {
+        check.evidence.iter().filter_map(|&index| self.exchanges.get(index))
+    }
+
+    /// The first evidence index that points past `exchanges`, as an error.
+    fn check_evidence_indexes(&self) -> Result<(), ReportError> {
+        let held = self.exchanges.len();
+        for check in &self.checks {
+            if let Some(&index) = check.evidence.iter().find(|&&index| index >= held) {
+                return Err(ReportError::DanglingEvidence { check: check.id.clone(), index, held });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -331,18 +365,23 @@ pub(crate) mod sample {
             duration_ms: 3,
             expected_failure: None,
             blocked_by: None,
-            evidence: vec![Exchange {
-                method: "GET".into(),
-                url: "http://127.0.0.1:1/api/oidc/.well-known/openid-configuration".into(),
-                request_headers: vec![("accept".into(), "application/json".into())],
-                request_body: None,
-                status: Some(200),
-                response_headers: vec![("content-type".into(), "application/json".into())],
-                response_body: Some("{\"issuer\":\"x\"}".into()),
-                response_truncated: false,
-                error: None,
-                jwts: Vec::new(),
-            }],
+            // Every sample check cites the report's one exchange (`exchange()`).
+            evidence: vec![0],
+        }
+    }
+
+    pub fn exchange(url: &str) -> Exchange {
+        Exchange {
+            method: "GET".into(),
+            url: url.into(),
+            request_headers: vec![("accept".into(), "application/json".into())],
+            request_body: None,
+            status: Some(200),
+            response_headers: vec![("content-type".into(), "application/json".into())],
+            response_body: Some("{\"issuer\":\"x\"}".into()),
+            response_truncated: false,
+            error: None,
+            jwts: Vec::new(),
         }
     }
 
@@ -361,6 +400,7 @@ pub(crate) mod sample {
                 check("revocation.rfc7009", "jwks", Verdict::NotApplicable, "the profile says revocation is absent"),
             ],
             expected_but_passed: Vec::new(),
+            exchanges: vec![exchange("http://127.0.0.1:1/api/oidc/.well-known/openid-configuration")],
         }
     }
 }
@@ -377,6 +417,35 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(value["status"], "failed");
         assert_eq!(value["coverage"]["applicable"], 2);
+    }
+
+    #[test]
+    fn an_exchange_cited_by_two_checks_is_stored_once_and_shown_for_both() {
+        let url = "https://idp.test/login?page=shared";
+        let mut report = sample::report();
+        report.checks.truncate(2);
+        report.exchanges = vec![sample::exchange("https://idp.test/other"), sample::exchange(url)];
+        report.checks[0].evidence = vec![1];
+        report.checks[1].evidence = vec![0, 1];
+        let json = report.to_json().unwrap();
+        assert_eq!(json.matches(url).count(), 1, "stored once: {json}");
+        let read = Report::from_json(&json).unwrap();
+        for check in &read.checks {
+            assert!(read.evidence_of(check).any(|e| e.url == url), "{} cites the shared exchange", check.id);
+        }
+        let urls: Vec<&str> = read.evidence_of(&read.checks[1]).map(|e| e.url.as_str()).collect();
+        assert_eq!(urls, ["https://idp.test/other", url], "in the order the check cites them");
+        assert_eq!(to_html(&read).matches(url).count(), 2, "the HTML shows it under both checks");
+    }
+
+    #[test]
+    fn an_evidence_index_past_the_table_is_an_error() {
+        let mut report = sample::report();
+        report.checks[2].evidence = vec![0, 1];
+        let error = Report::from_json(&report.to_json().unwrap()).unwrap_err();
+        assert!(matches!(error, ReportError::DanglingEvidence { index: 1, held: 1, .. }), "{error:?}");
+        assert_eq!(error.to_string(), "report.json: check jwks.x5c cites exchange 1, but `exchanges` holds only 1");
+        assert_eq!(report.evidence_of(&report.checks[2]).count(), 1, "a renderer skips it rather than panic");
     }
 
     #[test]

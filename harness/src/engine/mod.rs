@@ -110,6 +110,8 @@ pub struct Suite {
 /// only because a later one needs what it learns, and its verdicts are then left out.
 pub struct Run {
     results: Vec<CheckResult>,
+    /// The exchanges the results cite (`CheckResult::evidence` indexes into it), each once.
+    exchanges: evidence::Table,
     suites: Vec<String>,
     only_check: Option<String>,
     last: Instant,
@@ -137,6 +139,7 @@ impl Run {
         let progress_bar = std::io::stderr().is_terminal();
         Run {
             results: Vec::new(),
+            exchanges: evidence::Table::default(),
             suites,
             only_check,
             last: Instant::now(),
@@ -220,7 +223,8 @@ impl Run {
             verdict,
             detail,
             duration_ms: elapsed,
-            evidence: evidence.iter().map(|e| self::evidence::bounded(e)).collect(),
+            // Only a verdict that is kept adds its exchanges to the table (the returns above).
+            evidence: evidence.iter().map(|e| self.exchanges.insert(e)).collect(),
             expected_failure: None,
             blocked_by,
         });
@@ -234,8 +238,8 @@ impl Run {
     /// The verdicts, one per selected check in suite order: the set of checks in a report never
     /// depends on what failed. A selected check its suite never recorded is kept as blocked, so
     /// it can neither vanish nor pass: by the stop when the run was stopped, else by a suite
-    /// that returned early (a defect of ours).
-    pub fn into_results(mut self, selected: &[Suite]) -> Vec<CheckResult> {
+    /// that returned early (a defect of ours). The checks come with the exchanges they cite.
+    pub fn into_results(mut self, selected: &[Suite]) -> Verdicts {
         let mut ordered = Vec::with_capacity(self.results.len());
         for suite in selected {
             for check in suite.checks.iter() {
@@ -264,6 +268,54 @@ impl Run {
                 }
             }
         }
-        ordered
+        let exchanges = self.exchanges.into_cited(&mut ordered);
+        Verdicts { checks: ordered, exchanges }
+    }
+}
+
+/// What a run concluded: the verdicts, and the exchange table their `evidence` indexes into
+/// (`reports::Report::checks` and `exchanges`).
+pub struct Verdicts {
+    pub checks: Vec<CheckResult>,
+    pub exchanges: Vec<Exchange>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Check = required("s.a", "a", "RFC 0");
+    const B: Check = required("s.b", "b", "RFC 0");
+    const C: Check = required("s.c", "c", "RFC 0");
+
+    fn exchange(url: &str) -> Exchange {
+        Exchange {
+            method: "GET".into(),
+            url: url.into(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: Some(200),
+            response_headers: Vec::new(),
+            response_body: Some("<form>".into()),
+            response_truncated: false,
+            error: None,
+            jwts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn checks_citing_the_same_exchange_share_one_entry() {
+        let suite = Suite { name: "s".into(), checks: Cow::Owned(vec![A, B, C]) };
+        let redactor = std::sync::Arc::new(crate::redact::Redactor::new(Vec::new()));
+        let mut run = Run::new(vec!["s".into()], None, 0, redactor);
+        let (login, token) = (exchange("https://idp.test/login"), exchange("https://idp.test/token"));
+        run.record(&suite, &A, &[&login], Outcome::Pass);
+        // A copy of the same content, as a suite holding its own clone would pass it.
+        run.record(&suite, &B, &[&token, &login.clone()], Outcome::Pass);
+        run.record(&suite, &C, &[], Outcome::Pass);
+        let verdicts = run.into_results(&[suite]);
+        assert_eq!(verdicts.exchanges, [login, token]);
+        let cited: Vec<&[usize]> = verdicts.checks.iter().map(|c| c.evidence.as_slice()).collect();
+        assert_eq!(cited, [&[0][..], &[1, 0], &[]]);
     }
 }
