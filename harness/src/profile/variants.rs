@@ -16,6 +16,8 @@ pub fn for_variant(variant: Variant, base: &Profile) -> Profile {
         // RFC 9700 §4.14.2 requires rotation (or sender-constraining) for public clients only.
         Variant::RefreshNotRotatedConfidential => profile.flows.refresh_rotation = false,
         Variant::OpaqueAccessTokens => profile.flows.access_token_format = AccessTokenFormat::Opaque,
+        // A deployment that refuses confidential clients without PKCE says so.
+        Variant::PkceRequiredForAll => profile.flows.pkce_required_for_confidential = true,
         _ => {}
     }
     profile

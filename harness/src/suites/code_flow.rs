@@ -367,13 +367,12 @@ pub async fn run(ctx: &mut Context, run: &mut Run) {
         None => run.record(&SUITE, &CLIENT_BOUND, &[], Outcome::NotRun("the target names no second confidential client".into())),
         Some(other) => match fresh_code(ctx, &browser, &reg).await {
             Ok((code, verifier)) => {
-                // The other client's own redirect URI: a URI it may not use would be refused for
-                // that reason alone, which proves nothing about the code's binding to its client.
-                let other_uri = other.redirect_uri.clone().unwrap_or_else(|| redirect_uri.clone());
+                // The attack: another client redeems a stolen code with the redirect URI it was
+                // issued for (with its own URI, the redirect binding alone would refuse it).
                 let form = [
                     ("grant_type", "authorization_code"),
                     ("code", code.as_str()),
-                    ("redirect_uri", other_uri.as_str()),
+                    ("redirect_uri", redirect_uri.as_str()),
                     ("code_verifier", verifier.as_str()),
                 ];
                 expect_invalid_grant(run, &CLIENT_BOUND, token(ctx, other, &form).await);
