@@ -9,6 +9,8 @@ use std::path::Path;
 
 /// The target file of the embedded reference server's default configuration.
 const EMBEDDED: &str = include_str!("../../targets/reference-server.toml");
+/// The same with the login script of the `login-api` variant (a JSON sign-in API).
+const EMBEDDED_LOGIN_API: &str = include_str!("../../targets/reference-server-login-api.toml");
 
 /// A secret value: never printed by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -232,8 +234,12 @@ impl Target {
     /// taken from the server's configuration instead of the environment.
     pub fn embedded(config: &reference_server::Config) -> Target {
         // The embedded file is checked by a unit test; a broken build-time file is a bug.
-        let mut target =
-            Target::parse(EMBEDDED, "targets/reference-server.toml", |_| Some("from-config".into())).expect("embedded target file");
+        let (text, name) = if config.variants.contains(&reference_server::variants::Variant::LoginApi) {
+            (EMBEDDED_LOGIN_API, "targets/reference-server-login-api.toml")
+        } else {
+            (EMBEDDED, "targets/reference-server.toml")
+        };
+        let mut target = Target::parse(text, name, |_| Some("from-config".into())).expect("embedded target file");
         for reg in [&mut target.confidential, &mut target.other_confidential, &mut target.public, &mut target.implicit, &mut target.service]
             .into_iter()
             .flatten()
@@ -486,6 +492,16 @@ password_env = "ALICE_PASSWORD"
         assert_eq!(target.other_confidential.as_ref().unwrap().auth_method, AuthMethod::ClientSecretPost);
         assert!(target.public.as_ref().unwrap().secret.is_none());
         assert_eq!(target.user.as_ref().unwrap().password.expose(), "bob-password");
+    }
+
+    #[test]
+    fn the_login_api_variant_gets_the_target_file_with_its_login_script() {
+        use reference_server::variants::Variant;
+        let config = reference_server::Config { variants: vec![Variant::LoginApi], ..Default::default() };
+        let target = Target::embedded(&config);
+        assert_eq!(target.login.steps.len(), 2);
+        assert!(target.login.script_at.as_ref().unwrap().is_match("http://127.0.0.1:1/api/oidc/login?interaction=x"));
+        assert!(Target::embedded(&reference_server::Config::default()).login.steps.is_empty());
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/jwks", get(discovery::jwks))
         .route("/authorize", authorize)
         .route("/login", get(authorize::pages::login_page).post(authorize::pages::login_submit))
+        .route("/api/login", post(authorize::pages::login_api))
         .route("/consent", get(authorize::pages::consent_page).post(authorize::pages::consent_submit))
         .route("/token", token)
         .route("/userinfo", get(userinfo::handle).post(userinfo::handle))

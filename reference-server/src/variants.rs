@@ -58,6 +58,7 @@ pub enum Variant {
     ReauthPasswordOnly,
     LoginMetaRefresh,
     LoginPageUppercaseHtml,
+    LoginApi,
 }
 
 /// One entry of the catalog: the variant, its name on the command line, what the server does
@@ -352,6 +353,12 @@ pub const CATALOG: &[Entry] = &[
         "the login form is written with uppercase tags, attribute names and values, single-quoted and unquoted attribute values",
         "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice), HTML §13.1.2.3 (attribute syntax), §13.2 (case-insensitive)",
     ),
+    entry(
+        Variant::LoginApi,
+        "login-api",
+        "the login page is a script shell with no form; the browser signs in through a JSON API (POST /api/login with the interaction and a CSRF header from the page), which answers where to go on",
+        "OIDC Core §3.1.2.3 (how the user is authenticated is the server's choice)",
+    ),
 ];
 
 /// Variants that contradict each other: a server carries at most one of each pair.
@@ -375,6 +382,12 @@ pub const INCOMPATIBLE: &[(Variant, Variant)] = &[
     // The code flow's granted scope is compared with the authorization request's, which the
     // server does not keep once unknown scopes were dropped.
     (Variant::UnknownScopeDropped, Variant::ScopeOmittedWhenUnchanged),
+    // The login API replaces every login page.
+    (Variant::LoginApi, Variant::IdentifierFirstLogin),
+    (Variant::LoginApi, Variant::ReauthPasswordOnly),
+    (Variant::LoginApi, Variant::LoginPageSeveralForms),
+    (Variant::LoginApi, Variant::LoginPageRichInputs),
+    (Variant::LoginApi, Variant::LoginPageUppercaseHtml),
 ];
 
 impl Variant {

@@ -155,6 +155,10 @@ async fn honoured(ctx: &Context, browser: &Recorder, reg: &Registration, name: &
     match name {
         "login_hint" => {
             let Some(user) = &ctx.target.user else { return (Outcome::NotRun("the target names no test user".into()), vec![]) };
+            if !crate::engine::login::sees_prefilled_username(&ctx.target.login) {
+                let why = "the login is a script (login.step) that captures no prefilled_username, so what the login page prefills cannot be seen";
+                return (Outcome::NotRun(why.into()), vec![]);
+            }
             // A fresh browser, so that the login page is shown.
             let result = flow(ctx, &ctx.http.browser(), reg, &[("login_hint", &user.username)]).await;
             judged(result, |t| {

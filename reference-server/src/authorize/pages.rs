@@ -67,6 +67,9 @@ fn login_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    if provider.has_variant(Variant::LoginApi) {
+        return login_app(provider, found);
+    }
     if let Some(user) = reauth_account(provider, headers, found) {
         return reauth_form(provider, id, found, user, error, status);
     }
@@ -320,23 +323,40 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
         }
         form.get("username").unwrap_or("")
     };
+    match sign_in(&provider, &headers, &id, &found, username, form.get("password").unwrap_or(""), form.get("otp")) {
+        Ok(response) => response,
+        Err(message) => retry(message),
+    }
+}
+
+/// Checks the credentials for the interaction and starts a session: the response that goes on
+/// (the consent page or the client) with the session cookie, or the message to show.
+fn sign_in(
+    provider: &Provider,
+    headers: &HeaderMap,
+    id: &str,
+    found: &Interaction,
+    username: &str,
+    password: &str,
+    otp: Option<&str>,
+) -> Result<Response, &'static str> {
     let user = provider.config.user_by_username(username);
     // Compare against a dummy when the user is unknown, so timing does not reveal which
     // usernames exist.
-    let password_ok = constant_time_eq(form.get("password").unwrap_or(""), user.map_or("\u{0}unknown-user\u{0}", |u| u.password.as_str()));
-    let Some(user) = user.filter(|_| password_ok) else { return retry("The username or password is incorrect.") };
+    let password_ok = constant_time_eq(password, user.map_or("\u{0}unknown-user\u{0}", |u| u.password.as_str()));
+    let Some(user) = user.filter(|_| password_ok) else { return Err("The username or password is incorrect.") };
     let needed = requirement(&provider.config, &found.request, user);
     if needed.methods.iter().any(|m| m == "otp") {
-        let otp_ok = match (form.get("otp"), &user.otp) {
+        let otp_ok = match (otp, &user.otp) {
             (Some(given), Some(expected)) => constant_time_eq(given, expected),
             _ => false,
         };
         if !otp_ok {
-            return retry("This sign-in needs your one-time code, and the code given is missing or incorrect.");
+            return Err("This sign-in needs your one-time code, and the code given is missing or incorrect.");
         }
     }
     // A fresh session id at every login (no session fixation); the old session ends.
-    if let Some(old) = cookies::get(&headers, cookies::SESSION) {
+    if let Some(old) = cookies::get(headers, cookies::SESSION) {
         provider.store.end_session(old);
     }
     let now = now_secs();
@@ -349,11 +369,69 @@ pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: Header
         consents: HashSet::new(),
     };
     provider.store.put_session(session_id.clone(), session.clone());
-    let mut response = after_credentials(&provider, proceed(&provider, Some(&id), found.request, &session_id, &session));
+    let mut response = after_credentials(provider, proceed(provider, Some(id), found.request.clone(), &session_id, &session));
     if let Some(cookie) = cookies::set(cookies::SESSION, &session_id, provider.config.lifetimes.session_secs, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
+    Ok(response)
+}
+
+/// The `login-api` variant's login page: a script shell with no form. The interaction is in the
+/// page's URL, the account to prefill (`login_hint`) in a data attribute, its CSRF token in a
+/// meta tag, for the script (or a harness's login script) to
+/// send to `POST /api/login`.
+fn login_app(provider: &Provider, found: &Interaction) -> Response {
+    let head = format!("<meta name=\"csrf-token\" content=\"{}\">", html_escape(&found.csrf));
+    let body = format!(
+        "<div id=\"app\" data-api=\"{api}\" data-login-hint=\"{hint}\">Loading the sign-in app for <strong>{client}</strong>…</div>\n\
+         <script>/* The sign-in app posts JSON to data-api and follows redirect_to. */</script>",
+        api = html_escape(&provider.endpoint("/api/login")),
+        hint = html_escape(
+            found.request.login_hint.as_deref().filter(|_| !provider.has(crate::faults::Fault::LoginHintIgnored)).unwrap_or("")
+        ),
+        client = html_escape(&found.request.client_id),
+    );
+    crate::html::page_with_head(StatusCode::OK, "Sign in", &head, &body)
+}
+
+/// `POST /api/login` of the `login-api` variant: JSON `{interaction, username, password, otp?}`
+/// with the page's CSRF token in `X-CSRF-Token`, from the browser holding the interaction
+/// cookie. Answers `{"redirect_to": ...}` (where the browser goes on) with the session cookie,
+/// or a 401 JSON error.
+pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    use axum::response::IntoResponse;
+    let json_error = |status: StatusCode, error: &str, description: &str| {
+        (status, axum::Json(serde_json::json!({"error": error, "error_description": description}))).into_response()
+    };
+    if !provider.has_variant(Variant::LoginApi) {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "this server has no login API");
+    }
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return json_error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be a JSON object");
+    };
+    let field = |name: &str| request.get(name).and_then(serde_json::Value::as_str);
+    let Ok((id, found)) = interaction(&provider, field("interaction")) else {
+        return json_error(StatusCode::BAD_REQUEST, "invalid_request", EXPIRED);
+    };
+    let same_browser = cookies::get(&headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, &id));
+    let csrf_ok = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).is_some_and(|t| constant_time_eq(t, &found.csrf));
+    if !same_browser || !csrf_ok {
+        return json_error(StatusCode::FORBIDDEN, "invalid_request", "missing interaction cookie or X-CSRF-Token");
+    }
+    match sign_in(&provider, &headers, &id, &found, field("username").unwrap_or(""), field("password").unwrap_or(""), field("otp")) {
+        Err(message) => json_error(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
+        Ok(next) => {
+            let Some(location) = next.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+                // `proceed` always redirects; anything else is shown as it is.
+                return next;
+            };
+            let mut answer = axum::Json(serde_json::json!({ "redirect_to": location })).into_response();
+            for cookie in next.headers().get_all(header::SET_COOKIE) {
+                answer.headers_mut().append(header::SET_COOKIE, cookie.clone());
+            }
+            answer
+        }
+    }
 }
 
 /// The session the interaction was authenticated with, if this browser still holds it.

@@ -865,3 +865,51 @@ async fn login_page_uppercase_html() {
     let done = browser.consent(&to_consent, "approve").await;
     assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn login_api() {
+    let rig = with(Variant::LoginApi).await;
+    let browser = rig.browser();
+    let to_login = browser.authorize(&web(&[("login_hint", ALICE.0)])).await;
+    let page_url = to_login.location().expect("redirect to the login page");
+    let page = browser.get(page_url.as_str()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("<form"), "a script shell, no form: {}", page.body);
+    assert!(page.body.contains("data-login-hint=\"alice\""), "{}", page.body);
+    let csrf = page.body.split("name=\"csrf-token\" content=\"").nth(1).and_then(|r| r.split('"').next()).expect("a CSRF meta tag");
+    let interaction = page_url.query_pairs().find(|(k, _)| k == "interaction").unwrap().1.into_owned();
+    let api = rig.url("/api/login");
+    let post = |body: Value, token: Option<&str>| {
+        let mut request = browser.client.post(&api).json(&body);
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        async move { Reply::from(request.send().await.expect("POST")).await }
+    };
+    let credentials = json!({"interaction": interaction, "username": ALICE.0, "password": ALICE.1});
+    // Without the page's CSRF token, or from another browser, the API refuses.
+    assert_eq!(post(credentials.clone(), None).await.status, StatusCode::FORBIDDEN);
+    let stranger = rig.browser().client.post(&api).header("x-csrf-token", csrf).json(&credentials).send().await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
+    let wrong = post(json!({"interaction": interaction, "username": ALICE.0, "password": "nope"}), Some(csrf)).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json()["error"], "invalid_credentials");
+    // The right credentials: a session cookie and where to go on.
+    let signed_in = post(credentials, Some(csrf)).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert!(signed_in.header("set-cookie").is_some(), "the session cookie");
+    let next = s(&signed_in.json(), "redirect_to").to_string();
+    assert!(next.contains("/consent?interaction="), "{next}");
+    let page = browser.get(&next).await;
+    let form = find_form(&page.body, "consent").unwrap_or_else(|| panic!("consent form: {}", page.body));
+    let mut fields = form.fields;
+    fields.push(("decision".into(), "approve".into()));
+    let done = browser.post_form(&form.action, &fields).await;
+    assert_eq!(redeem(&rig, &response_params(&done)["code"]).await.status, StatusCode::OK);
+    // The default server has no login API.
+    let plain = rig_with(Config::default()).await;
+    assert_eq!(
+        Reply::from(plain.http.post(plain.url("/api/login")).json(&json!({})).send().await.unwrap()).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

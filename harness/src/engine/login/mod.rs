@@ -16,6 +16,14 @@ use std::collections::BTreeMap;
 /// At most this many pages and redirects between the authorization request and the client.
 const MAX_STEPS: usize = 16;
 
+/// Whether the driver can see what the login page prefilled as the username: on an HTML form
+/// always, through a login script only when it captures `prefilled_username`.
+pub fn sees_prefilled_username(config: &LoginConfig) -> bool {
+    config.steps.is_empty()
+        || config.capture.contains_key(script::PREFILLED)
+        || config.steps.iter().any(|s| s.capture.contains_key(script::PREFILLED))
+}
+
 /// Where the browser arrived at the client, and how the parameters were delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -116,6 +124,9 @@ pub async fn drive(browser: &Recorder, start: reqwest::RequestBuilder, pending: 
 enum Next {
     Send(reqwest::RequestBuilder),
     Answered(Response),
+    /// The login script sent the browser to the client (a captured `redirect_to` that is the
+    /// redirect URI): the response arrives there, and nothing is sent to the client's host.
+    Arrived(Arrival),
 }
 
 async fn walk(
@@ -130,6 +141,7 @@ async fn walk(
     let mut next = Next::Send(start);
     for _ in 0..MAX_STEPS {
         let response = match next {
+            Next::Arrived(arrival) => return Ok(arrival),
             Next::Answered(response) => response,
             Next::Send(request) => match browser.send(request).await {
                 Ok(r) => {
@@ -173,7 +185,9 @@ async fn walk(
                     ));
                 }
                 seen.logins += 1;
-                next = script::run(browser, &response, pending, creds, exchanges).await?;
+                let (after, prefilled) = script::run(browser, &response, pending, creds, exchanges).await?;
+                seen.show_username(prefilled);
+                next = after;
             }
             PageAction::Stuck => return Err(format!("the page at {} has no form to continue with", response.exchange.url)),
             PageAction::Login { submit, prefilled_username } => {

@@ -8,15 +8,19 @@ use crate::target::{Capture, ScriptStep, placeholders};
 use reports::Exchange;
 use std::collections::BTreeMap;
 
+/// The capture name that says what the login page prefilled as the username (`login_hint`).
+pub const PREFILLED: &str = "prefilled_username";
+
 /// Runs the script from `page` (the page that needs a login) and says where the browser goes on:
-/// the continue step's answer, the last step's redirect, or the pending authorization again.
+/// the continue step's answer, the last step's redirect or page, or the pending authorization
+/// again.
 pub(super) async fn run(
     browser: &Recorder,
     page: &Response,
     pending: &Pending,
     creds: &Credentials<'_>,
     exchanges: &mut Vec<Exchange>,
-) -> Result<Next, String> {
+) -> Result<(Next, Option<String>), String> {
     let user = creds.user.ok_or("the target file has a login script ([[login.step]]) but no [user]")?;
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     values.insert("username".into(), user.username.clone());
@@ -25,11 +29,17 @@ pub(super) async fn run(
         values.insert(name.into(), pending.param(name).unwrap_or_default());
     }
     capture_all(browser, page, &creds.config.capture, "login.capture", &mut values)?;
+    // What the login page prefilled (`login_hint`), when the script captures it.
+    let prefilled = values.get(PREFILLED).cloned();
     let page_url = url::Url::parse(&page.url).map_err(|e| format!("the login page has no URL: {e}"))?;
     let steps = &creds.config.steps;
     for (n, step) in steps.iter().enumerate() {
         let at = format!("login.step[{n}]");
         let (method, url) = target_of(step, &page_url, pending, &values, &at)?;
+        if super::is_client(&url, &pending.redirect_uri()) {
+            // A step that goes to the client is where the response arrives: never sent.
+            return Ok((Next::Arrived(super::arrival_from_url(&url)), prefilled));
+        }
         if uses_password(step) {
             creds.may_receive_password(&url, &page_url).map_err(|e| format!("{at}: {e}"))?;
         }
@@ -55,7 +65,7 @@ pub(super) async fn run(
         exchanges.push(response.exchange.clone());
         let last = n + 1 == steps.len();
         if step.continue_authorization {
-            return Ok(Next::Answered(response));
+            return Ok((Next::Answered(response), prefilled));
         }
         let worked = match &step.status {
             Some(statuses) => statuses.contains(&response.status),
@@ -70,11 +80,14 @@ pub(super) async fn run(
             ));
         }
         capture_all(browser, &response, &step.capture, &at, &mut values)?;
-        if last && (300..400).contains(&response.status) {
-            return Ok(Next::Answered(response));
+        // A redirect or a page is where the browser is now; a JSON or empty answer is an API's,
+        // after which the browser asks for the authorization again.
+        let page = response.header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
+        if last && ((300..400).contains(&response.status) || page) {
+            return Ok((Next::Answered(response), prefilled));
         }
     }
-    Ok(Next::Send(browser.get(pending.url.as_str())))
+    Ok((Next::Send(browser.get(pending.url.as_str())), prefilled))
 }
 
 /// The step's method and URL, placeholders filled: a continue step re-requests the pending
