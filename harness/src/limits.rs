@@ -32,6 +32,9 @@ pub const EVIDENCE_VALUE_BYTES: usize = 4 * 1024;
 pub const EVIDENCE_HEADERS: usize = 64;
 /// Evidence in reports: at most this many decoded JWTs per exchange.
 pub const EVIDENCE_JWTS: usize = 8;
+/// At most this many values a login script captured are redacted at once (the newest, in all
+/// their encodings): a long load run logs in thousands of times.
+pub const MAX_LEARNT_SECRETS: usize = 512;
 /// A check's `detail` is kept up to this many bytes.
 pub const DETAIL_BYTES: usize = 2 * 1024;
 /// A detail quoted on a line of stderr is kept up to this many bytes (the reports have it all).

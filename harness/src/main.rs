@@ -48,8 +48,12 @@ enum Command {
 const DEFAULT_LOG_FILTER: &str = "warn,rustls_platform_verifier=off";
 
 fn main() -> ExitCode {
+    // Colour only on a terminal, and never with NO_COLOR set (no-color.org): log files and CI
+    // logs get plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()))
         .init();
     let cli = Cli::parse();

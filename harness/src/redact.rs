@@ -71,6 +71,10 @@ pub struct Redactor {
     /// The secrets long enough to find inside text, in each encoding they travel in (raw,
     /// form-encoded, percent-encoded, JSON-escaped), longest first.
     patterns: Vec<String>,
+    /// Values learnt during the run (what a login script captured: session ids, flow tokens),
+    /// in every encoding, oldest first; redacted like the secrets from then on, by every recorder
+    /// sharing this redactor.
+    learnt: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 /// Shorter secrets are redacted only as whole values: inside text they would match innocent
@@ -81,19 +85,29 @@ impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Redactor {
         let exact: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
         let mut patterns: Vec<String> = Vec::new();
-        for v in exact.iter().filter(|v| v.len() >= MIN_SUBSTRING_SECRET) {
-            let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-            let percent = form.replace('+', "%20");
-            let json = serde_json::to_string(v).unwrap_or_default();
-            let json = json.trim_matches('"').to_string();
-            for encoded in [v.clone(), form, percent, json] {
-                if !patterns.contains(&encoded) {
-                    patterns.push(encoded);
+        for v in &exact {
+            add_encodings(&mut patterns, v);
+        }
+        Redactor { exact, patterns, learnt: Default::default() }
+    }
+
+    /// Redacts `values` from now on, wherever they appear (as text when long enough).
+    pub fn learn(&self, values: impl IntoIterator<Item = String>) {
+        // A poisoned lock only means another thread panicked mid-push: the list is still usable.
+        let mut learnt = self.learnt.write().unwrap_or_else(|e| e.into_inner());
+        for v in values {
+            let mut encodings = Vec::new();
+            add_encodings(&mut encodings, &v);
+            for encoded in encodings {
+                if !learnt.contains(&encoded) {
+                    learnt.push(encoded);
                 }
             }
         }
-        patterns.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Redactor { exact, patterns }
+        // A long load run logs in again and again: the oldest values (of logins long over) go
+        // first, so the list, and the work of every redaction, stays bounded.
+        let excess = learnt.len().saturating_sub(crate::limits::MAX_LEARNT_SECRETS);
+        learnt.drain(..excess);
     }
 
     /// Catch-all: every known secret value, every secret-named `name=value` pair and JSON
@@ -101,6 +115,13 @@ impl Redactor {
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for v in &self.patterns {
+            out = out.replace(v.as_str(), REDACTED);
+        }
+        // Learnt in the order captured; replaced longest first, so a value inside another is
+        // not replaced before the longer one.
+        let mut learnt = self.learnt.read().unwrap_or_else(|e| e.into_inner()).clone();
+        learnt.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for v in &learnt {
             out = out.replace(v.as_str(), REDACTED);
         }
         let out = PAIR.replace_all(&out, |c: &regex::Captures<'_>| {
@@ -203,6 +224,23 @@ impl Redactor {
             _ => {}
         }
     }
+}
+
+/// Adds `secret` in each encoding it travels in (raw, form-encoded, percent-encoded,
+/// JSON-escaped) to `patterns`, kept longest first so a longer form is replaced whole.
+fn add_encodings(patterns: &mut Vec<String>, secret: &str) {
+    if secret.len() < MIN_SUBSTRING_SECRET {
+        return;
+    }
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(secret).unwrap_or_default().trim_matches('"').to_string();
+    for encoded in [secret.to_string(), form, percent, json] {
+        if !patterns.contains(&encoded) {
+            patterns.push(encoded);
+        }
+    }
+    patterns.sort_by_key(|v| std::cmp::Reverse(v.len()));
 }
 
 fn cookie_name(pair: &str) -> String {
@@ -439,5 +477,13 @@ mod tests {
             assert!(!html.contains(secret), "{secret} in {html}");
         }
         assert!(html.contains("value=\"bob\""), "{html}");
+    }
+
+    #[test]
+    fn values_learnt_during_the_run_are_redacted_by_every_copy() {
+        let r = Redactor::default();
+        let shared = r.clone();
+        r.learn(["flow-token-123".to_string()]);
+        assert_eq!(shared.text("next=/resume?t=flow-token-123"), "next=/resume?t=[redacted]");
     }
 }

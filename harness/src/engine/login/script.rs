@@ -168,6 +168,11 @@ fn capture_all(
     for (name, capture) in captures {
         let value = captured(browser, response, capture)
             .ok_or_else(|| format!("`{at}.capture.{name}`: the answer ({}) has no {}", response.exchange.url, describe(capture)))?;
+        // A captured value may be a session or flow token: redacted from here on (the username
+        // the page prefilled is not a secret, and the login_hint check shows it).
+        if name != PREFILLED {
+            browser.redactor().learn([value.clone()]);
+        }
         values.insert(name.clone(), value);
     }
     Ok(())
