@@ -36,7 +36,9 @@ pub async fn reach(ctx: &Context) -> anyhow::Result<()> {
 /// Whether a transport error means nothing answers at `--target` (refused, no such host, a
 /// certificate not trusted): a setting to fix, not a verdict on the deployment.
 fn nothing_answers(why: &str) -> bool {
-    !(why.starts_with("timed out") || why.starts_with("connection reset"))
+    // Words of `engine::net_error::describe`: anything else (a hang, a reset, invalid HTTP) is
+    // an answer of sorts, for the discovery checks to judge.
+    why.starts_with("connection refused") || why.starts_with("cannot resolve") || why.starts_with("certificate of")
 }
 
 /// Whether a suite drives a browser through a login (discovery, the JWKS and client credentials
@@ -63,8 +65,13 @@ pub async fn set_up(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
 
 /// The endpoints that receive client secrets are on the provider's origins: a discovery
 /// document naming another origin would otherwise have every request carrying a secret refused.
-fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
-    if ctx.target.secrets().is_empty() {
+pub fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
+    let t = &ctx.target;
+    let has_client_secret = [&t.confidential, &t.other_confidential, &t.public, &t.implicit, &t.service]
+        .into_iter()
+        .flatten()
+        .any(|r| r.secret.is_some() && r.auth_method != AuthMethod::None);
+    if !has_client_secret {
         return Ok(());
     }
     let origins = ctx.provider_origins();
@@ -97,7 +104,8 @@ async fn login(ctx: &Context) -> anyhow::Result<()> {
     let browser = ctx.http.browser();
     let auth = match code_authorization(ctx, &browser, reg, "openid", &[]).await {
         Ok(auth) => auth,
-        Err((why, _)) => bail!("login preflight with {client}: {}", login_failure(&why)),
+        // Driver errors may quote a raw URL or form action: redacted like every detail.
+        Err((why, _)) => bail!("login preflight with {client}: {}", ctx.http.redactor().text(&login_failure(&why))),
     };
     let params = &auth.done.arrival.params;
     let Some(code) = params.get("code") else {
@@ -187,6 +195,8 @@ mod tests {
         assert!(nothing_answers("certificate of id.test:443 not trusted: unknown issuer; pass --ca-file"));
         assert!(!nothing_answers("timed out: 127.0.0.1:9 did not send a whole response within 15 s"));
         assert!(!nothing_answers("connection reset by 127.0.0.1:9"));
+        assert!(!nothing_answers("error sending request: connection closed before message completed"));
+        assert!(nothing_answers("cannot resolve the host name of id.invalid:443"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Parameters, JSON members and form inputs whose values are secrets or tokens (compared
 /// without regard to case).
-const SECRET_NAMES: [&str; 31] = [
+const SECRET_NAMES: [&str; 39] = [
     "client_secret",
     "password",
     "passwd",
@@ -43,6 +43,14 @@ const SECRET_NAMES: [&str; 31] = [
     "__requestverificationtoken",
     "samlresponse",
     "samlrequest",
+    "_token",
+    "_csrf_token",
+    "sessiontoken",
+    "session_token",
+    "statetoken",
+    "ticket",
+    "login_challenge",
+    "consent_challenge",
 ];
 
 fn is_secret_name(name: &str) -> bool {
@@ -74,8 +82,20 @@ pub struct Redactor {
     /// Values learnt during the run (what a login script captured: session ids, flow tokens),
     /// in every encoding, oldest first; redacted like the secrets from then on, by every recorder
     /// sharing this redactor.
-    learnt: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
+    learnt: std::sync::Arc<std::sync::RwLock<Learnt>>,
 }
+
+/// Learnt values: in the order learnt (the oldest is dropped first), and longest first (the
+/// order they are replaced in, so a value inside another is not replaced before the longer one).
+#[derive(Debug, Default)]
+struct Learnt {
+    order: std::collections::VecDeque<String>,
+    longest_first: Vec<String>,
+}
+
+/// A captured value shorter than this is not learnt as a secret: flow ids, flags and names are
+/// short; session and CSRF tokens are not.
+const MIN_LEARNT_SECRET: usize = 16;
 
 /// Shorter secrets are redacted only as whole values: inside text they would match innocent
 /// words.
@@ -91,23 +111,42 @@ impl Redactor {
         Redactor { exact, patterns, learnt: Default::default() }
     }
 
-    /// Redacts `values` from now on, wherever they appear (as text when long enough).
+    /// Redacts `values` from now on, wherever they appear. Only token-like values are learnt:
+    /// long enough to be a session or flow token (`MIN_LEARNT_SECRET`) and not a URL (a tenant
+    /// name or a `redirect_to` redacted everywhere would hide what the checks judge; the
+    /// secrets inside a URL are redacted by name).
     pub fn learn(&self, values: impl IntoIterator<Item = String>) {
         // A poisoned lock only means another thread panicked mid-push: the list is still usable.
         let mut learnt = self.learnt.write().unwrap_or_else(|e| e.into_inner());
-        for v in values {
+        for v in values.into_iter().filter(|v| v.len() >= MIN_LEARNT_SECRET && !v.contains("://")) {
             let mut encodings = Vec::new();
             add_encodings(&mut encodings, &v);
             for encoded in encodings {
-                if !learnt.contains(&encoded) {
-                    learnt.push(encoded);
+                if !learnt.order.contains(&encoded) {
+                    learnt.order.push_back(encoded);
                 }
             }
         }
         // A long load run logs in again and again: the oldest values (of logins long over) go
         // first, so the list, and the work of every redaction, stays bounded.
-        let excess = learnt.len().saturating_sub(crate::limits::MAX_LEARNT_SECRETS);
-        learnt.drain(..excess);
+        while learnt.order.len() > crate::limits::MAX_LEARNT_SECRETS {
+            learnt.order.pop_front();
+        }
+        let mut longest_first: Vec<String> = learnt.order.iter().cloned().collect();
+        longest_first.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        learnt.longest_first = longest_first;
+    }
+
+    /// Redacts an exchange recorded before a value was learnt (the answer a login script
+    /// captured a token from).
+    pub fn scrub(&self, exchange: &mut reports::Exchange) {
+        exchange.url = self.text(&exchange.url);
+        for body in [&mut exchange.request_body, &mut exchange.response_body].into_iter().flatten() {
+            *body = self.text(body);
+        }
+        for (_, value) in exchange.request_headers.iter_mut().chain(exchange.response_headers.iter_mut()) {
+            *value = self.text(value);
+        }
     }
 
     /// Catch-all: every known secret value, every secret-named `name=value` pair and JSON
@@ -117,11 +156,7 @@ impl Redactor {
         for v in &self.patterns {
             out = out.replace(v.as_str(), REDACTED);
         }
-        // Learnt in the order captured; replaced longest first, so a value inside another is
-        // not replaced before the longer one.
-        let mut learnt = self.learnt.read().unwrap_or_else(|e| e.into_inner()).clone();
-        learnt.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for v in &learnt {
+        for v in &self.learnt.read().unwrap_or_else(|e| e.into_inner()).longest_first {
             out = out.replace(v.as_str(), REDACTED);
         }
         let out = PAIR.replace_all(&out, |c: &regex::Captures<'_>| {
@@ -259,6 +294,8 @@ static ATTRIBUTE: LazyLock<regex::Regex> = LazyLock::new(|| {
 static TAG: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"(?is)<(input|button|meta|textarea)\b[^>]*>").expect("tag pattern"));
 
+static TEXTAREA_END: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"(?i)</textarea").expect("end tag pattern"));
+
 /// Hidden inputs carry CSRF tokens and, in form_post responses, codes and tokens: blanks the
 /// `value` (or a meta tag's `content`, a textarea's text) of every element whose `name` is a
 /// secret name. Tags are read attribute by attribute (any case, quoting and spacing), without
@@ -267,6 +304,9 @@ fn redact_html(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut at = 0;
     for tag in TAG.find_iter(html) {
+        if tag.start() < at {
+            continue;
+        }
         out.push_str(&html[at..tag.start()]);
         let text = tag.as_str();
         let attributes: Vec<regex::Captures<'_>> = ATTRIBUTE.captures_iter(&text[1..]).collect();
@@ -283,9 +323,9 @@ fn redact_html(html: &str) -> String {
         }
         out.push_str(&redacted);
         at = tag.end();
-        if secret && tag.as_str()[1..].to_ascii_lowercase().starts_with("textarea") {
-            // The textarea's text, up to its end tag.
-            let end = html[at..].to_ascii_lowercase().find("</textarea").map_or(html.len(), |e| at + e);
+        if secret && text[1..].get(..8).is_some_and(|t| t.eq_ignore_ascii_case("textarea")) {
+            // The textarea's text, up to its end tag (tags inside it are text: skipped below).
+            let end = TEXTAREA_END.find_at(html, at).map_or(html.len(), |m| m.start());
             out.push_str(REDACTED);
             at = end;
         }
@@ -304,9 +344,15 @@ fn jwt_spans(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut spans = Vec::new();
     let mut i = 0;
+    // The end of the run of base64url characters and periods `i` is in: measured once per run,
+    // so a body of `eyJ.` repeated costs linear time, not quadratic.
+    let mut run_end = 0;
     while i < bytes.len() {
         if text[i..].starts_with("eyJ") && (i == 0 || !is_b64url(bytes[i - 1])) {
-            let run = &text[i..i + text[i..].bytes().take_while(|b| is_b64url(*b) || *b == b'.').count()];
+            if run_end <= i {
+                run_end = i + text[i..].bytes().take_while(|b| is_b64url(*b) || *b == b'.').count();
+            }
+            let run = &text[i..run_end];
             // Header, payload (a JSON object too) and signature; an unsecured token (alg none,
             // RFC 7519 §6) has an empty signature. A period after the third part ends a
             // sentence, not the token.
@@ -483,7 +529,27 @@ mod tests {
     fn values_learnt_during_the_run_are_redacted_by_every_copy() {
         let r = Redactor::default();
         let shared = r.clone();
-        r.learn(["flow-token-123".to_string()]);
-        assert_eq!(shared.text("next=/resume?t=flow-token-123"), "next=/resume?t=[redacted]");
+        r.learn(["flow-token-1234567".to_string(), "acme".to_string(), "https://id.test/resume?x=flow".to_string()]);
+        assert_eq!(shared.text("next=/resume?t=flow-token-1234567"), "next=/resume?t=[redacted]");
+        assert_eq!(shared.text("tenant acme at https://id.test/resume?x=flow"), "tenant acme at https://id.test/resume?x=flow");
+    }
+
+    #[test]
+    fn hostile_markup_and_token_shapes_cost_linear_time_and_never_panic() {
+        let r = Redactor::default();
+        for html in [
+            "<textarea name=csrf><input name=x></textarea>",
+            "<textarea name=csrf>never closed <input name=y>",
+            "<TEXTAREA NAME=csrf>a</TEXTAREA>",
+        ] {
+            let out = r.body(Some("text/html"), html);
+            assert!(!out.contains(">a<"), "{out}");
+        }
+        // 2 MiB of `eyJ..` used to take minutes; now it is one pass.
+        let text = "eyJ..".repeat(400_000);
+        assert!(r.text(&text).len() <= text.len());
+        assert_eq!(r.text("a eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln b"), "a [redacted JWT] b");
+        let laravel = r.body(Some("text/html"), "<input type=hidden name=_token value=lv-1><input name=ticket value=ST-1>");
+        assert!(!laravel.contains("lv-1") && !laravel.contains("ST-1"), "{laravel}");
     }
 }

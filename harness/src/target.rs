@@ -113,6 +113,10 @@ pub struct ScriptStep {
     /// Query parameters added to the pending authorization URL by `continue_authorization`.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// This step is a navigation (the last step only): the browser goes on from its answer,
+    /// whatever it is (a consent page, say). Without it only a redirect answer is followed.
+    #[serde(default)]
+    pub browse: bool,
 }
 
 /// Where a captured value comes from in a response, Hurl-style.
@@ -373,6 +377,9 @@ fn check_script(login: &LoginConfig) -> Result<(), String> {
         }
         if step.continue_authorization && n + 1 != login.steps.len() {
             return Err(format!("`{at}` continues the authorization, so it must be the last step"));
+        }
+        if step.browse && (step.continue_authorization || n + 1 != login.steps.len()) {
+            return Err(format!("`{at}.browse` is for the last step, and not with continue_authorization"));
         }
         if !step.params.is_empty() && !step.continue_authorization {
             return Err(format!("`{at}.params` is only for continue_authorization; put query parameters in the url"));

@@ -420,11 +420,9 @@ params = { resume = "{next}" }
     let check = &report.checks[0];
     assert_eq!(check.verdict, Verdict::Pass, "{}", check.detail);
     let urls: Vec<&str> = report.evidence_of(check).map(|e| e.url.as_str()).collect();
-    // The flow id the script captured is redacted like a secret: it may be a session handle.
-    assert!(urls.iter().any(|u| u.ends_with("/api/flows/[redacted]")), "{urls:?}");
+    assert!(urls.iter().any(|u| u.ends_with("/api/flows/f-42")), "a short flow id is not a secret: {urls:?}");
     let json = report.to_json().unwrap();
     assert!(!json.contains("bob-password") && !json.contains("s3ss10n") && !json.contains("c0de"), "secrets are redacted");
-    assert!(!json.contains("f-42"), "captured values are redacted");
 }
 
 #[tokio::test]

@@ -118,7 +118,8 @@ impl ClientSettings {
 #[derive(Debug, Clone, Default)]
 pub struct CredentialGuard {
     origins: Vec<String>,
-    /// Each credential in the encodings a request carries it in (raw, form-encoded).
+    /// Each credential in the encodings a request carries it in (raw, form-encoded), looked for
+    /// in a Basic header, the body and the query.
     credentials: Vec<String>,
 }
 
@@ -145,7 +146,8 @@ impl CredentialGuard {
         });
         let body = request.body().and_then(|b| b.as_bytes()).map(String::from_utf8_lossy);
         let carries = |text: &str| self.credentials.iter().any(|c| text.contains(c.as_str()));
-        (basic.as_deref().is_some_and(carries) || body.as_deref().is_some_and(carries)).then(|| {
+        let query = request.url().query();
+        (basic.as_deref().is_some_and(carries) || body.as_deref().is_some_and(carries) || query.is_some_and(carries)).then(|| {
             format!(
                 "refused to send a credential to {origin}, which is not the issuer's origin: list it in `origins` in the target file \
                  if it belongs to the provider"

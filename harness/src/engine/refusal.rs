@@ -156,7 +156,13 @@ fn is_dead_end(page: &Exchange, tested_uri: &str) -> bool {
     }
     let body = body.to_ascii_lowercase();
     let host = url::Url::parse(tested_uri).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-    !["<form", "<script", "http-equiv"].iter().any(|tag| body.contains(tag)) && host.is_none_or(|h| !body.contains(&h))
+    // Anything that can send the browser on by itself or with a click: forms, scripts (also as
+    // event handlers), refreshes, frames and embedded documents, links.
+    static HANDLER: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\son[a-z]+\s*=").expect("handler pattern"));
+    let leaves = ["<form", "<script", "http-equiv", "<iframe", "<frame", "<object", "<embed", "href="].iter().any(|tag| body.contains(tag))
+        || HANDLER.is_match(&body);
+    !leaves && host.is_none_or(|h| !body.contains(&h))
 }
 
 /// Whether `to` carries a query parameter that `tested` has and `registered` lacks: the browser
@@ -270,6 +276,9 @@ mod tests {
             "<meta http-equiv=\"refresh\" content=\"0;url=/go\">",
             "<a href=\"https://app.test/cb/evil?code=c\">continue</a>",
             "<form method=post><button>Continue</button></form>",
+            "<body onload=\"go()\"><p>error</p></body>",
+            "<p>choose an account</p><a href=\"/authorize?account=1\">Bob</a>",
+            "<iframe src=\"/continue\"></iframe>",
         ] {
             let ex = [html("https://idp.test/authorize?client_id=x", body)];
             assert!(matches!(classify(&ex, EVIL, Some(REGISTERED), SERVER, None), Answer::Inconclusive(_)), "{body}");

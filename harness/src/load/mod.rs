@@ -114,6 +114,9 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
     if let (Err(why), None) = (ctx.fetch_metadata().await, &ctx.metadata) {
         bail!("discovery: {why}");
     }
+    // goose sends the token requests with its own client, past the recorder's credential
+    // guard: the endpoints that get client secrets are checked here, once.
+    crate::preflight::credential_endpoints(&ctx)?;
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
     let jwks = crate::suites::fetch_jwks(&ctx.http, &jwks_uri).await.0.context("the JWKS could not be fetched")?;
     let kinds = args.scenario.kinds();

@@ -44,7 +44,8 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
     if let Some(form) = forms.iter().find(|f| page_url.join(&f.action).is_ok_and(|u| is_client(&u, redirect_uri))) {
         return Ok(PageAction::ToClient(form.fields(&[], None).into_iter().collect()));
     }
-    if let Some(form) = login_form(&forms, creds.config) {
+    let login = login_form(&forms, creds.config);
+    if let Some(form) = login {
         let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
         let (fields, prefilled_username) = login_fields(form, user, creds)?;
         return Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username });
@@ -57,7 +58,17 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
         let fields = form.fields(&fills, form.default_button());
         return Ok(PageAction::Identify { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username });
     }
-    if let Some((form, button)) = forms.iter().find_map(|f| approving_button(f, creds.config).map(|b| (f, b))) {
+    // Only a password form that says it is for something else (registration, reset) is left:
+    // a login page all the same when nothing else on it signs in.
+    if let Some(form) = forms.iter().find(|f| !f.passwords().is_empty()) {
+        let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
+        let (fields, prefilled_username) = login_fields(form, user, creds)?;
+        return Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username });
+    }
+    // A cookie banner's "Accept" or a language form's "Continue" is no consent.
+    if let Some((form, button)) =
+        forms.iter().filter(|f| !f.other_purpose()).find_map(|f| approving_button(f, creds.config).map(|b| (f, b)))
+    {
         return Ok(PageAction::Continue(submit(page_url, form, form.fields(&[], Some(button)), Some(button))?));
     }
     // A refresh is what the page does by itself; a lone form of no other purpose (a "Continue"
@@ -355,8 +366,7 @@ fn login_form<'f>(forms: &'f [Form], config: &LoginConfig) -> Option<&'f Form> {
     with_password
         .iter()
         .find(|f| configured(f) && !f.other_purpose())
-        .or_else(|| with_password.iter().find(|f| configured(f)))
-        .or_else(|| with_password.first())
+        .or_else(|| with_password.iter().find(|f| configured(f) && !f.other_purpose()))
         .copied()
 }
 
@@ -375,7 +385,8 @@ fn identifier_form<'f>(forms: &'f [Form], creds: &Credentials<'_>) -> Option<(&'
                 _ => None,
             },
         };
-        named.filter(|_| candidates.len() == 1).map(|name| (form, name))
+        // A configured field is the username however many other text inputs the form has.
+        named.filter(|_| creds.config.username_field.is_some() || candidates.len() == 1).map(|name| (form, name))
     })
 }
 
@@ -450,10 +461,15 @@ fn approving_button<'f>(form: &'f Form, config: &LoginConfig) -> Option<&'f Butt
         }),
         None => form.buttons().find(|b| {
             let label = format!("{} {} {}", b.name.as_deref().unwrap_or(""), b.value, b.text);
-            matches_word(&label, &["approve", "allow", "accept", "authorize", "consent", "yes", "continue"])
-                && !matches_word(&label, &["deny", "cancel", "reject", "decline"])
+            matches_word(&label, &["approve", "allow", "accept", "authorize", "consent", "yes", "continue"]) && !says_deny(&label)
         }),
     }
+}
+
+/// Whether a button's label declines.
+fn says_deny(label: &str) -> bool {
+    let label = label.to_ascii_lowercase();
+    ["deny", "cancel", "reject", "decline"].iter().any(|w| label.contains(w))
 }
 
 /// The button to click on a form to continue: the approving one, else its only button (or
@@ -462,7 +478,13 @@ fn approve_button<'f>(form: &'f Form, config: &LoginConfig) -> Result<Option<&'f
     match (approving_button(form, config), form.buttons().collect::<Vec<_>>().as_slice()) {
         (Some(button), _) => Ok(Some(button)),
         (None, []) => Ok(None),
-        (None, [only]) => Ok(Some(*only)),
+        // A lone "Cancel" or "Deny" is never clicked: the server's access_denied would then
+        // look like its own refusal.
+        (None, [only]) if !says_deny(&format!("{} {} {}", only.name.as_deref().unwrap_or(""), only.value, only.text)) => Ok(Some(*only)),
+        (None, [_]) => {
+            Err("the page's only button declines (cancel, deny): the driver does not click it; set login.approve_button if it approves"
+                .into())
+        }
         (None, _) => Err("cannot tell which button approves the consent page: set login.approve_button in the target file".into()),
     }
 }

@@ -79,6 +79,19 @@ pub struct Credentials<'a> {
 }
 
 impl Credentials<'_> {
+    /// The driver stays on the provider: a navigation elsewhere (another client's redirect URI
+    /// with an error or a code, a relying party's page) is evidence, never followed, so nothing
+    /// is sent to a host that is not the provider's.
+    fn on_provider(&self, to: &url::Url, what: &str) -> Result<(), String> {
+        let origin = to.origin().ascii_serialization();
+        if self.origins.contains(&origin) {
+            return Ok(());
+        }
+        Err(format!(
+            "{what} to {origin}, outside the provider: not followed (list it in `origins` in the target file if it belongs to the provider)"
+        ))
+    }
+
     /// Whether the password may be sent to `url`: on one of the provider's origins, and never
     /// from https down to http.
     fn may_receive_password(&self, url: &url::Url, from: &url::Url) -> Result<(), String> {
@@ -160,7 +173,7 @@ async fn walk(
         if (300..400).contains(&response.status) {
             let location = response.header("location").ok_or_else(|| format!("{} redirect without Location", response.status))?;
             let to = here.join(location).map_err(|e| format!("bad Location {location}: {e}"))?;
-            match hop(&here, to, &redirect_uri, "redirected")? {
+            match hop(&here, to, &redirect_uri, "redirected", creds)? {
                 Hop::Client(arrival) => return Ok(arrival),
                 Hop::Page(to) => next = Next::Send(browser.get(to.as_str())),
             }
@@ -217,8 +230,11 @@ async fn walk(
                 seen.show_username(prefilled_username);
                 next = Next::Send(submit.request(browser));
             }
-            PageAction::Continue(submit) => next = Next::Send(submit.request(browser)),
-            PageAction::Navigate(to) => match hop(&here, to, &redirect_uri, "refreshed")? {
+            PageAction::Continue(submit) => {
+                creds.on_provider(&submit.action, "a form on the page posts")?;
+                next = Next::Send(submit.request(browser));
+            }
+            PageAction::Navigate(to) => match hop(&here, to, &redirect_uri, "refreshed", creds)? {
                 Hop::Client(arrival) => return Ok(arrival),
                 Hop::Page(to) => next = Next::Send(browser.get(to.as_str())),
             },
@@ -236,10 +252,11 @@ enum Hop {
 }
 
 /// Follows a redirect or refresh (`how`) from `here` to `to`, never from https down to http.
-fn hop(here: &url::Url, to: url::Url, redirect_uri: &str, how: &str) -> Result<Hop, String> {
+fn hop(here: &url::Url, to: url::Url, redirect_uri: &str, how: &str, creds: &Credentials<'_>) -> Result<Hop, String> {
     if is_client(&to, redirect_uri) {
         return Ok(Hop::Client(arrival_from_url(&to)));
     }
+    creds.on_provider(&to, &format!("the server {how} the browser"))?;
     if here.scheme() == "https" && to.scheme() == "http" {
         return Err(format!(
             "the server {how} from https down to http ({}): the driver does not follow",

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 pub const PREFILLED: &str = "prefilled_username";
 
 /// Runs the script from `page` (the page that needs a login) and says where the browser goes on:
-/// the continue step's answer, the last step's redirect or page, or the pending authorization
-/// again.
+/// the continue step's answer, the last step's redirect (or its answer, with `browse`), or the
+/// pending authorization again.
 pub(super) async fn run(
     browser: &Recorder,
     page: &Response,
@@ -29,6 +29,7 @@ pub(super) async fn run(
         values.insert(name.into(), pending.param(name).unwrap_or_default());
     }
     capture_all(browser, page, &creds.config.capture, "login.capture", &mut values)?;
+    scrub(browser, exchanges);
     // What the login page prefilled (`login_hint`), when the script captures it.
     let prefilled = values.get(PREFILLED).cloned();
     let page_url = url::Url::parse(&page.url).map_err(|e| format!("the login page has no URL: {e}"))?;
@@ -40,6 +41,7 @@ pub(super) async fn run(
             // A step that goes to the client is where the response arrives: never sent.
             return Ok((Next::Arrived(super::arrival_from_url(&url)), prefilled));
         }
+        creds.on_provider(&url, &format!("{at} would send the browser"))?;
         if uses_password(step) {
             creds.may_receive_password(&url, &page_url).map_err(|e| format!("{at}: {e}"))?;
         }
@@ -80,10 +82,10 @@ pub(super) async fn run(
             ));
         }
         capture_all(browser, &response, &step.capture, &at, &mut values)?;
-        // A redirect or a page is where the browser is now; a JSON or empty answer is an API's,
-        // after which the browser asks for the authorization again.
-        let page = response.header("content-type").is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
-        if last && ((300..400).contains(&response.status) || page) {
+        scrub(browser, exchanges);
+        // A redirect (or a step marked `browse`) is where the browser is now; an API's answer is
+        // not a place, so after it the browser asks for the authorization again.
+        if last && (step.browse || (300..400).contains(&response.status)) {
             return Ok((Next::Answered(response), prefilled));
         }
     }
@@ -118,6 +120,13 @@ fn target_of(
     // Relative URLs are on the origin of the page that needs the login.
     let url = page.join(&text).map_err(|e| format!("`{at}.url` {text}: {e}"))?;
     Ok((method, url))
+}
+
+/// The exchanges recorded so far, redacted again with what the captures taught the redactor:
+/// the answer a token was captured from was recorded before it was known.
+fn scrub(browser: &Recorder, exchanges: &mut [Exchange]) {
+    let redactor = browser.redactor();
+    exchanges.iter_mut().for_each(|e| redactor.scrub(e));
 }
 
 fn uses_password(step: &ScriptStep) -> bool {
@@ -235,6 +244,7 @@ mod tests {
             capture: BTreeMap::new(),
             continue_authorization: false,
             params: BTreeMap::new(),
+            browse: false,
         };
         let page = url::Url::parse("https://id.test/ui/login?flow=f").unwrap();
         let pending = Pending { url: url::Url::parse("https://id.test/authorize?client_id=c").unwrap() };
