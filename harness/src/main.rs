@@ -2,6 +2,8 @@
 //! parses its options, calls into a crate, and turns errors into one clear message.
 
 mod conform;
+#[cfg(test)]
+mod doc_keys;
 mod engine;
 mod expected;
 mod killmatrix;

@@ -518,13 +518,6 @@ password_env = "ALICE_PASSWORD"
         assert!(err.contains("`clients.confidential.secret_env` names the environment variable WEB_SECRET, which is not set"), "{err}");
     }
 
-    /// The keys serde accepts where `probe` puts an unknown one: from its error message.
-    fn accepted_keys(probe: &str) -> Vec<String> {
-        let err = toml::from_str::<TargetFile>(probe).err().unwrap_or_else(|| panic!("{probe} parsed")).to_string();
-        let expected = err.split("expected").nth(1).unwrap_or_else(|| panic!("{err}"));
-        expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
-    }
-
     #[test]
     fn every_key_is_documented_and_every_example_parses() {
         let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/TARGET.md")).unwrap();
@@ -546,13 +539,11 @@ password_env = "ALICE_PASSWORD"
             "[[login.step]]\nzz = 1",
         ];
         for probe in tables {
-            for key in accepted_keys(probe) {
-                let documented =
-                    [format!("`{key}`"), format!(".{key}`"), format!("`[{key}]"), format!("`[{key}.")].iter().any(|k| doc.contains(k));
-                assert!(documented, "`{key}` (accepted in `{probe}`) is not documented in docs/TARGET.md");
+            for key in crate::doc_keys::accepted_keys::<TargetFile>(probe) {
+                assert!(crate::doc_keys::documents(&doc, &key), "`{key}` (accepted in `{probe}`) is not documented in docs/TARGET.md");
             }
         }
-        for capture in accepted_keys("[login]\ncapture = { a = { zz = \"x\" } }") {
+        for capture in crate::doc_keys::accepted_keys::<TargetFile>("[login]\ncapture = { a = { zz = \"x\" } }") {
             assert!(doc.contains(&format!("`{{ {capture} = ")), "capture `{capture}` is not documented in docs/TARGET.md");
         }
     }
