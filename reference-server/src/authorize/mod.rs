@@ -129,10 +129,12 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
         && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.scope_string())));
     if !consent_needed {
         return match interaction {
-            Some(id) => {
-                provider.store.take_interaction(id);
-                with_cleared_interaction(finish(provider, &request, session))
-            }
+            // The interaction is consumed exactly once: of concurrent logins for it, only the one
+            // that takes it gets a response (a code); the others see it expired.
+            Some(id) => match provider.store.take_interaction(id) {
+                Some(_) => with_cleared_interaction(finish(provider, &request, session)),
+                None => error_page(StatusCode::BAD_REQUEST, pages::EXPIRED),
+            },
             None => finish(provider, &request, session),
         };
     }
@@ -238,4 +240,33 @@ fn implicit_tokens(
 pub fn with_cleared_interaction(mut response: Response) -> Response {
     response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::INTERACTION));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two logins that both passed the interaction check (the window concurrent posts race in)
+    /// end it once: only the first gets a code.
+    #[test]
+    fn an_interaction_ends_once_even_when_two_logins_reach_it() {
+        let provider = Provider::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into(), "admin".into()).unwrap();
+        let query = "client_id=web-app-post&redirect_uri=https%3A%2F%2Fapp2.example.test%2Fcallback&response_type=code&scope=openid\
+                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+        let request = request::validate(&provider, &Params::parse(query)).map_err(|_| "request").unwrap();
+        let id = "interaction-1".to_string();
+        let now = now_secs();
+        provider
+            .store
+            .put_interaction(id.clone(), Interaction { request: request.clone(), csrf: "c".into(), session: None, expires: now + 60 });
+        let user = provider.config.user_by_username("alice").unwrap();
+        let session =
+            Session { sub: user.sub.clone(), auth_time: now, amr: vec!["pwd".into()], expires: now + 60, consents: Default::default() };
+        let first = proceed(&provider, Some(&id), request.clone(), "s1", &session);
+        let second = proceed(&provider, Some(&id), request, "s2", &session);
+        let location = |r: &Response| r.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
+        assert!(location(&first).contains("code="), "{:?}", first.status());
+        assert_eq!(second.status(), StatusCode::BAD_REQUEST);
+        assert!(!location(&second).contains("code="));
+    }
 }

@@ -24,7 +24,7 @@ use axum::response::Response;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-const EXPIRED: &str = "This sign-in page has expired or was already used. Start again from the application.";
+pub(crate) const EXPIRED: &str = "This sign-in page has expired or was already used. Start again from the application.";
 
 /// The interaction named by `interaction_id`, if it is live.
 fn interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(String, Interaction), Response> {
@@ -479,8 +479,11 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
     let Some((session_id, session)) = interaction_session(&provider, &headers, &found) else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     };
-    // The interaction ends here whatever the decision: the form cannot be submitted twice.
-    provider.store.take_interaction(&id);
+    // The interaction ends here whatever the decision: the form cannot be submitted twice, and
+    // of concurrent submissions only the one that takes it goes on.
+    if provider.store.take_interaction(&id).is_none() {
+        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    }
     let request = found.request;
     let response = match form.get("decision") {
         Some("approve") => {

@@ -52,3 +52,70 @@ async fn one_hundred_concurrent_refreshes_of_one_token_give_one_success() {
     let after = rig.token(Some(WEB), &[("grant_type", "refresh_token"), ("refresh_token", ok[0]["refresh_token"].as_str().unwrap())]).await;
     after.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
+
+/// Posts `fields` to `action` 50 times at once from `browser` (one cookie jar): the replies.
+async fn fifty_at_once(browser: &Arc<Browser>, action: &str, fields: Vec<(String, String)>) -> Vec<Reply> {
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (browser, action, fields) = (browser.clone(), action.to_string(), fields.clone());
+            tokio::spawn(async move { browser.post_form(&action, &fields).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
+}
+
+/// The replies that sent the browser to the client with a code.
+fn codes(replies: &[Reply]) -> Vec<String> {
+    replies.iter().filter_map(|r| response_params(r).get("code").cloned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_logins_of_one_interaction_give_one_code() {
+    let rig = Arc::new(rig().await);
+    // web-app-post needs no consent: a successful login ends the interaction with a code.
+    for round in 0..20 {
+        let browser = Arc::new(rig.browser());
+        let (_, challenge) = pkce();
+        let params = [
+            ("client_id", WEB_POST.0),
+            ("redirect_uri", WEB_POST_REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let to_login = browser.authorize(&params).await;
+        let page = browser.get(to_login.location().expect("the login page").as_str()).await;
+        let form = find_form(&page.body, "login").expect("the login form");
+        let mut fields: Vec<(String, String)> = form.fields.into_iter().filter(|(n, _)| n != "username").collect();
+        fields.extend([("username".to_string(), ALICE.0.to_string()), ("password".to_string(), ALICE.1.to_string())]);
+        let replies = fifty_at_once(&browser, &form.action, fields).await;
+        let codes = codes(&replies);
+        assert_eq!(codes.len(), 1, "round {round}: {} codes for one login", codes.len());
+        for reply in replies.iter().filter(|r| !response_params(r).contains_key("code")) {
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "round {round}: the others see the interaction expired");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_consents_of_one_interaction_give_one_code() {
+    let rig = Arc::new(rig().await);
+    for round in 0..20 {
+        let browser = Arc::new(rig.browser());
+        let to_login = browser
+            .authorize(&[("client_id", WEB.0), ("redirect_uri", WEB_REDIRECT), ("response_type", "code"), ("scope", "openid")])
+            .await;
+        let to_consent = browser.login(&to_login, ALICE, None).await;
+        let page = browser.get(to_consent.location().expect("the consent page").as_str()).await;
+        let form = find_form(&page.body, "consent").expect("the consent form");
+        let mut fields = form.fields;
+        fields.push(("decision".into(), "approve".into()));
+        let replies = fifty_at_once(&browser, &form.action, fields).await;
+        assert_eq!(codes(&replies).len(), 1, "round {round}: one consent, one code");
+    }
+}
