@@ -222,7 +222,7 @@ async fn conform(
         why = &mut stop => Some(why),
         result = async {
             if deployment {
-                set_up(&mut ctx, selected).await?;
+                crate::preflight::set_up(&mut ctx, selected).await?;
             }
             drive_suites(&mut ctx, &mut run, scenario_files, true).await;
             anyhow::Ok(())
@@ -253,20 +253,6 @@ async fn conform(
         expected_but_passed: Vec::new(),
         exchanges: verdicts.exchanges,
     })
-}
-
-/// Discovery is needed to find the login page: the preflight walks to the login form (without
-/// submitting it) so a misconfigured login stops the run with one sentence. Discovery's own
-/// checks fetch it again, with their evidence.
-/// Proves the set-up the selected suites need (`preflight::set_up`), with discovery read for it;
-/// the discovery suite reads it again with its own evidence.
-async fn set_up(ctx: &mut Context, selected: &[Suite]) -> anyhow::Result<()> {
-    if let Err(why) = ctx.fetch_metadata().await {
-        eprintln!("conform: discovery: {why}; the discovery checks will say what is wrong");
-    }
-    crate::preflight::set_up(ctx, selected).await?;
-    ctx.metadata = None;
-    Ok(())
 }
 
 /// Resolves when the run must stop, saying why: the `--timeout` deadline passed, or Ctrl-C or

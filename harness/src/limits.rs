@@ -35,6 +35,9 @@ pub const EVIDENCE_JWTS: usize = 8;
 /// At most this many values a login script captured are redacted at once (the newest, in all
 /// their encodings): a long load run logs in thousands of times.
 pub const MAX_LEARNT_SECRETS: usize = 512;
+/// At most this many metadata members are named as coming from the RFC 8414 document
+/// (`report.target.metadata_from`).
+pub const MAX_METADATA_SOURCES: usize = 64;
 /// A check's `detail` is kept up to this many bytes.
 pub const DETAIL_BYTES: usize = 2 * 1024;
 /// A detail quoted on a line of stderr is kept up to this many bytes (the reports have it all).

@@ -70,7 +70,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Usage and configuration problems: exit 2, distinct from failed checks (1).
-            eprintln!("oidc-harness: {e:#}");
+            // The sentence may quote what a target sent (a URL, an issuer): bounded like details.
+            eprintln!("oidc-harness: {}", limits::cut(&format!("{e:#}"), limits::DETAIL_BYTES));
             ExitCode::from(2)
         }
     }

@@ -4,6 +4,7 @@
 //! (exit 2), never a hundred failed checks.
 
 use crate::engine::Suite;
+use crate::limits;
 use crate::suites::flow::{code_authorization, redeem, token};
 use crate::suites::{self, Context};
 use crate::target::{AuthMethod, Registration};
@@ -47,9 +48,20 @@ pub fn needs_login(suite: &str) -> bool {
     ![suites::discovery::NAME, suites::jwks::NAME, suites::client_credentials::NAME].contains(&suite)
 }
 
-/// Proves the login and the clients the selected suites need. Needs the discovery document in
-/// `ctx.metadata`; without one there is nothing to prove (the discovery checks say why).
-pub async fn set_up(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
+/// Proves the login and the clients the selected suites need, with discovery read for it (a
+/// problem is printed; without a document there is nothing to prove, and the discovery checks
+/// say why). The metadata is cleared afterwards: the discovery suite reads it again with its
+/// own evidence.
+pub async fn set_up(ctx: &mut Context, selected: &[Suite]) -> anyhow::Result<()> {
+    if let Err(why) = ctx.fetch_metadata().await {
+        eprintln!("conform: discovery: {}; the discovery checks will say what is wrong", limits::cut(&why, limits::STDERR_DETAIL_BYTES));
+    }
+    let proven = prove(ctx, selected).await;
+    ctx.metadata = None;
+    proven
+}
+
+async fn prove(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
     if ctx.metadata.is_none() {
         return Ok(());
     }

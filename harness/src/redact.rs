@@ -547,7 +547,7 @@ mod tests {
         }
         // 2 MiB of `eyJ..` used to take minutes; now it is one pass.
         let text = "eyJ..".repeat(400_000);
-        assert!(r.text(&text).len() <= text.len());
+        assert_eq!(r.text(&text), text, "no JWT in it: left as it is");
         assert_eq!(r.text("a eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln b"), "a [redacted JWT] b");
         let laravel = r.body(Some("text/html"), "<input type=hidden name=_token value=lv-1><input name=ticket value=ST-1>");
         assert!(!laravel.contains("lv-1") && !laravel.contains("ST-1"), "{laravel}");

@@ -146,7 +146,13 @@ impl Context {
     /// the suites use, with the target's `[endpoints]` over it, and records where each member
     /// that is not the OpenID configuration's came from.
     pub fn adopt_metadata(&mut self, mut merged: Value, added: &[String]) {
-        self.metadata_from = added.iter().map(|m| (m.clone(), FROM_RFC8414.to_string())).collect();
+        // A document may carry thousands of members: the report names the first few.
+        let named = added.len().min(crate::limits::MAX_METADATA_SOURCES);
+        let name = |m: &String| crate::limits::cut(m, crate::limits::EVIDENCE_VALUE_BYTES).into_owned();
+        self.metadata_from = added[..named].iter().map(|m| (name(m), FROM_RFC8414.to_string())).collect();
+        if added.len() > named {
+            self.metadata_from.insert(format!("(and {} more members)", added.len() - named), FROM_RFC8414.to_string());
+        }
         if let Some(doc) = merged.as_object_mut() {
             for (member, url) in &self.target.endpoints {
                 doc.insert(member.clone(), Value::String(url.clone()));

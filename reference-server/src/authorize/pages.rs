@@ -40,15 +40,20 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
     let (id, found) = interaction(provider, form.get("interaction"))?;
-    let same_browser = cookies::get(headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, &id));
-    let csrf_ok = form.get("csrf").is_some_and(|t| constant_time_eq(t, &found.csrf));
-    if !same_browser || !csrf_ok {
+    if !from_its_browser(headers, &id, &found, form.get("csrf")) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
             "The form could not be verified (missing cookie or CSRF token). Start again from the application.",
         ));
     }
     Ok((id, found))
+}
+
+/// A post for interaction `id` comes from the browser that started it (its cookie) and from our
+/// own page (its CSRF token, sent back as `csrf`).
+fn from_its_browser(headers: &HeaderMap, id: &str, found: &Interaction, csrf: Option<&str>) -> bool {
+    let same_browser = cookies::get(headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, id));
+    same_browser && csrf.is_some_and(|t| constant_time_eq(t, &found.csrf))
 }
 
 pub async fn login_page(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -413,9 +418,8 @@ pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap
     let Ok((id, found)) = interaction(&provider, field("interaction")) else {
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", EXPIRED);
     };
-    let same_browser = cookies::get(&headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, &id));
-    let csrf_ok = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).is_some_and(|t| constant_time_eq(t, &found.csrf));
-    if !same_browser || !csrf_ok {
+    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if !from_its_browser(&headers, &id, &found, csrf) {
         return json_error(StatusCode::FORBIDDEN, "invalid_request", "missing interaction cookie or X-CSRF-Token");
     }
     match sign_in(&provider, &headers, &id, &found, field("username").unwrap_or(""), field("password").unwrap_or(""), field("otp")) {

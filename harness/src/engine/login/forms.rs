@@ -44,11 +44,8 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
     if let Some(form) = forms.iter().find(|f| page_url.join(&f.action).is_ok_and(|u| is_client(&u, redirect_uri))) {
         return Ok(PageAction::ToClient(form.fields(&[], None).into_iter().collect()));
     }
-    let login = login_form(&forms, creds.config);
-    if let Some(form) = login {
-        let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
-        let (fields, prefilled_username) = login_fields(form, user, creds)?;
-        return Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username });
+    if let Some(form) = login_form(&forms, creds.config) {
+        return sign_in(page_url, form, creds);
     }
     if let Some((form, username_field)) = identifier_form(&forms, creds) {
         let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
@@ -61,9 +58,7 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
     // Only a password form that says it is for something else (registration, reset) is left:
     // a login page all the same when nothing else on it signs in.
     if let Some(form) = forms.iter().find(|f| !f.passwords().is_empty()) {
-        let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
-        let (fields, prefilled_username) = login_fields(form, user, creds)?;
-        return Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username });
+        return sign_in(page_url, form, creds);
     }
     // A cookie banner's "Accept" or a language form's "Continue" is no consent.
     if let Some((form, button)) =
@@ -81,6 +76,13 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
         return Ok(PageAction::Continue(submit(page_url, form, form.fields(&[], button), button)?));
     }
     Ok(PageAction::Stuck)
+}
+
+/// Fills `form` with the test user's credentials.
+fn sign_in(page_url: &url::Url, form: &Form, creds: &Credentials<'_>) -> Result<PageAction, String> {
+    let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
+    let (fields, prefilled_username) = login_fields(form, user, creds)?;
+    Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username })
 }
 
 /// A form as a browser sees it: its successful controls in tree order, and its submit buttons.
@@ -445,6 +447,7 @@ fn username_field(form: &Form, creds: &Credentials<'_>) -> Result<Option<String>
         many => many
             .iter()
             .find(|(_, autocomplete, _)| autocomplete.contains("username"))
+            // Among several inputs only the clearest names count ("account" might be a tenant's).
             .or_else(|| many.iter().find(|(n, _, _)| ["user", "login", "email"].iter().any(|k| n.to_ascii_lowercase().contains(k))))
             .map(|(n, _, _)| Some(n.to_string()))
             .ok_or_else(|| "cannot tell the username field of the login form: set login.username_field in the target file".to_string()),
