@@ -196,18 +196,20 @@ impl Store {
         self.lock().codes.insert(code, record);
     }
 
-    /// Redeems a code exactly once. The caller's `validate` runs under the lock before the code
-    /// is consumed, so a request with the wrong client or verifier does not burn the code of the
-    /// legitimate client. A replay revokes the grant issued from the first redemption.
+    /// Redeems a code exactly once. The caller's `bound` (client, redirect URI, PKCE verifier)
+    /// runs under the lock first: a request that fails it neither burns the legitimate client's
+    /// code nor, with a leaked used code, revokes the owner's grant. Only the code's own client
+    /// replaying it revokes the grant issued from the first redemption (RFC 6749 §4.1.2).
     pub fn redeem_code<E>(
         &self,
         code: &str,
         now: u64,
-        validate: impl FnOnce(&Code) -> Result<(), E>,
+        bound: impl FnOnce(&Code) -> Result<(), E>,
         new_grant: impl FnOnce(&Code) -> Grant,
     ) -> Result<Redeem<(Code, GrantId)>, E> {
         let mut inner = self.lock();
         let Some(record) = inner.codes.get(code) else { return Ok(Redeem::Unknown) };
+        bound(record)?;
         if let Some(grant) = record.redeemed
             && !self.faults.has(Fault::CodeReuseAllowed)
         {
@@ -218,7 +220,6 @@ impl Store {
             inner.codes.remove(code);
             return Ok(Redeem::Expired);
         }
-        validate(record)?;
         let record = record.clone();
         let grant = new_grant(&record);
         let id = inner.insert_grant(grant, self.max_grants_per_user, self.faults);
@@ -261,14 +262,15 @@ impl Store {
     }
 
     /// Rotates a refresh token (RFC 9700 §4.14.2): marks it used (unless `rotate` is false: it
-    /// stays valid) and returns its grant. A token presented after rotation revokes the whole
-    /// family. `validate` (client binding, scope) runs under the lock before the token is
-    /// consumed.
+    /// stays valid) and returns its grant. Under the lock, `bound` (the client binding) runs
+    /// first, so only the rightful client presenting a token after rotation revokes the whole
+    /// family; then `validate` (scope), before the token is consumed.
     pub fn use_refresh_token<E>(
         &self,
         token: &str,
         now: u64,
         rotate: bool,
+        bound: impl FnOnce(&Grant) -> Result<(), E>,
         validate: impl FnOnce(&Grant) -> Result<(), E>,
     ) -> Result<Redeem<(GrantId, Grant)>, E> {
         let mut inner = self.lock();
@@ -277,6 +279,7 @@ impl Store {
             inner.refresh_tokens.remove(token);
             return Ok(Redeem::Unknown);
         };
+        bound(&grant)?;
         if record.used && !self.faults.has(Fault::RefreshReuseNotDetected) {
             inner.revoke_grant(record.grant);
             return Ok(Redeem::Replayed);
@@ -436,10 +439,10 @@ mod tests {
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
         assert!(store.add_access_token("jti1".into(), g, 500));
-        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(())), Ok(Redeem::Ok(_))));
+        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(()), |_| Ok(())), Ok(Redeem::Ok(_))));
         assert!(store.add_refresh_token("r2".into(), g, 500));
-        assert_eq!(store.use_refresh_token::<()>("r1", 11, true, |_| Ok(())), Ok(Redeem::Replayed));
-        assert_eq!(store.use_refresh_token::<()>("r2", 12, true, |_| Ok(())), Ok(Redeem::Unknown));
+        assert_eq!(store.use_refresh_token::<()>("r1", 11, true, |_| Ok(()), |_| Ok(())), Ok(Redeem::Replayed));
+        assert_eq!(store.use_refresh_token::<()>("r2", 12, true, |_| Ok(()), |_| Ok(())), Ok(Redeem::Unknown));
         assert!(store.access_token_grant("jti1", 12).is_none());
     }
 
@@ -448,8 +451,8 @@ mod tests {
         let store = Store::new(50, Faults::default());
         let g = store.add_grant(grant("alice", "web"));
         assert!(store.add_refresh_token("r1".into(), g, 500));
-        assert_eq!(store.use_refresh_token("r1", 10, true, |_| Err("wrong client")), Err("wrong client"));
-        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(())), Ok(Redeem::Ok(_))));
+        assert_eq!(store.use_refresh_token("r1", 10, true, |_| Ok(()), |_| Err("wrong scope")), Err("wrong scope"));
+        assert!(matches!(store.use_refresh_token::<()>("r1", 10, true, |_| Ok(()), |_| Ok(())), Ok(Redeem::Ok(_))));
     }
 
     #[test]

@@ -15,11 +15,11 @@ use serde_json::{Map, Value};
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
-    let validate = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));
+    let bound = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));
     // The grant lives as long as its access token; recording a refresh token extends it.
     let new_grant =
         |record: &Code| Grant { authz: record.authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs };
-    let (record, grant) = match provider.store.redeem_code(code, now, validate, new_grant)? {
+    let (record, grant) = match provider.store.redeem_code(code, now, bound, new_grant)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the authorization code has expired")),

@@ -15,10 +15,14 @@ use serde_json::{Map, Value};
 pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let requested = space_list(form.get("scope"));
-    let validate = |grant: &crate::store::Grant| {
+    // RFC 6749 §6: the refresh token is bound to the client it was issued to.
+    let bound = |grant: &crate::store::Grant| {
         if grant.authz.client_id != client.client_id {
             return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
         }
+        Ok(())
+    };
+    let validate = |grant: &crate::store::Grant| {
         // RFC 6749 §6: the scope may only narrow.
         if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s) && !provider.has(Fault::RefreshScopeWidened)) {
             return Err(OAuthError::new(
@@ -30,7 +34,7 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         Ok(())
     };
     let rotate = rotates(provider, client);
-    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), rotate, validate)? {
+    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), rotate, bound, validate)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown or revoked refresh token")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),

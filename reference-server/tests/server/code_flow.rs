@@ -95,6 +95,46 @@ async fn a_code_works_once_and_a_replay_revokes_what_it_issued() {
 }
 
 #[tokio::test]
+async fn a_leaked_used_code_replayed_by_another_client_revokes_nothing() {
+    let rig = rig().await;
+    let code = code_for(&rig, WEB.0, WEB_REDIRECT, "openid offline_access", &[]).await;
+    let first = rig.token(Some(WEB), &redeem_form(&code, WEB_REDIRECT)).await.json();
+    let access = first["access_token"].as_str().unwrap();
+    // A public client needs only its client_id; another confidential client its own secret.
+    let by_public =
+        rig.token(None, &[("client_id", SPA), ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", WEB_REDIRECT)]).await;
+    by_public.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let by_other = rig
+        .token(
+            None,
+            &[
+                ("client_id", WEB_POST.0),
+                ("client_secret", WEB_POST.1),
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", WEB_REDIRECT),
+            ],
+        )
+        .await;
+    by_other.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let wrong_uri = rig.token(Some(WEB), &redeem_form(&code, SPA_REDIRECT)).await;
+    wrong_uri.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_eq!(rig.userinfo(access).await.status, StatusCode::OK, "only the code's own client's replay revokes (RFC 6749 §4.1.2)");
+}
+
+#[tokio::test]
+async fn a_leaked_used_refresh_token_replayed_by_another_client_revokes_nothing() {
+    let rig = rig().await;
+    let tokens = rig.web_tokens("openid offline_access", ALICE).await;
+    let used = tokens["refresh_token"].as_str().unwrap();
+    let next = rig.token(Some(WEB), &[("grant_type", "refresh_token"), ("refresh_token", used)]).await.json();
+    let by_public = rig.token(None, &[("client_id", SPA), ("grant_type", "refresh_token"), ("refresh_token", used)]).await;
+    by_public.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let live = rig.token(Some(WEB), &[("grant_type", "refresh_token"), ("refresh_token", next["refresh_token"].as_str().unwrap())]).await;
+    assert_eq!(live.status, StatusCode::OK, "the family survives a foreign client's replay: {}", live.body);
+}
+
+#[tokio::test]
 async fn a_code_is_bound_to_its_client_and_redirect_uri() {
     let rig = rig().await;
     let code = code_for(&rig, WEB.0, WEB_REDIRECT, "openid", &[]).await;
