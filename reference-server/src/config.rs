@@ -42,6 +42,12 @@ pub struct Config {
     /// generated at start.
     #[serde(default = "default_algorithms")]
     pub signing_algorithms: Vec<Alg>,
+    /// Servers in one process that generate their keys share them (generated once per process
+    /// and algorithm), instead of each generating its own. Off by default: two embedded servers
+    /// must not accept each other's tokens. An embedder that starts many servers and never mixes
+    /// their tokens can switch it on to save the RSA key generation (tens of ms per key).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_process_keys: bool,
     /// Signing keys from files, so the JWKS stays the same across restarts.
     #[serde(default, rename = "key", skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyFile>,
@@ -539,6 +545,7 @@ impl Default for Config {
         let claims = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         Config {
             strict: false,
+            shared_process_keys: false,
             faults: Vec::new(),
             variants: Vec::new(),
             public_origin: None,

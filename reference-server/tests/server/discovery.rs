@@ -136,3 +136,23 @@ async fn keys_from_pkcs8_pem_files_are_used_and_stay_the_same_across_restarts() 
     assert!(err.contains("not PKCS#8"), "{err}");
     std::fs::remove_file(&path).ok();
 }
+
+#[tokio::test]
+async fn two_servers_in_one_process_sign_with_their_own_keys_unless_told_to_share() {
+    let kids = |jwks: serde_json::Value| -> Vec<String> {
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    };
+    let (one, two) = (rig_with_own_keys(Default::default()).await, rig_with_own_keys(Default::default()).await);
+    let (one_kids, two_kids) = (kids(one.jwks().await), kids(two.jwks().await));
+    assert!(one_kids.iter().all(|k| !two_kids.contains(k)), "{one_kids:?} and {two_kids:?} share a key");
+    // A token of one server does not verify with the other's keys.
+    let tokens = one.web_tokens("openid", ALICE).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let others = two.jwks().await;
+    assert!(!others["keys"].as_array().unwrap().iter().any(|jwk| verify_with_jwk(jwk, id_token)));
+    assert_eq!(two.userinfo(tokens["access_token"].as_str().unwrap()).await.status, StatusCode::UNAUTHORIZED);
+
+    let shared = || reference_server::Config { shared_process_keys: true, ..Default::default() };
+    let (three, four) = (rig_with_own_keys(shared()).await, rig_with_own_keys(shared()).await);
+    assert_eq!(kids(three.jwks().await), kids(four.jwks().await), "shared_process_keys: one key set per process");
+}

@@ -30,7 +30,13 @@ pub async fn rig() -> Rig {
     rig_with(Config::default()).await
 }
 
+/// A server for `config`, sharing the process's signing keys with the other tests' servers
+/// (generating RSA keys afresh costs ~0.2 s each); `rig_with_own_keys` for a test about keys.
 pub async fn rig_with(config: Config) -> Rig {
+    rig_with_own_keys(Config { shared_process_keys: true, ..config }).await
+}
+
+pub async fn rig_with_own_keys(config: Config) -> Rig {
     let server = reference_server::start(config).await.expect("server starts");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     Rig { server, http }
