@@ -98,9 +98,15 @@ pub async fn rotate_key(State(provider): State<Arc<Provider>>, headers: HeaderMa
 pub async fn stats(State(provider): State<Arc<Provider>>, headers: HeaderMap) -> Response {
     respond(authorize(&provider, &headers).map(|()| {
         let s = provider.store.sizes();
+        let l = provider.config.limits;
         json!({
             "sessions": s.sessions, "interactions": s.interactions, "codes": s.codes,
-            "grants": s.grants, "refresh_tokens": s.refresh_tokens, "access_tokens": s.access_tokens,
+            "grants": s.grants, "refresh_families": s.refresh_families,
+            "limits": {
+                "max_interactions": l.max_interactions, "max_interactions_per_client": l.max_interactions_per_client,
+                "max_sessions": l.max_sessions, "max_codes": l.max_codes,
+                "max_tokens_per_user_per_client": provider.config.max_tokens_per_user_per_client,
+            },
         })
     }))
 }

@@ -34,6 +34,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     #[serde(default)]
     pub lifetimes: Lifetimes,
+    /// How much state the server keeps at most, whatever clients do.
+    #[serde(default)]
+    pub limits: Limits,
     /// "Manage OIDC and OAuth tokens": at most this many token grants per user per application;
     /// the oldest is dropped when a new one is issued.
     #[serde(default = "default_max_grants")]
@@ -87,6 +90,34 @@ impl Default for Lifetimes {
             session_secs: 8 * 3600,
             interaction_secs: 600,
         }
+    }
+}
+
+/// Caps on what the store holds, so that no client can grow the server's memory without bound
+/// (grants are capped per user and application by `max_tokens_per_user_per_client`; refresh and
+/// access tokens cost no memory). Each default is far above what a test or a load run needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Pending authorizations (login or consent not finished) in all; beyond it the oldest is
+    /// dropped (its login page then says the sign-in expired). Anyone can start one without
+    /// logging in.
+    pub max_interactions: usize,
+    /// Pending authorizations of one client; beyond it the client's new requests are refused
+    /// with `temporarily_unavailable` (RFC 6749 §4.1.2.1), so a flood through one client cannot
+    /// evict the users of another.
+    pub max_interactions_per_client: usize,
+    /// Browser sessions; beyond it the one that expires first ends.
+    pub max_sessions: usize,
+    /// Unredeemed authorization codes; beyond it the one that expires first is dropped.
+    pub max_codes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // A pending authorization holds its request (each parameter capped by
+        // `parameter_limits`); sessions and codes hold a few hundred bytes each.
+        Limits { max_interactions: 10_000, max_interactions_per_client: 2_000, max_sessions: 100_000, max_codes: 100_000 }
     }
 }
 
@@ -408,6 +439,17 @@ impl Config {
         if self.max_tokens_per_user_per_client == 0 {
             return Err(invalid("max_tokens_per_user_per_client", "must be at least 1"));
         }
+        let m = &self.limits;
+        for (key, v) in [
+            ("limits.max_interactions", m.max_interactions),
+            ("limits.max_interactions_per_client", m.max_interactions_per_client),
+            ("limits.max_sessions", m.max_sessions),
+            ("limits.max_codes", m.max_codes),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         let l = &self.lifetimes;
         for (key, v) in [
             ("lifetimes.code_secs", l.code_secs),
@@ -421,8 +463,10 @@ impl Config {
                 return Err(invalid(key, "must be between 1 second and 10 years"));
             }
         }
-        if self.signing_algorithms.is_empty() {
-            return Err(invalid("signing_algorithms", "must list at least one algorithm"));
+        // OIDC Discovery §3: id_token_signing_alg_values_supported MUST include RS256, and
+        // discovery lists what the server signs with.
+        if !self.signing_algorithms.contains(&Alg::RS256) {
+            return Err(invalid("signing_algorithms", "must include RS256 (OpenID Connect Discovery 1.0 section 3)"));
         }
         if let Some(t) = &self.admin_token
             && t.len() < 16
@@ -551,6 +595,7 @@ impl Default for Config {
             public_origin: None,
             admin_token: None,
             lifetimes: Lifetimes::default(),
+            limits: Limits::default(),
             max_tokens_per_user_per_client: default_max_grants(),
             signing_algorithms: default_algorithms(),
             keys: Vec::new(),
@@ -715,6 +760,15 @@ mod tests {
         config.users[1].orgs.push("org-nowhere".into());
         let err = config.validate().unwrap_err().to_string();
         assert_eq!(err, "config key `user[1].orgs[1]`: unknown org `org-nowhere`");
+    }
+
+    #[test]
+    fn a_server_that_cannot_sign_rs256_is_refused() {
+        let config = Config { signing_algorithms: vec![Alg::ES256], ..Config::default() };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("signing_algorithms") && err.contains("RS256"), "{err}");
+        // The clients registered for RS256 would be refused next; the first problem is named.
+        assert!(Config { signing_algorithms: vec![], ..Config::default() }.validate().is_err());
     }
 
     #[test]

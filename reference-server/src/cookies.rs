@@ -1,11 +1,16 @@
-//! The two cookies the server sets: the login session and the pending interaction. Both are
-//! HttpOnly, SameSite=Lax and scoped to the issuer path.
+//! The cookies the server sets: the login session, the browser's id (which binds pending
+//! interactions to the browser that started them) and the sign-out confirmation's token. All
+//! are HttpOnly, SameSite=Lax and scoped to the issuer path.
 
 use crate::config::ISSUER_PATH;
 use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION: &str = "oh_session";
-pub const INTERACTION: &str = "oh_interaction";
+/// One id per browser, not per interaction: two tabs of one browser each have an interaction
+/// pending, and both must be able to finish.
+pub const BROWSER: &str = "oh_browser";
+/// The token of a sign-out confirmation page, submitted twice (cookie and form).
+pub const LOGOUT: &str = "oh_logout";
 
 /// The value of cookie `name` in the request, if any.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -45,7 +45,7 @@ impl Provider {
         let issuer = issuer_identifier(issuer, variants);
         let faults = Faults::new(config.faults.iter().copied());
         Ok(Provider {
-            store: Store::new(config.max_tokens_per_user_per_client, faults),
+            store: Store::new(config.max_tokens_per_user_per_client, config.limits, faults),
             faults,
             variants,
             rs256_signed: AtomicU64::new(0),

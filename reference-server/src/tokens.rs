@@ -4,18 +4,16 @@ use crate::config::{Alg, Client, User};
 use crate::faults::Fault;
 use crate::keys::{KeyError, SigningKey};
 use crate::provider::Provider;
-use crate::store::Authorization;
+use crate::store::{Authorization, GrantId};
 use crate::util::{b64, now, random_token, sha256, sha384, sha512};
 use crate::variants::Variant;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-/// An access token and what the store needs to track it.
+/// An access token and when it expires.
 pub struct AccessToken {
     /// The signed JWT, or the opaque value under the `opaque-access-tokens` variant.
     pub token: String,
-    /// The handle the store records it under: the JWT's `jti`, or the opaque value itself.
-    pub jti: String,
     pub expires: u64,
 }
 
@@ -54,10 +52,11 @@ impl Provider {
     pub fn mint_access_token(
         &self,
         client: &Client,
-        authz: Option<&Authorization>,
+        user: Option<(&Authorization, GrantId)>,
         scope: &[String],
         resource: Option<&str>,
     ) -> Result<AccessToken, KeyError> {
+        let authz = user.map(|(authz, _)| authz);
         let clock = now();
         let lifetime = self.config.lifetimes.access_token_secs;
         let mut expires = clock.as_secs() + lifetime;
@@ -65,10 +64,12 @@ impl Provider {
             // The claimed exp has milliseconds: the store keeps the token until that second ends.
             expires += 1;
         }
-        let jti = random_token();
+        // A user's token names its grant (so revoking the grant reaches it); a client's token is
+        // recorded nowhere.
+        let jti = user.map_or_else(random_token, |(_, grant)| self.store.access_token_id(grant, expires));
         if self.has_variant(Variant::OpaqueAccessTokens) {
             // RFC 6749 §1.4: a random handle the client cannot read; the store resolves it.
-            return Ok(AccessToken { token: jti.clone(), jti, expires });
+            return Ok(AccessToken { token: jti, expires });
         }
         let aud = resource.or(client.default_resource.as_deref()).unwrap_or(&self.issuer);
         let mut claims = json!({
@@ -92,7 +93,7 @@ impl Provider {
             obj.remove("client_id").map(|id| obj.insert("cid".into(), id));
         }
         let token = self.sign(client.access_token_signing_alg, self.access_token_typ(), &claims)?;
-        Ok(AccessToken { token, jti, expires })
+        Ok(AccessToken { token, expires })
     }
 
     /// OIDC Core §2 and §3.1.3.6: the ID token for `user` under `authz`.

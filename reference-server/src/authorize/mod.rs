@@ -60,7 +60,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
     let now = now_secs();
     let session = cookies::get(headers, cookies::SESSION).and_then(|id| provider.store.session(id, now).map(|s| (id.to_string(), s)));
     match session {
-        Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
+        Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, headers, None, request, &id, &session),
         _ if request.prompt.none && !provider.has(Fault::PromptNoneIgnored) => {
             // OIDC Core §3.1.2.6: prompt=none and the user must authenticate. The error is
             // "typically" login_required (§3.1.2.1); interaction_required is a variant.
@@ -68,7 +68,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
                 if provider.has_variant(Variant::PromptNoneInteractionRequired) { "interaction_required" } else { "login_required" };
             reply_error(&reply_to(&request), provider, error, "the user must log in")
         }
-        _ => start_interaction(provider, request, None, "login"),
+        _ => start_interaction(provider, headers, request, None, "login"),
     }
 }
 
@@ -95,16 +95,30 @@ pub fn reply_to(request: &AuthRequest) -> ReplyTo {
 }
 
 /// Stores the request and sends the browser to the login or consent page (`page`).
-fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<String>, page: &str) -> Response {
+fn start_interaction(provider: &Provider, headers: &HeaderMap, request: AuthRequest, session: Option<String>, page: &str) -> Response {
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
-    provider.store.put_interaction(id.clone(), Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime });
+    let reply_to = reply_to(&request);
+    // The browser keeps its id across interactions (another tab may have one pending); only an
+    // id this server could have made is kept, anything else is replaced.
+    let browser = cookies::get(headers, cookies::BROWSER).filter(|b| is_token(b)).map_or_else(random_token, str::to_string);
+    let interaction = Interaction { request, csrf: random_token(), browser: browser.clone(), session, expires: now_secs() + lifetime };
+    if provider.store.put_interaction(id.clone(), interaction).is_err() {
+        // RFC 6749 §4.1.2.1: the server cannot take the request now (its client has too many
+        // pending: `limits.max_interactions_per_client`).
+        return reply_error(
+            &reply_to,
+            provider,
+            "temporarily_unavailable",
+            "too many sign-ins of this client are pending; try again later",
+        );
+    }
     let mut response = if provider.has_variant(Variant::LoginMetaRefresh) {
         meta_refresh(&format!("{page}?interaction={id}"))
     } else {
         see_other(&provider.endpoint(&format!("/{page}?interaction={id}")))
     };
-    if let Some(cookie) = cookies::set(cookies::INTERACTION, &id, lifetime, provider.secure_cookies) {
+    if let Some(cookie) = cookies::set(cookies::BROWSER, &browser, lifetime, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -124,7 +138,14 @@ fn meta_refresh(relative: &str) -> Response {
 }
 
 /// The user is authenticated: ask for consent if needed, else finish.
-pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequest, session_id: &str, session: &Session) -> Response {
+pub fn proceed(
+    provider: &Provider,
+    headers: &HeaderMap,
+    interaction: Option<&str>,
+    request: AuthRequest,
+    session_id: &str,
+    session: &Session,
+) -> Response {
     let consent_needed = provider.config.client(&request.client_id).is_some_and(|c| c.consent)
         && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.scope_string())));
     if !consent_needed {
@@ -132,7 +153,7 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
             // The interaction is consumed exactly once: of concurrent logins for it, only the one
             // that takes it gets a response (a code); the others see it expired.
             Some(id) => match provider.store.take_interaction(id) {
-                Some(_) => with_cleared_interaction(finish(provider, &request, session)),
+                Some(_) => finish(provider, &request, session),
                 None => error_page(StatusCode::BAD_REQUEST, pages::EXPIRED),
             },
             None => finish(provider, &request, session),
@@ -146,7 +167,7 @@ pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequ
             provider.store.set_interaction_session(id, session_id);
             see_other(&provider.endpoint(&format!("/consent?interaction={id}")))
         }
-        None => start_interaction(provider, request, Some(session_id.to_string()), "consent"),
+        None => start_interaction(provider, headers, request, Some(session_id.to_string()), "consent"),
     }
 }
 
@@ -223,12 +244,13 @@ fn implicit_tokens(
     authz: Authorization,
     now: u64,
 ) -> Result<Vec<(&'static str, String)>, crate::keys::KeyError> {
-    let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
+    // The grant lives as long as its access token (which extends it if it ends later).
+    let grant =
+        provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs });
+    let access = provider.mint_access_token(client, Some((&authz, grant)), &authz.scope, authz.resource.as_deref())?;
     let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token) };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
     let about = provider.describe_access_token(&authz.scope, &request.scope);
-    let grant = provider.store.add_grant(Grant { authz, created: now, expires: access.expires });
-    provider.store.add_access_token(access.jti, grant, access.expires);
     let mut params = vec![("access_token", access.token), ("token_type", about.token_type.to_string())];
     params.extend(about.expires_in.map(|secs| ("expires_in", secs.to_string())));
     params.extend(about.scope.map(|scope| ("scope", scope)));
@@ -236,10 +258,9 @@ fn implicit_tokens(
     Ok(params)
 }
 
-/// Clears the interaction cookie on the response that ends an interaction.
-pub fn with_cleared_interaction(mut response: Response) -> Response {
-    response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::INTERACTION));
-    response
+/// Whether `value` has the shape of `random_token`'s output (43 base64url characters).
+fn is_token(value: &str) -> bool {
+    value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -258,12 +279,17 @@ mod tests {
         let now = now_secs();
         provider
             .store
-            .put_interaction(id.clone(), Interaction { request: request.clone(), csrf: "c".into(), session: None, expires: now + 60 });
+            .put_interaction(
+                id.clone(),
+                Interaction { request: request.clone(), csrf: "c".into(), browser: "b".into(), session: None, expires: now + 60 },
+            )
+            .expect("room for one interaction");
         let user = provider.config.user_by_username("alice").unwrap();
         let session =
             Session { sub: user.sub.clone(), auth_time: now, amr: vec!["pwd".into()], expires: now + 60, consents: Default::default() };
-        let first = proceed(&provider, Some(&id), request.clone(), "s1", &session);
-        let second = proceed(&provider, Some(&id), request, "s2", &session);
+        let headers = HeaderMap::new();
+        let first = proceed(&provider, &headers, Some(&id), request.clone(), "s1", &session);
+        let second = proceed(&provider, &headers, Some(&id), request, "s2", &session);
         let location = |r: &Response| r.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
         assert!(location(&first).contains("code="), "{:?}", first.status());
         assert_eq!(second.status(), StatusCode::BAD_REQUEST);

@@ -7,7 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::respond::after_credentials;
-use super::{finish, proceed, with_cleared_interaction};
+use super::{finish, proceed};
 use crate::authentication::{may_need_otp, requirement};
 use crate::config::User;
 use crate::cookies;
@@ -40,7 +40,7 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
     let (id, found) = interaction(provider, form.get("interaction"))?;
-    if !from_its_browser(headers, &id, &found, form.get("csrf")) {
+    if !from_its_browser(headers, &found, form.get("csrf")) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
             "The form could not be verified (missing cookie or CSRF token). Start again from the application.",
@@ -49,10 +49,10 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
     Ok((id, found))
 }
 
-/// A post for interaction `id` comes from the browser that started it (its cookie) and from our
+/// A post for an interaction comes from the browser that started it (its cookie) and from our
 /// own page (its CSRF token, sent back as `csrf`).
-fn from_its_browser(headers: &HeaderMap, id: &str, found: &Interaction, csrf: Option<&str>) -> bool {
-    let same_browser = cookies::get(headers, cookies::INTERACTION).is_some_and(|c| constant_time_eq(c, id));
+fn from_its_browser(headers: &HeaderMap, found: &Interaction, csrf: Option<&str>) -> bool {
+    let same_browser = cookies::get(headers, cookies::BROWSER).is_some_and(|c| constant_time_eq(c, &found.browser));
     same_browser && csrf.is_some_and(|t| constant_time_eq(t, &found.csrf))
 }
 
@@ -374,7 +374,7 @@ fn sign_in(
         consents: HashSet::new(),
     };
     provider.store.put_session(session_id.clone(), session.clone());
-    let mut response = after_credentials(provider, proceed(provider, Some(id), found.request.clone(), &session_id, &session));
+    let mut response = after_credentials(provider, proceed(provider, headers, Some(id), found.request.clone(), &session_id, &session));
     if let Some(cookie) = cookies::set(cookies::SESSION, &session_id, provider.config.lifetimes.session_secs, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -419,7 +419,7 @@ pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", EXPIRED);
     };
     let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !from_its_browser(&headers, &id, &found, csrf) {
+    if !from_its_browser(&headers, &found, csrf) {
         return json_error(StatusCode::FORBIDDEN, "invalid_request", "missing interaction cookie or X-CSRF-Token");
     }
     match sign_in(&provider, &headers, &id, &found, field("username").unwrap_or(""), field("password").unwrap_or(""), field("otp")) {
@@ -497,5 +497,5 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
         Some("deny") => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),
         _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     };
-    after_credentials(&provider, with_cleared_interaction(response))
+    after_credentials(&provider, response)
 }

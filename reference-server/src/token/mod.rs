@@ -128,7 +128,7 @@ fn user_tokens(
     scope: &[String],
     issue: Issue<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let access = provider.mint_access_token(client, Some(authz), scope, authz.resource.as_deref()).map_err(signing_failed)?;
+    let access = provider.mint_access_token(client, Some((authz, grant)), scope, authz.resource.as_deref()).map_err(signing_failed)?;
     let mut body = token_response(provider, access.token.clone(), scope, scope);
     if issue.id_token && scope.iter().any(|s| s == "openid") {
         let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
@@ -139,14 +139,11 @@ fn user_tokens(
         body.insert("id_token".into(), json!(id_token));
     }
     // A concurrent replay of the code or refresh token may have revoked the grant since it was
-    // redeemed. The tokens are then answered but not recorded, so they are dead on arrival:
-    // the same outcome as a replay that comes after this response.
-    provider.store.add_access_token(access.jti, grant, access.expires);
+    // redeemed. The tokens then name a grant that is gone, so they are dead on arrival: the
+    // same outcome as a replay that comes after this response.
     if issue.refresh_token {
-        let token = crate::util::random_token();
         let expires = crate::util::now_secs() + provider.config.lifetimes.refresh_token_secs;
-        provider.store.add_refresh_token(token.clone(), grant, expires);
-        body.insert("refresh_token".into(), json!(token));
+        body.insert("refresh_token".into(), json!(provider.store.issue_refresh_token(grant, expires)));
     }
     Ok(body)
 }

@@ -140,5 +140,95 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
 
     let plain = browser.get(&rig.url("/logout")).await;
     assert_eq!(plain.status, StatusCode::OK);
-    assert!(plain.body.contains("signed out"));
+    assert!(find_form(&plain.body, "logout").is_some(), "no hint: the user is asked");
+}
+
+/// Signs alice in with the web client in `browser`; her ID token.
+async fn signed_in(rig: &Rig, browser: &Browser, user: (&str, &str)) -> String {
+    let code = browser.flow(&web(&[]), user, None).await.param("code");
+    let tokens =
+        rig.token(Some(WEB), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", WEB_REDIRECT)]).await.json();
+    tokens["id_token"].as_str().unwrap().to_string()
+}
+
+async fn still_signed_in(browser: &Browser) -> bool {
+    !goes_to(&browser.authorize(&web(&[])).await, "/login")
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_of_the_signed_in_user_asks_first() {
+    let rig = rig().await;
+    let browser = rig.browser();
+    signed_in(&rig, &browser, ALICE).await;
+    let bobs_hint = signed_in(&rig, &rig.browser(), BOB).await;
+    let back = [("client_id", WEB.0), ("post_logout_redirect_uri", "https://app.example.test/signed-out"), ("state", "bye")];
+    // RP-Initiated Logout §2: no hint, or a hint of another user, over GET or POST: a page asks.
+    let asked = [
+        browser.get(url::Url::parse_with_params(&rig.url("/logout"), &back).unwrap().as_str()).await,
+        browser.post_form(&rig.url("/logout"), &back.map(|(k, v)| (k.to_string(), v.to_string()))).await,
+        browser.get(url::Url::parse_with_params(&rig.url("/logout"), &[("id_token_hint", bobs_hint.as_str())]).unwrap().as_str()).await,
+    ];
+    for page in &asked {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(find_form(&page.body, "logout").is_some(), "{}", page.body);
+    }
+    assert!(still_signed_in(&browser).await, "asking ended nothing");
+
+    // A forged answer (no confirmation cookie of this browser) is refused.
+    let form = find_form(&asked[0].body, "logout").unwrap();
+    let mut answer = form.fields.clone();
+    answer.push(("decision".into(), "logout".into()));
+    let forged = rig.browser().post_form(&form.action, &answer).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(still_signed_in(&browser).await);
+
+    // The browser's last page is the one whose answer counts.
+    let form = find_form(&asked[2].body, "logout").unwrap();
+    let stay: Vec<(String, String)> = form.fields.iter().cloned().chain([("decision".to_string(), "stay".to_string())]).collect();
+    let stayed = browser.post_form(&form.action, &stay).await;
+    assert!(stayed.body.contains("still signed in"), "{}", stayed.body);
+    assert!(still_signed_in(&browser).await, "the user chose to stay");
+
+    let page = browser.get(url::Url::parse_with_params(&rig.url("/logout"), &back).unwrap().as_str()).await;
+    let form = find_form(&page.body, "logout").unwrap();
+    let yes: Vec<(String, String)> = form.fields.iter().cloned().chain([("decision".to_string(), "logout".to_string())]).collect();
+    let out = browser.post_form(&form.action, &yes).await;
+    assert_eq!(out.location().unwrap().as_str(), "https://app.example.test/signed-out?state=bye");
+    assert!(!still_signed_in(&browser).await, "the confirmed logout ended the session");
+}
+
+#[tokio::test]
+async fn two_tabs_of_one_browser_each_finish_their_sign_in() {
+    let rig = rig().await;
+    let browser = rig.browser();
+    let params = |state: &'static str| {
+        [("client_id", WEB.0), ("redirect_uri", WEB_REDIRECT), ("response_type", "code"), ("scope", "openid"), ("state", state)]
+    };
+    let first_tab = browser.authorize(&params("tab-1")).await;
+    let second_tab = browser.authorize(&params("tab-2")).await;
+    // The first tab's sign-in, started before the second, still completes.
+    let first = browser.consent(&browser.login(&first_tab, ALICE, None).await, "approve").await;
+    assert_eq!(response_params(&first).get("state").map(String::as_str), Some("tab-1"), "{:?}", first.location());
+    assert!(response_params(&first).contains_key("code"));
+    let second = browser.login(&second_tab, ALICE, None).await;
+    let second = if goes_to(&second, "/consent") { browser.consent(&second, "approve").await } else { second };
+    assert_eq!(response_params(&second).get("state").map(String::as_str), Some("tab-2"), "{:?}", second.location());
+    assert!(response_params(&second).contains_key("code"));
+}
+
+#[tokio::test]
+async fn another_browser_cannot_post_a_sign_in_it_did_not_start() {
+    let rig = rig().await;
+    let (victim, attacker) = (rig.browser(), rig.browser());
+    let started =
+        attacker.authorize(&[("client_id", WEB.0), ("redirect_uri", WEB_REDIRECT), ("response_type", "code"), ("scope", "openid")]).await;
+    // The victim's browser (its own cookie, no cookie of the attacker's) posts the login form.
+    let _ = victim.authorize(&[("client_id", WEB.0), ("redirect_uri", WEB_REDIRECT), ("response_type", "code"), ("scope", "openid")]).await;
+    let page = attacker.get(started.location().unwrap().as_str()).await;
+    let form = find_form(&page.body, "login").unwrap();
+    let mut fields: Vec<(String, String)> = form.fields.into_iter().filter(|(n, _)| n != "username").collect();
+    fields.push(("username".into(), ALICE.0.into()));
+    fields.push(("password".into(), ALICE.1.into()));
+    let reply = victim.post_form(&form.action, &fields).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
 }

@@ -1,0 +1,719 @@
+//! The server's memory: browser sessions, pending authorizations (interactions), authorization
+//! codes, and grants with their refresh-token families.
+//!
+//! One mutex guards it all: every lifecycle rule (single-use codes, refresh rotation, reuse
+//! detection, the per-user cap) is a read-modify-write that must be atomic, and the critical
+//! sections are short (signing happens outside the lock). Every operation takes `now` (seconds)
+//! so the rules are testable without a clock.
+//!
+//! Memory is bounded whatever clients do: interactions (which anyone can start without logging
+//! in), sessions and codes have caps (`[limits]`), grants are capped per user and application,
+//! and tokens cost nothing: refresh tokens and user access-token ids are sealed handles naming
+//! their grant (`handles`), so rotating a refresh token a million times keeps one grant. The
+//! sweep removes expired entries in bounded batches, releasing the lock between them.
+//!
+//! Client-credentials access tokens are not recorded: they are self-contained JWTs that only
+//! resource servers consume.
+
+mod expiring;
+mod handles;
+
+use crate::authorize::request::AuthRequest;
+use crate::config::Limits;
+use crate::faults::{Fault, Faults};
+use expiring::Expiring;
+use handles::{Kind, Sealer};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+pub type GrantId = u64;
+
+/// Entries the sweep removes per lock hold.
+const SWEEP_BATCH: usize = 1024;
+
+/// A browser's login at this server.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub sub: String,
+    pub auth_time: u64,
+    /// Authentication methods performed (RFC 8176 names).
+    pub amr: Vec<String>,
+    pub expires: u64,
+    /// (client_id, scope) pairs the user approved in this session.
+    pub consents: HashSet<(String, String)>,
+}
+
+/// An authorization request waiting for the user (login, consent).
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub request: AuthRequest,
+    /// CSRF token of the login and consent forms.
+    pub csrf: String,
+    /// The id (cookie) of the browser that started it: only that browser may finish it.
+    pub browser: String,
+    /// Set once the user has logged in for this interaction (the session id).
+    pub session: Option<String>,
+    pub expires: u64,
+}
+
+/// What the user authorised: the basis of codes, tokens and refresh tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorization {
+    pub client_id: String,
+    pub sub: String,
+    pub scope: Vec<String>,
+    pub resource: Option<String>,
+    pub auth_time: u64,
+    /// The request's `max_age`: with it, `auth_time` is REQUIRED in ID tokens (OIDC Core §2).
+    pub max_age: Option<u64>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub org_id: Option<String>,
+    pub claims: Option<crate::claims::ClaimsRequest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub authz: Authorization,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub expires: u64,
+    /// The grant created when the code was redeemed; a second redemption revokes it
+    /// (RFC 6749 §4.1.2).
+    pub redeemed: Option<GrantId>,
+}
+
+/// Tokens issued from one authorization: one refresh-token family and its access tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub authz: Authorization,
+    pub created: u64,
+    /// The grant ends when its refresh tokens would (or its last access token, without them).
+    pub expires: u64,
+}
+
+/// A grant's refresh-token family: only the token of the current generation is valid; one of
+/// an older generation was rotated away, and presenting it is reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Family {
+    generation: u64,
+    expires: u64,
+}
+
+#[derive(Debug, Clone)]
+struct GrantRecord {
+    grant: Grant,
+    family: Option<Family>,
+}
+
+/// How an RFC 7009 revocation ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// Unknown, expired or already revoked: still a success for the client (RFC 7009 §2.2).
+    Unknown,
+    /// Issued to another client: refused (RFC 7009 §2.1).
+    OtherClient,
+}
+
+/// How a redemption or refresh ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redeem<T> {
+    Ok(T),
+    Unknown,
+    Expired,
+    /// Already used: the tokens issued from it were revoked.
+    Replayed,
+}
+
+/// A new interaction was refused: its client has `limits.max_interactions_per_client` pending.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooManyInteractions;
+
+#[derive(Default)]
+struct Inner {
+    sessions: Expiring<String, Session>,
+    interactions: Expiring<String, Interaction>,
+    /// Pending interactions per client_id: enforces the per-client cap.
+    interactions_by_client: HashMap<String, usize>,
+    codes: Expiring<String, Code>,
+    grants: Expiring<GrantId, GrantRecord>,
+    /// Live grants per (sub, client_id), oldest first: enforces the per-user cap.
+    grants_by_user: HashMap<(String, String), VecDeque<GrantId>>,
+    /// Grants with a refresh-token family (kept as a count: `sizes` must not walk the grants).
+    refresh_families: usize,
+    next_grant: GrantId,
+}
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    sealer: Sealer,
+    max_grants_per_user: usize,
+    limits: Limits,
+    faults: Faults,
+}
+
+/// Counts of what the store holds (for `/admin/stats` and the sweep log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sizes {
+    pub sessions: usize,
+    pub interactions: usize,
+    pub codes: usize,
+    pub grants: usize,
+    /// Grants with a live refresh-token family.
+    pub refresh_families: usize,
+}
+
+impl Store {
+    pub fn new(max_grants_per_user: usize, limits: Limits, faults: Faults) -> Store {
+        Store { inner: Mutex::new(Inner::default()), sealer: Sealer::new(), max_grants_per_user, limits, faults }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied rule behind (each
+        // operation mutates at the end), so the poisoned state is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // --- sessions and interactions -------------------------------------------------------
+
+    /// Records a login; beyond `limits.max_sessions` the session that expires first ends.
+    pub fn put_session(&self, id: String, session: Session) {
+        let mut inner = self.lock();
+        let expires = session.expires;
+        inner.sessions.insert(id, session, expires);
+        while inner.sessions.len() > self.limits.max_sessions {
+            inner.sessions.pop_oldest();
+        }
+    }
+
+    pub fn session(&self, id: &str, now: u64) -> Option<Session> {
+        self.lock().sessions.get(id).filter(|s| s.expires > now).cloned()
+    }
+
+    pub fn add_consent(&self, session_id: &str, client_id: &str, scope: &str) {
+        if let Some(s) = self.lock().sessions.get_mut(session_id) {
+            s.consents.insert((client_id.to_string(), scope.to_string()));
+        }
+    }
+
+    pub fn end_session(&self, id: &str) -> Option<Session> {
+        self.lock().sessions.remove(id)
+    }
+
+    /// Records a pending authorization. A client with `limits.max_interactions_per_client`
+    /// pending gets no more (its new requests are refused, so one client's flood cannot evict
+    /// another's users); beyond `limits.max_interactions` in all, the oldest one is dropped.
+    pub fn put_interaction(&self, id: String, interaction: Interaction) -> Result<(), TooManyInteractions> {
+        let mut inner = self.lock();
+        let client = interaction.request.client_id.clone();
+        if inner.interactions_by_client.get(&client).copied().unwrap_or(0) >= self.limits.max_interactions_per_client {
+            return Err(TooManyInteractions);
+        }
+        let expires = interaction.expires;
+        if let Some(replaced) = inner.interactions.get(&id).map(|i| i.request.client_id.clone()) {
+            inner.forget_interaction_of(&replaced);
+        }
+        inner.interactions.insert(id, interaction, expires);
+        *inner.interactions_by_client.entry(client).or_default() += 1;
+        while inner.interactions.len() > self.limits.max_interactions {
+            if let Some((_, dropped)) = inner.interactions.pop_oldest() {
+                inner.forget_interaction_of(&dropped.request.client_id);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn interaction(&self, id: &str, now: u64) -> Option<Interaction> {
+        self.lock().interactions.get(id).filter(|i| i.expires > now).cloned()
+    }
+
+    pub fn set_interaction_session(&self, id: &str, session_id: &str) {
+        if let Some(i) = self.lock().interactions.get_mut(id) {
+            i.session = Some(session_id.to_string());
+        }
+    }
+
+    /// Removes the interaction: an authorization finishes once.
+    pub fn take_interaction(&self, id: &str) -> Option<Interaction> {
+        let mut inner = self.lock();
+        let taken = inner.interactions.remove(id)?;
+        inner.forget_interaction_of(&taken.request.client_id);
+        Some(taken)
+    }
+
+    // --- codes ---------------------------------------------------------------------------
+
+    /// Records a code; beyond `limits.max_codes` the one that expires first is dropped.
+    pub fn put_code(&self, code: String, record: Code) {
+        let mut inner = self.lock();
+        let expires = record.expires;
+        inner.codes.insert(code, record, expires);
+        while inner.codes.len() > self.limits.max_codes {
+            inner.codes.pop_oldest();
+        }
+    }
+
+    /// Redeems a code exactly once. The caller's `bound` (client, redirect URI, PKCE verifier)
+    /// runs under the lock first: a request that fails it neither burns the legitimate client's
+    /// code nor, with a leaked used code, revokes the owner's grant. Only the code's own client
+    /// replaying it revokes the grant issued from the first redemption (RFC 6749 §4.1.2).
+    pub fn redeem_code<E>(
+        &self,
+        code: &str,
+        now: u64,
+        bound: impl FnOnce(&Code) -> Result<(), E>,
+        new_grant: impl FnOnce(&Code) -> Grant,
+    ) -> Result<Redeem<(Code, GrantId)>, E> {
+        let mut inner = self.lock();
+        let Some(record) = inner.codes.get(code) else { return Ok(Redeem::Unknown) };
+        bound(record)?;
+        if let Some(grant) = record.redeemed
+            && !self.faults.has(Fault::CodeReuseAllowed)
+        {
+            inner.revoke_grant(grant);
+            return Ok(Redeem::Replayed);
+        }
+        if record.expires <= now {
+            inner.codes.remove(code);
+            return Ok(Redeem::Expired);
+        }
+        let record = record.clone();
+        let grant = new_grant(&record);
+        let id = inner.insert_grant(grant, self.max_grants_per_user, self.faults);
+        if let Some(stored) = inner.codes.get_mut(code) {
+            stored.redeemed = Some(id);
+        }
+        Ok(Redeem::Ok((record, id)))
+    }
+
+    // --- grants, refresh and access tokens ----------------------------------------------
+
+    /// Records a grant (implicit flow, code redemption) and drops the user's oldest one beyond
+    /// the cap.
+    pub fn add_grant(&self, grant: Grant) -> GrantId {
+        self.lock().insert_grant(grant, self.max_grants_per_user, self.faults)
+    }
+
+    pub fn grant(&self, id: GrantId) -> Option<Grant> {
+        self.lock().grants.get(&id).map(|r| r.grant.clone())
+    }
+
+    /// A refresh token of `grant`'s current generation, valid until `expires` (starting the
+    /// family at its first token). A grant revoked meanwhile gets a token that opens to nothing.
+    pub fn issue_refresh_token(&self, grant: GrantId, expires: u64) -> String {
+        let mut inner = self.lock();
+        let mut generation = 0;
+        if let Some(record) = inner.grants.get_mut(&grant) {
+            let started = record.family.is_none();
+            let family = record.family.get_or_insert(Family { generation: 0, expires });
+            family.expires = expires;
+            generation = family.generation;
+            record.grant.expires = record.grant.expires.max(expires);
+            inner.grants.extend(&grant, expires);
+            inner.refresh_families += usize::from(started);
+        }
+        self.sealer.seal(Kind::Refresh, grant, generation)
+    }
+
+    /// The `jti` (or opaque value) of a user access token of `grant` valid until `expires`; the
+    /// grant stays alive at least as long. A grant revoked meanwhile gets an id that resolves to
+    /// nothing: the token is dead on arrival, as if revoked right after it was issued.
+    pub fn access_token_id(&self, grant: GrantId, expires: u64) -> String {
+        let mut inner = self.lock();
+        if let Some(record) = inner.grants.get_mut(&grant) {
+            record.grant.expires = record.grant.expires.max(expires);
+            inner.grants.extend(&grant, expires);
+        }
+        self.sealer.seal(Kind::Access, grant, expires)
+    }
+
+    /// Uses a refresh token (RFC 9700 §4.14.2): with `rotate`, its generation is used up (the
+    /// caller issues the next one with `issue_refresh_token`); without, it stays valid. Under
+    /// the lock, `bound` (the client binding) runs first, so only the rightful client presenting
+    /// a rotated-away token revokes the whole family; then `validate` (scope), before the token
+    /// is consumed.
+    pub fn use_refresh_token<E>(
+        &self,
+        token: &str,
+        now: u64,
+        rotate: bool,
+        bound: impl FnOnce(&Grant) -> Result<(), E>,
+        validate: impl FnOnce(&Grant) -> Result<(), E>,
+    ) -> Result<Redeem<(GrantId, Grant)>, E> {
+        let Some((id, generation)) = self.sealer.open(Kind::Refresh, token) else { return Ok(Redeem::Unknown) };
+        let mut inner = self.lock();
+        let Some(record) = inner.grants.get(&id) else { return Ok(Redeem::Unknown) };
+        let Some(family) = record.family else { return Ok(Redeem::Unknown) };
+        bound(&record.grant)?;
+        let reused = generation < family.generation;
+        if reused && !self.faults.has(Fault::RefreshReuseNotDetected) {
+            inner.revoke_grant(id);
+            return Ok(Redeem::Replayed);
+        }
+        if generation > family.generation {
+            return Ok(Redeem::Unknown);
+        }
+        if family.expires <= now {
+            return Ok(Redeem::Expired);
+        }
+        validate(&record.grant)?;
+        let grant = record.grant.clone();
+        if rotate && let Some(family) = inner.grants.get_mut(&id).and_then(|r| r.family.as_mut()) {
+            family.generation += 1;
+        }
+        Ok(Redeem::Ok((id, grant)))
+    }
+
+    /// The grant behind a user's access token id, if the token is still live.
+    pub fn access_token_grant(&self, jti: &str, now: u64) -> Option<Grant> {
+        let (grant, _) = self.sealer.open(Kind::Access, jti).filter(|(_, expires)| *expires > now)?;
+        self.grant(grant)
+    }
+
+    /// RFC 7009: revokes the grant behind a refresh token or access-token id of `client_id`.
+    pub fn revoke_token(&self, token_or_jti: &str, client_id: &str) -> Revocation {
+        let opened = self.sealer.open(Kind::Refresh, token_or_jti).or_else(|| self.sealer.open(Kind::Access, token_or_jti));
+        let Some((grant, _)) = opened else { return Revocation::Unknown };
+        let mut inner = self.lock();
+        match inner.grants.get(&grant) {
+            Some(r) if r.grant.authz.client_id != client_id && !self.faults.has(Fault::RevocationIgnoresClient) => Revocation::OtherClient,
+            Some(_) => {
+                // Revoking a refresh token revokes the grant's access tokens too (RFC 7009 §2.1
+                // "SHOULD"); revoking an access token alone would leave the refresh token able to
+                // mint a new one, so the whole grant goes in both cases.
+                inner.revoke_grant(grant);
+                Revocation::Revoked
+            }
+            None => Revocation::Unknown,
+        }
+    }
+
+    /// Bulk revocation for the admin API; returns how many grants were revoked.
+    pub fn revoke_where(&self, matches: impl Fn(&Grant) -> bool) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<GrantId> = inner.grants.iter().filter(|(_, r)| matches(&r.grant)).map(|(id, _)| *id).collect();
+        for id in &ids {
+            inner.revoke_grant(*id);
+        }
+        ids.len()
+    }
+
+    /// Drops everything expired, a batch per lock hold, so memory stays bounded and requests
+    /// wait for at most one batch.
+    pub fn sweep(&self, now: u64) -> Sizes {
+        loop {
+            let mut inner = self.lock();
+            let mut removed = inner.sessions.pop_expired(now, SWEEP_BATCH).len() + inner.codes.pop_expired(now, SWEEP_BATCH).len();
+            for (_, dropped) in inner.interactions.pop_expired(now, SWEEP_BATCH) {
+                inner.forget_interaction_of(&dropped.request.client_id);
+                removed += 1;
+            }
+            for (id, record) in inner.grants.pop_expired(now, SWEEP_BATCH) {
+                inner.forget_grant(id, record);
+                removed += 1;
+            }
+            if removed == 0 {
+                return inner.sizes();
+            }
+        }
+    }
+
+    pub fn sizes(&self) -> Sizes {
+        self.lock().sizes()
+    }
+}
+
+impl Inner {
+    fn insert_grant(&mut self, grant: Grant, cap: usize, faults: Faults) -> GrantId {
+        let cap = if faults.has(Fault::TokenCapNotEnforced) { usize::MAX } else { cap };
+        self.next_grant += 1;
+        let id = self.next_grant;
+        let key = (grant.authz.sub.clone(), grant.authz.client_id.clone());
+        let expires = grant.expires;
+        self.grants.insert(id, GrantRecord { grant, family: None }, expires);
+        let queue = self.grants_by_user.entry(key.clone()).or_default();
+        queue.push_back(id);
+        let mut dropped = Vec::new();
+        while queue.len() > cap {
+            if let Some(oldest) = queue.pop_front() {
+                dropped.push(oldest);
+            }
+        }
+        for old in dropped {
+            self.revoke_grant(old);
+        }
+        id
+    }
+
+    /// Removes a grant: every refresh and access token naming it stops resolving at once.
+    fn revoke_grant(&mut self, id: GrantId) {
+        if let Some(record) = self.grants.remove(&id) {
+            self.forget_grant(id, record);
+        }
+    }
+
+    /// Updates the indexes for a grant that left `grants`.
+    fn forget_grant(&mut self, id: GrantId, record: GrantRecord) {
+        if record.family.is_some() {
+            self.refresh_families -= 1;
+        }
+        let key = (record.grant.authz.sub, record.grant.authz.client_id);
+        if let Some(queue) = self.grants_by_user.get_mut(&key) {
+            queue.retain(|g| *g != id);
+            if queue.is_empty() {
+                self.grants_by_user.remove(&key);
+            }
+        }
+    }
+
+    fn forget_interaction_of(&mut self, client_id: &str) {
+        if let Some(count) = self.interactions_by_client.get_mut(client_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.interactions_by_client.remove(client_id);
+            }
+        }
+    }
+
+    fn sizes(&self) -> Sizes {
+        Sizes {
+            sessions: self.sessions.len(),
+            interactions: self.interactions.len(),
+            codes: self.codes.len(),
+            grants: self.grants.len(),
+            refresh_families: self.refresh_families,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::request::{Prompt, ResponseMode, ResponseType};
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn store() -> Store {
+        Store::new(50, limits(), Faults::default())
+    }
+
+    fn authz(sub: &str, client: &str) -> Authorization {
+        Authorization {
+            client_id: client.into(),
+            sub: sub.into(),
+            scope: vec!["openid".into()],
+            resource: None,
+            auth_time: 0,
+            max_age: None,
+            acr: None,
+            amr: vec![],
+            org_id: None,
+            claims: None,
+        }
+    }
+
+    fn grant(sub: &str, client: &str) -> Grant {
+        Grant { authz: authz(sub, client), created: 0, expires: 1000 }
+    }
+
+    fn interaction(client: &str, expires: u64) -> Interaction {
+        let request = AuthRequest {
+            client_id: client.into(),
+            redirect_uri: "https://app.example.test/cb".into(),
+            response_type: ResponseType::Code,
+            response_mode: ResponseMode::Query,
+            scope: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            acr_values: vec![],
+            acr_essential: false,
+            amr_values: vec![],
+            claims: None,
+            resource: None,
+            org_id: None,
+        };
+        Interaction { request, csrf: "c".into(), browser: "b".into(), session: None, expires }
+    }
+
+    fn ok<T>(r: Result<Redeem<T>, ()>) -> T {
+        match r {
+            Ok(Redeem::Ok(t)) => t,
+            _ => panic!("expected success"),
+        }
+    }
+
+    fn refresh(store: &Store, token: &str, now: u64) -> Result<Redeem<(GrantId, Grant)>, ()> {
+        store.use_refresh_token(token, now, true, |_| Ok(()), |_| Ok(()))
+    }
+
+    #[test]
+    fn the_oldest_grant_is_dropped_beyond_the_cap() {
+        let store = Store::new(3, limits(), Faults::default());
+        let ids: Vec<_> = (0..4).map(|_| store.add_grant(grant("alice", "web"))).collect();
+        let other = store.add_grant(grant("alice", "spa"));
+        assert!(store.grant(ids[0]).is_none(), "oldest dropped");
+        assert!(ids[1..].iter().all(|id| store.grant(*id).is_some()));
+        assert!(store.grant(other).is_some(), "the cap is per application");
+    }
+
+    #[test]
+    fn refresh_reuse_revokes_the_family() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let r1 = store.issue_refresh_token(g, 500);
+        let jti = store.access_token_id(g, 500);
+        ok(refresh(&store, &r1, 10));
+        let r2 = store.issue_refresh_token(g, 500);
+        assert_eq!(refresh(&store, &r1, 11), Ok(Redeem::Replayed));
+        assert_eq!(refresh(&store, &r2, 12), Ok(Redeem::Unknown));
+        assert!(store.access_token_grant(&jti, 12).is_none());
+    }
+
+    #[test]
+    fn a_token_rotated_away_long_ago_is_still_reuse_and_the_family_costs_one_grant() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let first = store.issue_refresh_token(g, 500);
+        let mut token = first.clone();
+        for now in 0..10_000 {
+            ok(refresh(&store, &token, now % 400));
+            token = store.issue_refresh_token(g, 500);
+        }
+        let sizes = store.sizes();
+        assert_eq!((sizes.grants, sizes.refresh_families), (1, 1));
+        assert_eq!(refresh(&store, &first, 450), Ok(Redeem::Replayed));
+        assert_eq!(refresh(&store, &token, 450), Ok(Redeem::Unknown), "the family is revoked");
+    }
+
+    #[test]
+    fn a_failed_validation_does_not_consume_the_refresh_token() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let r1 = store.issue_refresh_token(g, 500);
+        assert_eq!(store.use_refresh_token(&r1, 10, true, |_| Ok(()), |_| Err("wrong scope")), Err("wrong scope"));
+        ok(refresh(&store, &r1, 10));
+    }
+
+    #[test]
+    fn a_wrong_clients_replay_does_not_revoke() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let r1 = store.issue_refresh_token(g, 500);
+        ok(refresh(&store, &r1, 10));
+        let r2 = store.issue_refresh_token(g, 500);
+        assert_eq!(store.use_refresh_token(&r1, 11, true, |_| Err("another client"), |_| Ok(())), Err("another client"));
+        ok(refresh(&store, &r2, 12));
+    }
+
+    #[test]
+    fn an_expired_family_is_refused_and_a_revoked_grant_opens_nothing() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let r = store.issue_refresh_token(g, 100);
+        assert_eq!(refresh(&store, &r, 100), Ok(Redeem::Expired));
+        assert_eq!(store.revoke_token(&r, "web"), Revocation::Revoked);
+        assert_eq!(refresh(&store, &r, 10), Ok(Redeem::Unknown));
+        let dead = store.issue_refresh_token(g, 500);
+        assert_eq!(refresh(&store, &dead, 10), Ok(Redeem::Unknown), "issued after revocation: dead on arrival");
+    }
+
+    #[test]
+    fn sweep_drops_expired_entries() {
+        let store = store();
+        let g = store.add_grant(Grant { authz: authz("alice", "web"), created: 0, expires: 50 });
+        let _ = store.issue_refresh_token(g, 100);
+        let live = store.add_grant(Grant { authz: authz("bob", "web"), created: 0, expires: 1000 });
+        let jti = store.access_token_id(live, 1000);
+        store.put_interaction("i".into(), interaction("web", 100)).unwrap();
+        let sizes = store.sweep(200);
+        assert_eq!((sizes.grants, sizes.refresh_families, sizes.interactions), (1, 0, 0));
+        assert!(store.access_token_grant(&jti, 200).is_some());
+        assert!(store.put_interaction("j".into(), interaction("web", 300)).is_ok(), "the per-client count followed the sweep");
+    }
+
+    #[test]
+    fn a_sweep_of_many_entries_removes_them_all_in_batches() {
+        let store = store();
+        for i in 0..(3 * SWEEP_BATCH + 7) {
+            store.put_code(
+                format!("c{i}"),
+                Code {
+                    authz: authz("alice", "web"),
+                    redirect_uri: "https://app.example.test/cb".into(),
+                    code_challenge: None,
+                    nonce: None,
+                    expires: 10,
+                    redeemed: None,
+                },
+            );
+        }
+        assert_eq!(store.sweep(10).codes, 0);
+    }
+
+    #[test]
+    fn revocation_is_refused_for_another_clients_token() {
+        let store = store();
+        let g = store.add_grant(grant("alice", "web"));
+        let r = store.issue_refresh_token(g, 500);
+        assert_eq!(store.revoke_token(&r, "spa"), Revocation::OtherClient);
+        assert_eq!(store.revoke_token(&r, "web"), Revocation::Revoked);
+        assert_eq!(store.revoke_token(&r, "web"), Revocation::Unknown);
+        assert_eq!(store.revoke_token("not-a-handle", "web"), Revocation::Unknown);
+    }
+
+    #[test]
+    fn a_client_at_its_interaction_cap_is_refused_until_one_ends() {
+        let limits = Limits { max_interactions_per_client: 3, ..Limits::default() };
+        let store = Store::new(50, limits, Faults::default());
+        for i in 0..3 {
+            store.put_interaction(format!("a{i}"), interaction("a", 100)).unwrap();
+        }
+        assert_eq!(store.put_interaction("a3".into(), interaction("a", 100)), Err(TooManyInteractions));
+        assert!(store.put_interaction("b0".into(), interaction("b", 100)).is_ok(), "the cap is per client");
+        assert!(store.take_interaction("a1").is_some());
+        assert!(store.put_interaction("a3".into(), interaction("a", 100)).is_ok(), "taking one freed a slot");
+        assert_eq!(store.sweep(100).interactions, 0);
+        assert!(store.put_interaction("a4".into(), interaction("a", 200)).is_ok(), "the sweep freed the slots");
+    }
+
+    #[test]
+    fn beyond_the_global_interaction_cap_the_oldest_is_dropped() {
+        let limits = Limits { max_interactions: 3, ..Limits::default() };
+        let store = Store::new(50, limits, Faults::default());
+        for i in 0..5u64 {
+            store.put_interaction(format!("i{i}"), interaction(if i % 2 == 0 { "a" } else { "b" }, 100 + i)).unwrap();
+        }
+        assert_eq!(store.sizes().interactions, 3);
+        assert!(store.interaction("i1", 0).is_none() && store.interaction("i2", 0).is_some());
+        let limits = Limits { max_interactions: 3, max_interactions_per_client: 2, ..Limits::default() };
+        let store = Store::new(50, limits, Faults::default());
+        for id in ["a0", "a1", "b0", "b1"] {
+            store.put_interaction(id.into(), interaction(&id[..1], 100)).unwrap();
+        }
+        assert!(store.interaction("a0", 0).is_none(), "b1 evicted a0");
+        assert!(
+            store.put_interaction("a2".into(), interaction("a", 100)).is_ok(),
+            "an evicted interaction no longer counts for its client"
+        );
+    }
+
+    #[test]
+    fn sessions_and_codes_are_capped_oldest_first() {
+        let limits = Limits { max_sessions: 2, max_codes: 2, ..Limits::default() };
+        let store = Store::new(50, limits, Faults::default());
+        for i in 0..3u64 {
+            let session = Session { sub: "s".into(), auth_time: 0, amr: vec![], expires: 100 + i, consents: HashSet::new() };
+            store.put_session(format!("s{i}"), session);
+        }
+        assert!(store.session("s0", 0).is_none() && store.session("s2", 0).is_some());
+        assert_eq!(store.sizes().sessions, 2);
+    }
+}
