@@ -68,7 +68,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let server = reference_server::start_on(config, SocketAddr::new(args.bind, args.port)).await?;
-        let stop = stop_signal()?;
+        // Ctrl-C or SIGTERM (what a container runtime or `kill` stops a server with): either ends
+        // in a graceful shutdown.
+        let stop = crate::conform::stop_signal()?;
         let banner = format!(
             "issuer: {issuer}\ndiscovery: {issuer}/.well-known/openid-configuration\nadmin token: {}\n",
             server.admin_token(),
@@ -81,25 +83,5 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         stop.await;
         server.shutdown().await;
         Ok(())
-    })
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what a container runtime or `kill` stops a server with), so
-/// either ends in a graceful shutdown. The handlers are installed when this is called, before
-/// the issuer is printed, so no signal is lost to the default handler.
-fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    let (mut interrupt, mut terminate) = {
-        use tokio::signal::unix::{SignalKind, signal};
-        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
-    };
-    Ok(async move {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
     })
 }
