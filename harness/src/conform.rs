@@ -256,9 +256,21 @@ async fn conform(
 }
 
 /// Resolves when the run must stop, saying why: the `--timeout` deadline passed, or Ctrl-C or
-/// SIGTERM arrived. The signal handlers are installed when this is called, not when first
-/// polled, so no signal is lost to the default handler (which would write no report).
+/// SIGTERM arrived (see `stop_signal`).
 fn stop_requested(deadline: Duration) -> anyhow::Result<impl std::future::Future<Output = String>> {
+    let signalled = stop_signal()?;
+    Ok(async move {
+        tokio::select! {
+            () = tokio::time::sleep(deadline) => format!("the run's deadline (--timeout {}) passed", limits::duration_in_words(deadline)),
+            why = signalled => format!("the run was {why}"),
+        }
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM, saying which. The signal handlers are installed when this is
+/// called, not when first polled, so no signal is lost to the default handler (which would end
+/// the process at once: no report written, no graceful shutdown of `serve`).
+pub(crate) fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = &'static str>> {
     #[cfg(unix)]
     let (mut interrupt, mut terminate) = {
         use tokio::signal::unix::{SignalKind, signal};
@@ -266,20 +278,14 @@ fn stop_requested(deadline: Duration) -> anyhow::Result<impl std::future::Future
     };
     Ok(async move {
         #[cfg(unix)]
-        let signalled = async {
-            tokio::select! {
-                _ = interrupt.recv() => "interrupted (Ctrl-C)",
-                _ = terminate.recv() => "stopped by SIGTERM",
-            }
-        };
+        tokio::select! {
+            _ = interrupt.recv() => "interrupted (Ctrl-C)",
+            _ = terminate.recv() => "stopped by SIGTERM",
+        }
         #[cfg(not(unix))]
-        let signalled = async {
+        {
             let _ = tokio::signal::ctrl_c().await;
             "interrupted (Ctrl-C)"
-        };
-        tokio::select! {
-            () = tokio::time::sleep(deadline) => format!("the run's deadline (--timeout {}) passed", limits::duration_in_words(deadline)),
-            why = signalled => format!("the run was {why}"),
         }
     })
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use reference_server::Config;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -67,11 +68,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let server = reference_server::start_on(config, SocketAddr::new(args.bind, args.port)).await?;
-        println!("issuer: {}", server.issuer());
-        println!("discovery: {}/.well-known/openid-configuration", server.issuer());
-        println!("admin token: {}", server.admin_token());
-        eprintln!("serving until Ctrl-C");
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        // Ctrl-C or SIGTERM (what a container runtime or `kill` stops a server with): either ends
+        // in a graceful shutdown.
+        let stop = crate::conform::stop_signal()?;
+        let banner = format!(
+            "issuer: {issuer}\ndiscovery: {issuer}/.well-known/openid-configuration\nadmin token: {}\n",
+            server.admin_token(),
+            issuer = server.issuer()
+        );
+        // A reader that stopped listening (`| head -n 1`, a script that took the issuer) must not
+        // stop the server, as `println!` would by panicking on the broken pipe.
+        let _ = std::io::stdout().write_all(banner.as_bytes());
+        let _ = writeln!(std::io::stderr(), "serving until Ctrl-C or SIGTERM");
+        stop.await;
         server.shutdown().await;
         Ok(())
     })

@@ -61,6 +61,51 @@ fn serve_prints_its_issuer_and_answers_discovery() {
     assert_eq!(meta["issuer"], issuer.as_str());
 }
 
+/// A port nothing listens on (a moment ago).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Whether `url` answers 200 within 20 s.
+fn answers(url: &str) -> bool {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for _ in 0..100 {
+            if reqwest::get(url).await.is_ok_and(|r| r.status().is_success()) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        false
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    let port = free_port();
+    let mut child =
+        Command::new(BIN).args(["serve", "--port", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    // Closed before the server has started: its first line meets a broken pipe.
+    drop(child.stdout.take());
+    let served = answers(&format!("http://127.0.0.1:{port}/api/oidc/.well-known/openid-configuration"));
+    child.kill().ok();
+    child.wait().ok();
+    assert!(served, "the server kept serving after its stdout closed");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_the_server_down_gracefully() {
+    let mut child = Command::new(BIN).args(["serve", "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("issuer: "), "{first}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit 0 after a graceful shutdown, not killed by the signal: {status}");
+}
+
 #[test]
 fn faults_are_listed_and_unknown_ones_refused() {
     let out = Command::new(BIN).args(["serve", "--list-faults"]).output().unwrap();

@@ -37,6 +37,9 @@ pub struct Config {
     /// How much state the server keeps at most, whatever clients do.
     #[serde(default)]
     pub limits: Limits,
+    /// What one HTTP client may cost the server (connections, time); see `edge`.
+    #[serde(default)]
+    pub http: Http,
     /// "Manage OIDC and OAuth tokens": at most this many token grants per user per application;
     /// the oldest is dropped when a new one is issued.
     #[serde(default = "default_max_grants")]
@@ -118,6 +121,31 @@ impl Default for Limits {
         // A pending authorization holds its request (each parameter capped by
         // `parameter_limits`); sessions and codes hold a few hundred bytes each.
         Limits { max_interactions: 10_000, max_interactions_per_client: 2_000, max_sessions: 100_000, max_codes: 100_000 }
+    }
+}
+
+/// Bounds at the HTTP edge, so that no client can hold the server: connections at once, and how
+/// long a client may take to send a request or to take its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    /// Connections served at once; past it the server stops accepting until one closes (the
+    /// waiting ones queue in the listen backlog).
+    pub max_connections: usize,
+    /// A client must send a request's head within this time (an idle keep-alive connection is
+    /// closed after it too, RFC 9112 §9.5), its body and be answered within it again (else 408,
+    /// RFC 9110 §15.5.9), and a response write that makes no progress for it drops the connection.
+    pub client_timeout_secs: u64,
+    /// On shutdown, requests in flight get this long to finish before their connections are
+    /// dropped.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        // 512 connections stay below the usual 1024 open-file limit, with room for the harness's
+        // own clients when the server runs in its process; 30 s is hyper's own head timeout.
+        Http { max_connections: 512, client_timeout_secs: 30, shutdown_grace_secs: 10 }
     }
 }
 
@@ -463,6 +491,7 @@ impl Config {
                 return Err(invalid(key, "must be between 1 second and 10 years"));
             }
         }
+        self.validate_http()?;
         // OIDC Discovery §3: id_token_signing_alg_values_supported MUST include RS256, and
         // discovery lists what the server signs with.
         if !self.signing_algorithms.contains(&Alg::RS256) {
@@ -509,6 +538,20 @@ impl Config {
             if u.sub.is_empty() || u.sub.len() > 255 {
                 return Err(invalid(format!("user[{i}].sub"), "must be 1 to 255 characters (OIDC Core §2)"));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        let h = &self.http;
+        if !(1..=1_000_000).contains(&h.max_connections) {
+            return Err(invalid("http.max_connections", "must be between 1 and 1000000"));
+        }
+        if !(1..=3600).contains(&h.client_timeout_secs) {
+            return Err(invalid("http.client_timeout_secs", "must be between 1 second and 1 hour"));
+        }
+        if h.shutdown_grace_secs > 3600 {
+            return Err(invalid("http.shutdown_grace_secs", "must be at most 1 hour"));
         }
         Ok(())
     }
@@ -596,6 +639,7 @@ impl Default for Config {
             admin_token: None,
             lifetimes: Lifetimes::default(),
             limits: Limits::default(),
+            http: Http::default(),
             max_tokens_per_user_per_client: default_max_grants(),
             signing_algorithms: default_algorithms(),
             keys: Vec::new(),
@@ -746,6 +790,20 @@ mod tests {
         assert!(Config::default().to_toml().find("variants").is_none(), "the default prints no variants");
         let err = Config::from_toml("variants = [\"aud-single-string\", \"aud-array-with-azp\"]").unwrap_err().to_string();
         assert_eq!(err, "config key `variants`: `aud-array-with-azp` and `aud-single-string` cannot be combined");
+    }
+
+    #[test]
+    fn http_bounds_default_per_key_and_are_checked() {
+        let config = Config::from_toml("[http]\nmax_connections = 2").unwrap();
+        assert_eq!(config.http, Http { max_connections: 2, ..Http::default() });
+        for (toml, key) in [
+            ("[http]\nmax_connections = 0", "http.max_connections"),
+            ("[http]\nclient_timeout_secs = 0", "http.client_timeout_secs"),
+            ("[http]\nshutdown_grace_secs = 3601", "http.shutdown_grace_secs"),
+        ] {
+            let err = Config::from_toml(toml).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("config key `{key}`")), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! pages, response modes), `token/` (the token endpoint, one module per grant), one module per
 //! other endpoint, `store` (lifecycle state), `keys` (signing), `tokens` (claims), `faults`
 //! (named rule breaks) and `variants` (named allowed alternatives), both switched at their
-//! rule's home.
+//! rule's home, and `edge` (the serve loop: what one HTTP client may cost).
 
 mod admin;
 mod authentication;
@@ -22,6 +22,7 @@ mod client_auth;
 pub mod config;
 mod cookies;
 mod discovery;
+mod edge;
 pub mod error;
 pub mod faults;
 mod html;
@@ -37,7 +38,8 @@ mod userinfo;
 mod util;
 pub mod variants;
 
-pub use config::{Config, ConfigError, ISSUER_PATH};
+pub use config::{Config, ConfigError, Http, ISSUER_PATH};
+pub use edge::HEAD_LIMIT;
 pub use provider::Provider;
 
 use axum::Router;
@@ -105,11 +107,14 @@ pub fn router(provider: Arc<Provider>) -> Router {
     routes.layer(axum::middleware::map_response(framework_errors_as_oauth)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(provider)
 }
 
-/// axum answers some bad requests itself (oversized body, wrong method) with plain text; give
-/// them the RFC 6749 §5.2 shape like every other error.
+/// axum answers some bad requests itself (oversized or unreadable body, wrong method) with plain
+/// text; give them the RFC 6749 §5.2 shape like every other error.
 async fn framework_errors_as_oauth(response: Response) -> Response {
     let plain = response.headers().get(axum::http::header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
     match response.status() {
+        // Only axum's body extractor answers a plain 400: a body that broke off or was framed
+        // wrongly (RFC 9112 §7.1 chunked coding).
+        StatusCode::BAD_REQUEST if plain => OAuthError::invalid_request("the request body could not be read").into_response(),
         StatusCode::PAYLOAD_TOO_LARGE if plain => {
             OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large").into_response()
         }
@@ -167,8 +172,8 @@ pub enum StartError {
     Keys(#[from] keys::KeyError),
 }
 
-/// A running server. Dropping it without `shutdown` leaves the server running until the
-/// runtime ends.
+/// A running server. Dropping it stops accepting connections as `shutdown` does, without
+/// waiting for the connections in flight.
 pub struct Server {
     base_url: String,
     provider: Arc<Provider>,
@@ -198,7 +203,8 @@ impl Server {
         &self.provider
     }
 
-    /// Stops accepting connections, finishes in-flight requests, and returns.
+    /// Stops accepting connections, lets in-flight requests finish (for up to
+    /// `http.shutdown_grace_secs`, then drops their connections), and returns.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -221,17 +227,14 @@ pub async fn start_on(config: Config, addr: SocketAddr) -> Result<Server, StartE
     let base_url = format!("http://{local}");
     let admin_token = config.admin_token.clone().unwrap_or_else(util::random_token);
     let origin = config.public_origin.clone().unwrap_or_else(|| base_url.clone());
+    let limits = edge::Limits::from(config.http);
     let provider = Arc::new(Provider::new(config, format!("{origin}{ISSUER_PATH}"), admin_token)?);
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(provider.clone());
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("server stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(edge::serve(listener, app, limits, async {
+        // A dropped sender (the handle is gone) stops the server too.
+        let _ = stopped.await;
+    }));
     let sweeper = tokio::spawn(sweep_forever(provider.clone()));
     Ok(Server { base_url, provider, stop: Some(stop), task, sweeper })
 }

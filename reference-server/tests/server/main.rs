@@ -5,6 +5,7 @@ mod bounds;
 mod client_credentials;
 mod code_flow;
 mod discovery;
+mod edge;
 mod implicit;
 mod lifecycle;
 mod parameters;
