@@ -129,8 +129,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
-    /// Connections served at once; past it the server stops accepting until one closes (the
-    /// waiting ones queue in the listen backlog).
+    /// Connections served at once; past it a new client is answered 503 with `Retry-After`
+    /// (RFC 9110 §15.6.4) and closed.
     pub max_connections: usize,
     /// A client must send a request's head within this time (an idle keep-alive connection is
     /// closed after it too, RFC 9112 §9.5), its body and be answered within it again (else 408,

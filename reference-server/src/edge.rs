@@ -4,8 +4,9 @@
 //! its body, or never read its answers held a connection and a task forever, and shutdown waited
 //! for it. This loop serves the router over hyper's HTTP/1.1 with a bound on each (the numbers
 //! are `config::Http`, the byte limits [`HEAD_LIMIT`] and `BODY_LIMIT`):
-//! - connections at once: past `max_connections` nothing more is accepted until one closes, so
-//!   further clients wait in the listen backlog instead of costing a task each;
+//! - connections at once: past `max_connections` a new client is answered `503` with
+//!   `Retry-After` at once and closed (it learns why, rather than hanging in the listen
+//!   backlog), at a cost of at most [`MAX_REFUSALS`] small tasks;
 //! - the request head must arrive within the client timeout, which also closes an idle
 //!   keep-alive connection (RFC 9112 §9.5), and within [`HEAD_LIMIT`] bytes (else hyper answers
 //!   431, RFC 6585 §5);
@@ -42,6 +43,18 @@ pub const HEAD_LIMIT: usize = 64 * 1024;
 /// After a failed accept that is not one client's doing (out of file descriptors): wait for
 /// connections to close rather than spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Clients past the connection cap being told so at once; past this many more, one is closed
+/// without a word.
+const MAX_REFUSALS: usize = 64;
+/// How long a refused client gets: its request is read (and dropped) around the 503, because
+/// clients take an answer only after their request, and closing a socket with unread data
+/// resets it, which could destroy the 503 before the client reads it.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+/// RFC 9110 §15.6.4: the server cannot take the connection now; the body in the RFC 6749 §5.2
+/// shape like every other error.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\
+Retry-After: 1\r\nConnection: close\r\nContent-Length: 108\r\n\r\n\
+{\"error\":\"temporarily_unavailable\",\"error_description\":\"the server is at its connection limit; retry later\"}";
 
 /// `config::Http` as the loop uses it.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +78,7 @@ impl From<Http> for Limits {
 /// module docs).
 pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (closing, closing_seen) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut stop = std::pin::pin!(stop);
@@ -72,7 +86,7 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, st
         tokio::select! {
             () = &mut stop => break,
             Some(ended) = connections.join_next() => log_end(ended),
-            accepted = accept(&listener, &slots) => {
+            accepted = accept(&listener, &slots, &refusals) => {
                 if let Some((stream, slot)) = accepted {
                     connections.spawn(connection(stream, app.clone(), limits, closing_seen.clone(), slot));
                 }
@@ -92,12 +106,17 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, st
     }
 }
 
-/// The next connection, once a slot is free; `None` when accepting failed.
-async fn accept(listener: &TcpListener, slots: &Arc<Semaphore>) -> Option<(TcpStream, OwnedSemaphorePermit)> {
-    // The semaphore is never closed, so acquiring only waits.
-    let slot = slots.clone().acquire_owned().await.ok()?;
+/// The next connection with its slot; `None` when accepting failed or no slot was free (the
+/// client was refused).
+async fn accept(listener: &TcpListener, slots: &Arc<Semaphore>, refusals: &Arc<Semaphore>) -> Option<(TcpStream, OwnedSemaphorePermit)> {
     match listener.accept().await {
-        Ok((stream, _)) => Some((stream, slot)),
+        Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some((stream, slot)),
+            Err(_) => {
+                refuse(stream, refusals);
+                None
+            }
+        },
         Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset) => None,
         Err(e) => {
             tracing::error!("cannot accept a connection: {e}");
@@ -105,6 +124,37 @@ async fn accept(listener: &TcpListener, slots: &Arc<Semaphore>) -> Option<(TcpSt
             None
         }
     }
+}
+
+/// Answers a client past the connection cap with [`BUSY`] and closes, in a task of its own
+/// bounded by `refusals` and [`REFUSAL_LINGER`].
+fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(permit) = refusals.clone().try_acquire_owned() else {
+        tracing::debug!("past the connection cap and the refusals in flight: closed");
+        return;
+    };
+    tracing::debug!("past the connection cap: answered 503");
+    tokio::spawn(async move {
+        let _permit = permit;
+        let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+            // Clients take an answer only once their request is out: wait for the end of its
+            // head (or a few KiB of it), answer, then take the rest until the client closes.
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match stream.read(&mut chunk).await? {
+                    0 => return Ok(()),
+                    n => head.extend_from_slice(&chunk[..n]),
+                }
+            }
+            stream.write_all(BUSY).await?;
+            stream.shutdown().await?;
+            while stream.read(&mut chunk).await? > 0 {}
+            Ok::<_, io::Error>(())
+        })
+        .await;
+    });
 }
 
 fn log_end(ended: Result<(), tokio::task::JoinError>) {
@@ -301,6 +351,15 @@ mod tests {
         let error = write(&mut guard, b"more").await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(started.elapsed(), Duration::from_secs(9), "5 s after the last progress");
+    }
+
+    #[test]
+    fn the_busy_answer_is_well_formed() {
+        let text = std::str::from_utf8(BUSY).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
     }
 
     #[tokio::test]
