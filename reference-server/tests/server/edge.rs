@@ -208,3 +208,27 @@ async fn shutdown_drops_a_stalled_request_after_the_grace_period() {
     tokio::time::timeout(PATIENCE, rig.server.shutdown()).await.expect("shutdown is not held by a stalled client");
     assert!(until_closed(&mut stream).await.is_some(), "the stalled connection was dropped");
 }
+
+#[tokio::test]
+async fn a_slow_loris_flood_past_the_cap_never_leaves_a_normal_client_hanging() {
+    let rig = rig_with_http(Http { max_connections: 40, client_timeout_secs: 1, ..Http::default() }).await;
+    // 60 connections that trickle a request head and never finish it: 40 hold every slot.
+    let mut slow = Vec::new();
+    for _ in 0..60 {
+        let mut stream = connect(&rig).await;
+        let _ = stream.write_all(b"GET /api/oidc/jwks HTTP/1.1\r\nHost: idp\r\nX-Slow: ").await;
+        slow.push(stream);
+    }
+    let url = rig.url("/.well-known/openid-configuration");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(PATIENCE).build().unwrap();
+    // Every normal request is answered, never left to time out: refused with a 503 while the slow
+    // ones hold the slots, served once the client timeout has cut them off.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(http.get(&url).send().await.expect("answered, not hanging").status());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&StatusCode::OK), "served once the slow heads were cut off: {statuses:?}");
+    drop(slow);
+}
