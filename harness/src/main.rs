@@ -53,12 +53,17 @@ fn main() -> ExitCode {
     // Colour only on a terminal, and never with NO_COLOR set (no-color.org): log files and CI
     // logs get plain text.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let cli = Cli::parse();
+    let filter = match &cli.command {
+        // `serve -v`: one line per request as well (`RUST_LOG` still overrides everything).
+        Command::Serve(args) if args.verbose => format!("{DEFAULT_LOG_FILTER},{}=info", reference_server::REQUEST_LOG),
+        _ => DEFAULT_LOG_FILTER.to_string(),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(colour)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Conform(args) => conform::run(args),
         Command::Lint { profile } => lint(&profile),

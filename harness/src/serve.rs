@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Print the variant catalog (allowed alternatives, each with the rule that allows it) and exit.
     #[arg(long)]
     list_variants: bool,
+    /// Log one line per request on stderr: method, path (never the query: it carries codes),
+    /// status and microseconds.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {

@@ -118,3 +118,31 @@ fn faults_are_listed_and_unknown_ones_refused() {
     let out = Command::new(BIN).args(["conform", "--fault", "no-such-fault"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_verbose_logs_one_line_per_request_without_its_query() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "-v", "--port", &port.to_string()])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/oidc");
+    assert!(answers(&format!("{base}/.well-known/openid-configuration")));
+    let refused = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(format!("{base}/token?code=a-secret-code-in-a-query")).await.map(|r| r.status().as_u16()) });
+    assert_eq!(refused.ok(), Some(405), "a GET to the token endpoint is refused");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    child.wait().ok();
+    let line = log.lines().find(|l| l.contains("GET /api/oidc/.well-known/openid-configuration 200")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.trim_end().ends_with("µs"), "{line}");
+    assert!(log.contains("GET /api/oidc/token 405"), "{log}");
+    assert!(!log.contains("a-secret-code"), "the query is never logged: {log}");
+}

@@ -189,8 +189,27 @@ async fn connection(stream: TcpStream, app: Router, limits: Limits, mut closing:
     }
 }
 
-/// One request: the router's answer within `limit`, a panic answered as a 500.
-async fn answer<B>(mut app: Router, request: Request<B>, limit: Duration) -> Result<Response, Infallible>
+/// The target of the one line per request (method, path, status, µs), at INFO:
+/// `oidc-harness serve -v` switches it on. The path only: the query carries codes, states and
+/// interaction ids, and it is never logged.
+pub const REQUEST_LOG: &str = "reference_server::request";
+
+/// One request: the router's answer within `limit`, a panic answered as a 500, and its log line.
+async fn answer<B>(app: Router, request: Request<B>, limit: Duration) -> Result<Response, Infallible>
+where
+    Router: Service<Request<B>, Response = Response, Error = Infallible>,
+{
+    // Nothing is copied for the log unless it is on: this is the token path too.
+    let logged = tracing::enabled!(target: REQUEST_LOG, tracing::Level::INFO)
+        .then(|| (request.method().clone(), request.uri().path().to_string(), std::time::Instant::now()));
+    let response = answer_in_time(app, request, limit).await;
+    if let (Some((method, path, started)), Ok(response)) = (logged, &response) {
+        tracing::info!(target: REQUEST_LOG, "{method} {path} {} {}µs", response.status().as_u16(), started.elapsed().as_micros());
+    }
+    response
+}
+
+async fn answer_in_time<B>(mut app: Router, request: Request<B>, limit: Duration) -> Result<Response, Infallible>
 where
     Router: Service<Request<B>, Response = Response, Error = Infallible>,
 {

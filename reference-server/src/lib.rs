@@ -39,7 +39,7 @@ mod util;
 pub mod variants;
 
 pub use config::{Config, ConfigError, Http, ISSUER_PATH};
-pub use edge::HEAD_LIMIT;
+pub use edge::{HEAD_LIMIT, REQUEST_LOG};
 pub use provider::Provider;
 
 use axum::Router;
