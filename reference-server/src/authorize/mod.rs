@@ -171,7 +171,7 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
         client_id: client.client_id.clone(),
         sub: user.sub.clone(),
         scope: request.scope.clone(),
-        resource: request.resource.clone(),
+        resources: request.resources.clone(),
         auth_time: session.auth_time,
         max_age: request.max_age,
         acr: acr_claim(&provider.config, &requirement, &session.amr),
@@ -223,7 +223,8 @@ fn implicit_tokens(
     authz: Authorization,
     now: u64,
 ) -> Result<Vec<(&'static str, String)>, crate::keys::KeyError> {
-    let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resource.as_deref())?;
+    // The request named one resource at most for this response type (RFC 8707 §2).
+    let access = provider.mint_access_token(client, Some(&authz), &authz.scope, authz.resources.first().map(String::as_str))?;
     let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token) };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
     let about = provider.describe_access_token(&authz.scope, &request.scope);
