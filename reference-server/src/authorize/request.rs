@@ -9,7 +9,7 @@ use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::space_list;
 use crate::variants::Variant;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
@@ -79,6 +79,32 @@ impl AuthRequest {
     /// The scope as one space-delimited string (RFC 6749 §3.3).
     pub fn scope_string(&self) -> String {
         self.scope.join(" ")
+    }
+
+    /// What a remembered consent covers: the scope, the claims the `claims` parameter names
+    /// (OIDC Core §5.5) and the resources (RFC 8707 §2.1). A request asking for more than an
+    /// approved one therefore shows the consent page again, which lists what it releases.
+    pub fn consent_key(&self) -> String {
+        let mut key = self.scope_string();
+        if let Some(claims) = &self.claims {
+            let names: BTreeSet<&str> = claims.id_token.claims.iter().chain(&claims.userinfo.claims).map(|(n, _)| n.as_str()).collect();
+            key.push_str("\nclaims:");
+            key.push_str(&names.into_iter().collect::<Vec<_>>().join(" "));
+        }
+        if !self.resources.is_empty() {
+            key.push_str("\nresources:");
+            key.push_str(&self.resources.join(" "));
+        }
+        key
+    }
+
+    /// OIDC Core §3.1.2.2 and §5.5.1: when `claims` asks for the ID token's `sub` with a
+    /// specific `value` (or one of `values`), only that End-User may be answered for: "The
+    /// Authorization Server MUST NOT reply with an ID Token or Access Token for a different
+    /// user, even if they have an active session". Without such a request, anyone.
+    pub fn accepts_subject(&self, sub: &str) -> bool {
+        let Some(spec) = self.claims.as_ref().and_then(|c| c.id_token.get("sub")) else { return true };
+        spec.values.is_empty() || spec.values.iter().any(|v| v.as_str() == Some(sub))
     }
 }
 
@@ -588,6 +614,24 @@ mod tests {
         ] {
             assert!(!redirect_uri_matches(registered, requested), "{registered} !~ {requested}");
         }
+    }
+
+    #[test]
+    fn a_sub_value_in_claims_names_the_only_acceptable_user() {
+        let provider = Provider::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into(), "admin".into()).unwrap();
+        let query = |claims: &str| {
+            let claims: String = form_urlencoded::byte_serialize(claims.as_bytes()).collect();
+            format!(
+                "client_id=web-app&redirect_uri=https%3A%2F%2Fapp.example.test%2Fcallback&response_type=code&scope=openid&claims={claims}"
+            )
+        };
+        let request = |claims: &str| validate(&provider, &Params::parse(&query(claims))).map_err(|_| "invalid").unwrap();
+        let bob = request(r#"{"id_token":{"sub":{"value":"u-bob"}}}"#);
+        assert!(bob.accepts_subject("u-bob") && !bob.accepts_subject("u-alice"));
+        assert!(!request(r#"{"id_token":{"sub":{"value":5}}}"#).accepts_subject("5"), "a sub is a string");
+        assert!(request(r#"{"userinfo":{"sub":{"value":"u-bob"}}}"#).accepts_subject("u-alice"), "§5.5.1 is about the ID token");
+        assert!(request(r#"{"id_token":{"sub":null}}"#).accepts_subject("u-alice"));
+        assert_ne!(bob.consent_key(), request(r#"{"id_token":{"email":null}}"#).consent_key(), "the claims asked for count");
     }
 
     #[test]
