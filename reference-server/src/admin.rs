@@ -66,7 +66,7 @@ pub async fn revoke(State(provider): State<Arc<Provider>>, headers: HeaderMap, b
         let revoked = provider.store.revoke_where(|g| {
             sub.as_ref().is_none_or(|s| &g.authz.sub == s)
                 && selector.client_id.as_ref().is_none_or(|c| &g.authz.client_id == c)
-                && selector.resource.as_ref().is_none_or(|r| g.authz.resource.as_ref() == Some(r))
+                && selector.resource.as_ref().is_none_or(|r| g.authz.resources.contains(r))
         });
         Ok(json!({ "revoked_grants": revoked }))
     })())

@@ -3,6 +3,7 @@
 
 use crate::config::User;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// The claims requested for one destination (`id_token` or `userinfo`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -144,6 +145,15 @@ pub fn user_claims(user: &User, scopes: &[String], requested: Option<&ClaimSet>)
     out
 }
 
+/// The names of the user claims a grant of `scopes` and `requested` can release about `user`,
+/// in its ID tokens or at userinfo (the same computation as theirs): what the consent page
+/// lists.
+pub fn released_claim_names(user: &User, scopes: &[String], requested: Option<&ClaimsRequest>) -> BTreeSet<String> {
+    let id_token = user_claims(user, scopes, requested.map(|r| &r.id_token));
+    let userinfo = user_claims(user, scopes, requested.map(|r| &r.userinfo));
+    id_token.into_iter().chain(userinfo).map(|(name, _)| name).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +198,15 @@ mod tests {
         let requested = ClaimSet { claims: vec![("phone_number".into(), ClaimSpec::default()), ("nope".into(), ClaimSpec::default())] };
         let c = user_claims(&user, &["email".into()], Some(&requested));
         assert_eq!(c.keys().collect::<Vec<_>>(), vec!["email", "email_verified", "phone_number"]);
+    }
+
+    #[test]
+    fn released_names_cover_both_destinations_and_only_what_the_user_has() {
+        let user = crate::config::Config::default().users[0].clone();
+        let requested = ClaimsRequest::parse(r#"{"id_token":{"phone_number":null},"userinfo":{"name":null,"nope":null}}"#).unwrap();
+        let names = released_claim_names(&user, &["email".into()], Some(&requested));
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["email", "email_verified", "name", "phone_number"]);
+        assert!(released_claim_names(&user, &["openid".into()], None).is_empty());
     }
 
     proptest! {

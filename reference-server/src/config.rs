@@ -16,6 +16,9 @@ pub struct Config {
     /// `ui_locales`) are rejected with `invalid_request` instead of being ignored.
     #[serde(default)]
     pub strict: bool,
+    /// Length caps on the authorization request's free-text parameters.
+    #[serde(default)]
+    pub parameter_limits: ParameterLimits,
     /// Named faults to inject (see `faults::CATALOG`); empty for a conformant server.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "fault_names")]
     pub faults: Vec<crate::faults::Fault>,
@@ -146,6 +149,57 @@ impl Default for Http {
         // 512 connections stay below the usual 1024 open-file limit, with room for the harness's
         // own clients when the server runs in its process; 30 s is hyper's own head timeout.
         Http { max_connections: 512, client_timeout_secs: 30, shutdown_grace_secs: 10 }
+    }
+}
+
+/// Length caps, in bytes after percent-decoding, on the authorization request's free-text
+/// parameters (`[parameter_limits]`). A pending authorization is stored while the user logs in,
+/// and these are the values stored as sent (every other parameter is checked against the
+/// configuration or has a fixed form), so the caps bound what one unauthenticated request can
+/// make the server hold. A longer value fails the request with `invalid_request` naming the
+/// parameter and its cap. The defaults are far above what relying parties send, so only a
+/// flood meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParameterLimits {
+    /// `state` (RFC 6749 §4.1.1), opaque to the server. Some relying parties carry encrypted
+    /// properties in it (ASP.NET Core's are often 1 to 2 KB), so the default is 4096; a longer
+    /// one would already strain the 8 KB request-line limit of common proxies.
+    pub state: usize,
+    /// `nonce` (OIDC Core §3.1.2.1): relying parties send a random value or its hash, tens of
+    /// bytes; 2048 by default.
+    pub nonce: usize,
+    /// `login_hint` (OIDC Core §3.1.2.1): an email address is at most 254 bytes (RFC 5321
+    /// §4.5.3.1.3), a `sub` 255 (OIDC Core §2); 512 by default.
+    pub login_hint: usize,
+    /// `claims` (OIDC Core §5.5), JSON naming a few dozen claims at most; 8192 by default.
+    pub claims: usize,
+    /// `acr_values` (OIDC Core §3.1.2.1), a few URNs; 2048 by default.
+    pub acr_values: usize,
+    /// `amr_values`, a few RFC 8176 method names; 512 by default.
+    pub amr_values: usize,
+    /// `org_id`, one organisation identifier; 256 by default.
+    pub org_id: usize,
+}
+
+impl Default for ParameterLimits {
+    fn default() -> Self {
+        ParameterLimits { state: 4096, nonce: 2048, login_hint: 512, claims: 8192, acr_values: 2048, amr_values: 512, org_id: 256 }
+    }
+}
+
+impl ParameterLimits {
+    /// Each capped parameter with its cap, by the parameter's (and the key's) name.
+    pub fn caps(&self) -> [(&'static str, usize); 7] {
+        [
+            ("state", self.state),
+            ("nonce", self.nonce),
+            ("login_hint", self.login_hint),
+            ("claims", self.claims),
+            ("acr_values", self.acr_values),
+            ("amr_values", self.amr_values),
+            ("org_id", self.org_id),
+        ]
     }
 }
 
@@ -464,6 +518,9 @@ impl Config {
         if let Some((a, b)) = crate::variants::Variants::new(self.variants.iter().copied()).conflict() {
             return Err(invalid("variants", format!("`{a}` and `{b}` cannot be combined")));
         }
+        if let Some((name, _)) = self.parameter_limits.caps().into_iter().find(|(_, cap)| *cap == 0) {
+            return Err(invalid(format!("parameter_limits.{name}"), "must be at least 1 byte"));
+        }
         if self.max_tokens_per_user_per_client == 0 {
             return Err(invalid("max_tokens_per_user_per_client", "must be at least 1"));
         }
@@ -633,6 +690,7 @@ impl Default for Config {
         Config {
             strict: false,
             shared_process_keys: false,
+            parameter_limits: ParameterLimits::default(),
             faults: Vec::new(),
             variants: Vec::new(),
             public_origin: None,
@@ -804,6 +862,19 @@ mod tests {
             let err = Config::from_toml(toml).unwrap_err().to_string();
             assert!(err.starts_with(&format!("config key `{key}`")), "{toml}: {err}");
         }
+    }
+
+    #[test]
+    fn parameter_limits_are_read_partially_and_refuse_zero() {
+        let config = Config::from_toml("[parameter_limits]\nstate = 100\n").unwrap();
+        assert_eq!(config.parameter_limits, ParameterLimits { state: 100, ..ParameterLimits::default() });
+        assert!(Config::default().to_toml().contains("[parameter_limits]\nstate = 4096\n"), "{}", Config::default().to_toml());
+        for (name, _) in ParameterLimits::default().caps() {
+            let err = Config::from_toml(&format!("[parameter_limits]\n{name} = 0\n")).unwrap_err().to_string();
+            assert_eq!(err, format!("config key `parameter_limits.{name}`: must be at least 1 byte"));
+        }
+        let err = Config::from_toml("[parameter_limits]\nscope = 10\n").unwrap_err().to_string();
+        assert!(err.contains("scope"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod params;
 pub mod provider;
 mod revocation;
 pub mod store;
+mod targets;
 mod token;
 pub mod tokens;
 mod userinfo;

@@ -55,7 +55,7 @@ fn grant_from_claims(claims: &serde_json::Map<String, Value>) -> Option<crate::s
             client_id: text("client_id")?,
             sub: text("sub")?,
             scope: crate::util::space_list(claims.get("scope").and_then(Value::as_str)),
-            resource: None,
+            resources: Vec::new(),
             auth_time: claims.get("auth_time").and_then(Value::as_u64)?,
             max_age: None,
             acr: text("acr"),

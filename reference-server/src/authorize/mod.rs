@@ -79,10 +79,17 @@ fn needs_login(provider: &Provider, request: &AuthRequest, session: &Session, no
     // whole seconds, so a floored elapsed time equal to max_age may really be more: count it as
     // too old (re-authenticating early is always allowed; this also makes max_age=0 work).
     let too_old = request.max_age.is_some_and(|max| now.saturating_sub(session.auth_time) >= max) && !provider.has(Fault::MaxAgeIgnored);
-    let other_user = request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user));
+    let other_user = is_someone_else(request, user);
     let missing_method = requirement(&provider.config, request, user).methods.iter().any(|m| !session.amr.contains(m));
     let prompt_login = request.prompt.login && !provider.has(Fault::PromptLoginIgnored);
     prompt_login || request.prompt.select_account || too_old || other_user || missing_method || provider.has(Fault::SessionIgnored)
+}
+
+/// Whether `request` is for another account than `user`'s: a `login_hint` naming someone else,
+/// or a `claims` request for another `sub` (OIDC Core §3.1.2.2), which also refuses a login as
+/// `user` (see `pages`).
+pub fn is_someone_else(request: &AuthRequest, user: &crate::config::User) -> bool {
+    request.login_hint.as_deref().is_some_and(|hint| !hint_matches(hint, user)) || !request.accepts_subject(&user.sub)
 }
 
 /// `login_hint` names the account by username, email or subject.
@@ -147,7 +154,7 @@ pub fn proceed(
     session: &Session,
 ) -> Response {
     let consent_needed = provider.config.client(&request.client_id).is_some_and(|c| c.consent)
-        && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.scope_string())));
+        && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.consent_key())));
     if !consent_needed {
         return match interaction {
             // The interaction is consumed exactly once: of concurrent logins for it, only the one
@@ -178,6 +185,11 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
     let (Some(client), Some(user)) = (provider.config.client(&request.client_id), provider.config.user_by_sub(&session.sub)) else {
         return deny("the client or user no longer exists");
     };
+    // OIDC Core §3.1.2.2: never a code or token for another user than the one `claims` asked
+    // for (the session and login checks keep such a user from getting this far).
+    if !request.accepts_subject(&user.sub) {
+        return deny("the signed-in user is not the one the request asked for (OIDC Core §3.1.2.2)");
+    }
     let requirement = requirement(&provider.config, request, user);
     if requirement.unsatisfiable {
         return deny("none of the essential acr values can be satisfied for this user (OIDC Core §5.5.1.1)");
@@ -192,7 +204,7 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
         client_id: client.client_id.clone(),
         sub: user.sub.clone(),
         scope: request.scope.clone(),
-        resource: request.resource.clone(),
+        resources: request.resources.clone(),
         auth_time: session.auth_time,
         max_age: request.max_age,
         acr: acr_claim(&provider.config, &requirement, &session.amr),
@@ -247,7 +259,8 @@ fn implicit_tokens(
     // The grant lives as long as its access token (which extends it if it ends later).
     let grant =
         provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs });
-    let access = provider.mint_access_token(client, Some((&authz, grant)), &authz.scope, authz.resource.as_deref())?;
+    // The request named one resource at most for this response type (RFC 8707 §2).
+    let access = provider.mint_access_token(client, Some((&authz, grant)), &authz.scope, authz.resources.first().map(String::as_str))?;
     let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token) };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
     let about = provider.describe_access_token(&authz.scope, &request.scope);

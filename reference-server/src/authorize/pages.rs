@@ -118,8 +118,7 @@ fn reauth_account<'p>(provider: &'p Provider, headers: &HeaderMap, found: &Inter
     }
     let session = provider.store.session(cookies::get(headers, cookies::SESSION)?, now_secs())?;
     let user = provider.config.user_by_sub(&session.sub)?;
-    let someone_else = found.request.login_hint.as_deref().is_some_and(|hint| !super::hint_matches(hint, user));
-    (!someone_else).then_some(user)
+    (!super::is_someone_else(&found.request, user)).then_some(user)
 }
 
 /// How the re-authentication page names the account: its email, else its username.
@@ -350,6 +349,11 @@ fn sign_in(
     // usernames exist.
     let password_ok = constant_time_eq(password, user.map_or("\u{0}unknown-user\u{0}", |u| u.password.as_str()));
     let Some(user) = user.filter(|_| password_ok) else { return Err("The username or password is incorrect.") };
+    // OIDC Core §3.1.2.2: the request asked for another account (`claims` with a `sub`
+    // value): this login cannot answer it, so no session starts and the page asks again.
+    if !found.request.accepts_subject(&user.sub) {
+        return Err("This application asked for a different account. Sign in with that account.");
+    }
     let needed = requirement(&provider.config, &found.request, user);
     if needed.methods.iter().any(|m| m == "otp") {
         let otp_ok = match (otp, &user.otp) {
@@ -453,10 +457,18 @@ pub async fn consent_page(State(provider): State<Arc<Provider>>, headers: Header
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    if interaction_session(&provider, &headers, &found).is_none() {
+    let Some((_, session)) = interaction_session(&provider, &headers, &found) else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
-    }
-    let scopes: String = found.request.scope.iter().map(|s| format!("<li>{}</li>", html_escape(s))).collect();
+    };
+    let Some(user) = provider.config.user_by_sub(&session.sub) else {
+        return error_page(StatusCode::BAD_REQUEST, EXPIRED);
+    };
+    let request = &found.request;
+    // Every user claim this grant's ID tokens and userinfo can release is listed, so what is
+    // released is what the user approved.
+    let claims = crate::claims::released_claim_names(user, &request.scope, request.claims.as_ref());
+    let details = listed("It will see these details of your account:", "claims", &claims);
+    let resources = listed("The access is for:", "resources", &request.resources);
     let form = format!(
         "<form method=\"post\" action=\"{action}\" id=\"consent\">{ix}{csrf}\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
@@ -466,12 +478,22 @@ pub async fn consent_page(State(provider): State<Arc<Provider>>, headers: Header
         csrf = hidden("csrf", &found.csrf),
     );
     let body = format!(
-        "<p><strong>{client}</strong> asks for access to:</p><ul id=\"scopes\">{scopes}</ul>\n\
-         {form}",
-        client = html_escape(&found.request.client_id),
+        "<p><strong>{client}</strong> asks for access to:</p>{scopes}{details}{resources}{form}",
+        client = html_escape(&request.client_id),
+        scopes = listed("", "scopes", &request.scope),
         form = among_other_forms(&provider, &id, form),
     );
     page(StatusCode::OK, "Allow access?", &body)
+}
+
+/// A list for the consent page under `heading` (none when empty), `items` escaped.
+fn listed<'i>(heading: &str, id: &str, items: impl IntoIterator<Item = &'i String>) -> String {
+    let items: String = items.into_iter().map(|s| format!("<li>{}</li>", html_escape(s))).collect();
+    match (items.is_empty(), heading.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!("<ul id=\"{id}\">{items}</ul>\n"),
+        (false, false) => format!("<p>{heading}</p><ul id=\"{id}\">{items}</ul>\n"),
+    }
 }
 
 pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -491,7 +513,7 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
     let request = found.request;
     let response = match form.get("decision") {
         Some("approve") => {
-            provider.store.add_consent(&session_id, &request.client_id, &request.scope_string());
+            provider.store.add_consent(&session_id, &request.client_id, &request.consent_key());
             finish(&provider, &request, &session)
         }
         Some("deny") => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),

@@ -9,6 +9,7 @@ use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::space_list;
 use crate::variants::Variant;
+use std::collections::{BTreeSet, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
@@ -65,7 +66,8 @@ pub struct AuthRequest {
     pub acr_essential: bool,
     pub amr_values: Vec<String>,
     pub claims: Option<ClaimsRequest>,
-    pub resource: Option<String>,
+    /// RFC 8707 §2.1: the resource servers the grant will cover, in order, without repeats.
+    pub resources: Vec<String>,
     pub org_id: Option<String>,
 }
 
@@ -77,6 +79,32 @@ impl AuthRequest {
     /// The scope as one space-delimited string (RFC 6749 §3.3).
     pub fn scope_string(&self) -> String {
         self.scope.join(" ")
+    }
+
+    /// What a remembered consent covers: the scope, the claims the `claims` parameter names
+    /// (OIDC Core §5.5) and the resources (RFC 8707 §2.1). A request asking for more than an
+    /// approved one therefore shows the consent page again, which lists what it releases.
+    pub fn consent_key(&self) -> String {
+        let mut key = self.scope_string();
+        if let Some(claims) = &self.claims {
+            let names: BTreeSet<&str> = claims.id_token.claims.iter().chain(&claims.userinfo.claims).map(|(n, _)| n.as_str()).collect();
+            key.push_str("\nclaims:");
+            key.push_str(&names.into_iter().collect::<Vec<_>>().join(" "));
+        }
+        if !self.resources.is_empty() {
+            key.push_str("\nresources:");
+            key.push_str(&self.resources.join(" "));
+        }
+        key
+    }
+
+    /// OIDC Core §3.1.2.2 and §5.5.1: when `claims` asks for the ID token's `sub` with a
+    /// specific `value` (or one of `values`), only that End-User may be answered for: "The
+    /// Authorization Server MUST NOT reply with an ID Token or Access Token for a different
+    /// user, even if they have an active session". Without such a request, anyone.
+    pub fn accepts_subject(&self, sub: &str) -> bool {
+        let Some(spec) = self.claims.as_ref().and_then(|c| c.id_token.get("sub")) else { return true };
+        spec.values.is_empty() || spec.values.iter().any(|v| v.as_str() == Some(sub))
     }
 }
 
@@ -156,6 +184,7 @@ fn validate_after_redirect_uri(
     {
         return invalid_request(format!("unknown parameter {unknown}"));
     }
+    check_lengths(provider, params)?;
     check_request_objects(params)?;
     let response_type = response_type?;
     let scope = check_scope(provider, client, params)?;
@@ -174,7 +203,7 @@ fn validate_after_redirect_uri(
     let max_age = check_max_age(params)?;
     let claims = if provider.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(provider, params)? };
     let (acr_values, acr_essential) = requested_acr(params, claims.as_ref());
-    let resource = if provider.has(Fault::AudienceIgnored) { None } else { check_resource(provider, client, params)? };
+    let resources = check_resources(provider, client, params, response_type)?;
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: reply_to.redirect_uri.clone(),
@@ -191,7 +220,7 @@ fn validate_after_redirect_uri(
         acr_essential,
         amr_values: space_list(params.get("amr_values")),
         claims,
-        resource,
+        resources,
         org_id: params.get("org_id").map(str::to_string),
     })
 }
@@ -210,11 +239,15 @@ fn check_client<'a>(provider: &'a Provider, params: &Params) -> Result<&'a Clien
 }
 
 /// RFC 6749 §3.1.2.3 and RFC 9700 §2.1: the redirect URI must match a registered one exactly
-/// (simple string comparison). It may be omitted only by an OAuth request of a client with
-/// exactly one registered URI; OIDC Core §3.1.2.1 always requires it.
+/// (simple string comparison; see `redirect_uri_matches` for the loopback port). It may be
+/// omitted only by an OAuth request of a client with exactly one registered URI; OIDC Core
+/// §3.1.2.1 always requires it.
 fn check_redirect_uri(provider: &Provider, client: &Client, params: &Params) -> Result<String, String> {
     let registered = |uri: &str| {
-        client.redirect_uris.iter().any(|r| r == uri || (provider.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())))
+        client
+            .redirect_uris
+            .iter()
+            .any(|r| redirect_uri_matches(r, uri) || (provider.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())))
     };
     if params.is_repeated("redirect_uri") {
         return Err("The redirect_uri parameter was sent more than once (RFC 6749 §3.1).".into());
@@ -230,6 +263,38 @@ fn check_redirect_uri(provider: &Provider, client: &Client, params: &Params) -> 
             }
         }
     }
+}
+
+/// Whether a requested redirect URI matches a registered one: byte for byte (RFC 9700 §2.1),
+/// except that for a loopback IP redirect URI "the authorization server MUST allow any port to
+/// be specified at the time of the request" (RFC 8252 §7.3). Only the port may differ: scheme,
+/// host, path and query stay exact. The code is then bound to the URI as requested, port
+/// included, so the token endpoint still compares it exactly (RFC 6749 §4.1.3).
+pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    matches!((loopback_without_port(registered), loopback_without_port(requested)), (Some(r), Some(q)) if r == q)
+}
+
+/// A loopback IP redirect URI split around its optional port: `http://127.0.0.1` or
+/// `http://[::1]` (RFC 8252 §7.3), and what follows the port (path and query). `localhost` is
+/// not one: RFC 8252 §8.3 makes it NOT RECOMMENDED (the name may resolve to another
+/// interface, or be taken by another program), and §7.3's MUST is for the IP literals, so a
+/// `localhost` URI is compared exactly, like any other.
+fn loopback_without_port(uri: &str) -> Option<(&'static str, &str)> {
+    let host = ["http://127.0.0.1", "http://[::1]"].into_iter().find(|h| uri.starts_with(h))?;
+    let after_host = &uri[host.len()..];
+    let rest = match after_host.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            port_and_rest[..digits].parse::<u16>().ok().filter(|port| *port > 0)?;
+            &port_and_rest[digits..]
+        }
+        None => after_host,
+    };
+    // Anything else right after the host (`.evil.test`, `@evil.test`) makes it another host.
+    (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')).then_some((host, rest))
 }
 
 /// RFC 6749 §3.1: request and response parameters must not be included more than once. The
@@ -265,6 +330,17 @@ fn check_response_type(provider: &Provider, params: &Params) -> Result<StepResul
         response_type = response_type.map_err(|(_, description)| ("invalid_request", description));
     }
     Ok(response_type)
+}
+
+/// `[parameter_limits]`: a free-text parameter longer than its cap is refused before anything
+/// parses or stores it (a pending request is held while the user logs in).
+fn check_lengths(provider: &Provider, params: &Params) -> StepResult<()> {
+    for (name, cap) in provider.config.parameter_limits.caps() {
+        if params.get(name).is_some_and(|value| value.len() > cap) {
+            return invalid_request(format!("{name} is longer than this server accepts ({cap} bytes at most)"));
+        }
+    }
+    Ok(())
 }
 
 /// OIDC Core §6: request objects are not supported by this profile.
@@ -339,13 +415,15 @@ fn check_response_mode(provider: &Provider, params: &Params, response_type: Resp
 /// `unknown-scope-dropped` variant drops the scopes it would refuse.
 fn check_scope(provider: &Provider, client: &Client, params: &Params) -> StepResult<Vec<String>> {
     let mut scope = space_list(params.get("scope"));
+    // A set, so a long scope costs one lookup per value whatever the client's list.
+    let allowed: HashSet<&str> = client.scopes.iter().map(String::as_str).collect();
     if provider.has_variant(Variant::UnknownScopeDropped) {
-        scope.retain(|s| client.scopes.contains(s));
+        scope.retain(|s| allowed.contains(s.as_str()));
     }
     if scope.is_empty() {
         return Err(("invalid_scope", "scope is required (RFC 6749 §3.3)".into()));
     }
-    if let Some(unknown) = scope.iter().find(|s| !client.scopes.contains(s)) {
+    if let Some(unknown) = scope.iter().find(|s| !allowed.contains(s.as_str())) {
         return Err(("invalid_scope", format!("scope \"{unknown}\" is not allowed for this client")));
     }
     Ok(scope)
@@ -483,32 +561,16 @@ fn requested_acr(params: &Params, claims: Option<&ClaimsRequest>) -> (Vec<String
     (space_list(params.get("acr_values")), false)
 }
 
-/// RFC 8707 §2 (`resource`) and the profile's `audience` alias: one known resource server the
-/// client may use, else `invalid_target`.
-fn check_resource(provider: &Provider, client: &Client, params: &Params) -> StepResult<Option<String>> {
-    let resource = match (params.get("resource"), params.get("audience")) {
-        (Some(r), Some(a)) if r != a => return invalid_request("audience and resource name different targets"),
-        (Some(r), _) | (None, Some(r)) => r,
-        (None, None) => return Ok(None),
-    };
-    check_target(provider, client, resource).map(Some)
-}
-
-/// Shared with the token endpoint: RFC 8707 §2 target validation.
-pub fn check_target(provider: &Provider, client: &Client, resource: &str) -> StepResult<String> {
-    let parsed = url::Url::parse(resource).ok().filter(|u| u.fragment().is_none());
-    if parsed.is_none() {
-        return Err(("invalid_target", "resource must be an absolute URI without a fragment (RFC 8707 §2)".into()));
+/// RFC 8707 §2 (`resource`, once or more) and the profile's `audience` alias: known resource
+/// servers the client may use, else `invalid_target`. An access token issued right here (`id_token
+/// token`) has one audience, so that response type takes one resource at most: RFC 8707 §2 lets
+/// the server refuse targets it cannot issue a token for (`invalid_target`).
+fn check_resources(provider: &Provider, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Vec<String>> {
+    let resources = crate::targets::requested(provider, client, params)?;
+    if resources.len() > 1 && response_type == ResponseType::IdTokenToken {
+        return Err(("invalid_target", "an access token is for one resource here: send resource once (RFC 8707 §2)".into()));
     }
-    // RFC 8707 §2: invalid_target is for what the server does not find acceptable; the
-    // `unknown-resource-accepted` variant accepts a resource it has no record of.
-    if provider.config.resource_server(resource).is_none() && provider.has_variant(Variant::UnknownResourceAccepted) {
-        return Ok(resource.to_string());
-    }
-    if provider.config.resource_server(resource).is_none() || !client.resources.iter().any(|r| r == resource) {
-        return Err(("invalid_target", format!("resource \"{resource}\" is unknown or not allowed for this client")));
-    }
-    Ok(resource.to_string())
+    Ok(resources)
 }
 
 #[cfg(test)]
@@ -520,6 +582,56 @@ mod tests {
         assert_eq!(parse_response_type(Some("token id_token")), Ok(ResponseType::IdTokenToken));
         assert!(matches!(parse_response_type(Some("token")), Err(("unsupported_response_type", _))));
         assert!(matches!(parse_response_type(None), Err(("invalid_request", _))));
+    }
+
+    #[test]
+    fn loopback_redirect_uris_match_with_any_port_and_nothing_else() {
+        for (registered, requested) in [
+            ("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb"),
+            ("http://127.0.0.1:8080/cb", "http://127.0.0.1:9/cb"),
+            ("http://127.0.0.1:8080/cb", "http://127.0.0.1/cb"),
+            ("http://[::1]/cb?a=1", "http://[::1]:65535/cb?a=1"),
+            ("http://127.0.0.1", "http://127.0.0.1:5000"),
+            ("https://app.example.test/cb", "https://app.example.test/cb"),
+            ("http://localhost/cb", "http://localhost/cb"),
+        ] {
+            assert!(redirect_uri_matches(registered, requested), "{registered} ~ {requested}");
+        }
+        for (registered, requested) in [
+            ("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb/"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb?x"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:49152"),
+            ("http://127.0.0.1/cb", "https://127.0.0.1:49152/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:0/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:99999/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:+80/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1.evil.test/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1@evil.test/cb"),
+            ("http://127.0.0.1/cb", "http://[::1]:5000/cb"),
+            ("http://localhost/cb", "http://localhost:5000/cb"),
+            ("https://app.example.test/cb", "https://app.example.test:444/cb"),
+            ("http://127.0.0.1.evil.test/cb", "http://127.0.0.1.evil.test:5/cb"),
+        ] {
+            assert!(!redirect_uri_matches(registered, requested), "{registered} !~ {requested}");
+        }
+    }
+
+    #[test]
+    fn a_sub_value_in_claims_names_the_only_acceptable_user() {
+        let provider = Provider::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into(), "admin".into()).unwrap();
+        let query = |claims: &str| {
+            let claims: String = form_urlencoded::byte_serialize(claims.as_bytes()).collect();
+            format!(
+                "client_id=web-app&redirect_uri=https%3A%2F%2Fapp.example.test%2Fcallback&response_type=code&scope=openid&claims={claims}"
+            )
+        };
+        let request = |claims: &str| validate(&provider, &Params::parse(&query(claims))).map_err(|_| "invalid").unwrap();
+        let bob = request(r#"{"id_token":{"sub":{"value":"u-bob"}}}"#);
+        assert!(bob.accepts_subject("u-bob") && !bob.accepts_subject("u-alice"));
+        assert!(!request(r#"{"id_token":{"sub":{"value":5}}}"#).accepts_subject("5"), "a sub is a string");
+        assert!(request(r#"{"userinfo":{"sub":{"value":"u-bob"}}}"#).accepts_subject("u-alice"), "§5.5.1 is about the ID token");
+        assert!(request(r#"{"id_token":{"sub":null}}"#).accepts_subject("u-alice"));
+        assert_ne!(bob.consent_key(), request(r#"{"id_token":{"email":null}}"#).consent_key(), "the claims asked for count");
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub struct Authorization {
     pub client_id: String,
     pub sub: String,
     pub scope: Vec<String>,
-    pub resource: Option<String>,
+    /// The resource servers the grant covers (RFC 8707 §2.1); each access token is for one.
+    pub resources: Vec<String>,
     pub auth_time: u64,
     /// The request's `max_age`: with it, `auth_time` is REQUIRED in ID tokens (OIDC Core §2).
     pub max_age: Option<u64>,
@@ -506,7 +507,7 @@ mod tests {
             client_id: client.into(),
             sub: sub.into(),
             scope: vec!["openid".into()],
-            resource: None,
+            resources: Vec::new(),
             auth_time: 0,
             max_age: None,
             acr: None,
@@ -537,7 +538,7 @@ mod tests {
             acr_essential: false,
             amr_values: vec![],
             claims: None,
-            resource: None,
+            resources: Vec::new(),
             org_id: None,
         };
         Interaction { request, csrf: "c".into(), browser: "b".into(), session: None, expires }

@@ -15,7 +15,11 @@ use serde_json::{Map, Value};
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
-    let bound = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));
+    // The binding, and the resource the token is for: checked before the code is used up.
+    let bound = |record: &Code| {
+        check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"))?;
+        super::audience(provider, form, &record.authz).map(drop)
+    };
     // The grant lives as long as its access token; recording a refresh token extends it.
     let new_grant =
         |record: &Code| Grant { authz: record.authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs };
@@ -29,17 +33,14 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
             ));
         }
     };
-    if let Some(resource) = form.get("resource")
-        && record.authz.resource.as_deref() != Some(resource)
-    {
-        return Err(OAuthError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_target",
-            "resource differs from the one authorized (RFC 8707 §2.2)",
-        ));
-    }
+    let resource = super::audience(provider, form, &record.authz)?;
     let scope = record.authz.scope.clone();
-    let issue = Issue { id_token: true, nonce: record.nonce.as_deref(), refresh_token: issues_refresh_token(provider, client, &scope) };
+    let issue = Issue {
+        id_token: true,
+        nonce: record.nonce.as_deref(),
+        refresh_token: issues_refresh_token(provider, client, &scope),
+        resource: resource.as_deref(),
+    };
     user_tokens(provider, client, grant, &record.authz, &scope, issue)
 }
 

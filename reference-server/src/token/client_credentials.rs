@@ -1,7 +1,6 @@
 //! The client credentials grant (RFC 6749 §4.4) with `audience` / `resource` (RFC 8707).
 
 use super::{signing_failed, token_response};
-use crate::authorize::request::check_target;
 use crate::config::Client;
 use crate::error::OAuthError;
 use crate::params::Params;
@@ -13,12 +12,7 @@ use serde_json::{Map, Value};
 
 pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let target_error = |(error, description): (&'static str, String)| OAuthError::new(StatusCode::BAD_REQUEST, error, description);
-    let ignored = provider.has(crate::faults::Fault::AudienceIgnored);
-    let resource = match (form.get("resource").filter(|_| !ignored), form.get("audience").filter(|_| !ignored)) {
-        (Some(r), Some(a)) if r != a => return Err(OAuthError::invalid_request("audience and resource name different targets")),
-        (Some(r), _) | (None, Some(r)) => Some(check_target(provider, client, r).map_err(target_error)?),
-        (None, None) => client.default_resource.clone(),
-    };
+    let resource = crate::targets::for_client(provider, client, form).map_err(target_error)?;
     let requested = space_list(form.get("scope"));
     let mut scope = granted_scope(provider, client, resource.as_deref(), &requested)?;
     // The fault: the token carries every scope of the client while the response says only what

@@ -111,6 +111,15 @@ struct Issue<'a> {
     nonce: Option<&'a str>,
     /// A new refresh token.
     refresh_token: bool,
+    /// The access token's audience: the resource it is for (RFC 8707 §2.2), else the default.
+    resource: Option<&'a str>,
+}
+
+/// The audience of an access token from a user's grant (RFC 8707 §2.2, see `targets`), as a
+/// token endpoint error when the request names a resource the grant does not cover.
+fn audience(provider: &Provider, form: &Params, authz: &crate::store::Authorization) -> Result<Option<String>, OAuthError> {
+    crate::targets::for_grant(provider, form, &authz.resources)
+        .map_err(|(error, description)| OAuthError::new(StatusCode::BAD_REQUEST, error, description))
 }
 
 fn signing_failed(e: KeyError) -> OAuthError {
@@ -128,7 +137,7 @@ fn user_tokens(
     scope: &[String],
     issue: Issue<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let access = provider.mint_access_token(client, Some((authz, grant)), scope, authz.resource.as_deref()).map_err(signing_failed)?;
+    let access = provider.mint_access_token(client, Some((authz, grant)), scope, issue.resource).map_err(signing_failed)?;
     let mut body = token_response(provider, access.token.clone(), scope, scope);
     if issue.id_token && scope.iter().any(|s| s == "openid") {
         let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;

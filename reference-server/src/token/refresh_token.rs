@@ -31,7 +31,8 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
                 format!("scope {extra} was not granted originally (RFC 6749 §6)"),
             ));
         }
-        Ok(())
+        // RFC 8707 §2.2: a resource the grant does not cover fails before the token is used.
+        super::audience(provider, form, &grant.authz).map(drop)
     };
     let rotate = rotates(provider, client);
     let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), rotate, bound, validate)? {
@@ -48,7 +49,13 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     if provider.has(Fault::RefreshResetsAuthTime) {
         grant.authz.auth_time = now_secs();
     }
-    let issue = Issue { id_token: !provider.has_variant(Variant::RefreshNoIdToken), nonce: None, refresh_token: rotate };
+    let resource = super::audience(provider, form, &grant.authz)?;
+    let issue = Issue {
+        id_token: !provider.has_variant(Variant::RefreshNoIdToken),
+        nonce: None,
+        refresh_token: rotate,
+        resource: resource.as_deref(),
+    };
     let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, issue)?;
     if !rotate {
         body.insert("refresh_token".into(), serde_json::json!(token));

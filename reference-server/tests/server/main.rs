@@ -2,16 +2,20 @@
 
 mod authorize;
 mod bounds;
+mod claims_requests;
 mod client_credentials;
 mod code_flow;
 mod discovery;
 mod edge;
 mod implicit;
 mod lifecycle;
+mod loopback;
+mod parameter_limits;
 mod parameters;
 mod properties;
 mod races;
 mod relying_party;
+mod resources;
 mod sessions;
 mod support;
 mod userinfo;

@@ -165,3 +165,29 @@ async fn a_repeated_parameter_is_invalid_request() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "a repeated redirect_uri cannot be trusted");
     assert!(reply.header("location").is_none());
 }
+
+/// RFC 6749 §3.1: "MUST NOT be included more than once" is about what was sent, so an empty
+/// occurrence beside a valued one is a repeat too, in either order, at both endpoints.
+#[tokio::test]
+async fn an_empty_occurrence_beside_a_value_is_a_repeat() {
+    let rig = rig().await;
+    for pair in [[("nonce", ""), ("nonce", "n")], [("nonce", "n"), ("nonce", "")]] {
+        let reply = rig.browser().authorize(&web(&pair)).await;
+        let p = response_params(&reply);
+        assert_eq!(p["error"], "invalid_request", "{pair:?}");
+        assert!(p["error_description"].contains("nonce"), "{pair:?}");
+    }
+    for pair in [[("state", ""), ("state", "v")], [("state", "v"), ("state", "")]] {
+        let mut params = web(&[]);
+        params.retain(|(n, _)| *n != "state");
+        params.extend(pair);
+        let p = response_params(&rig.browser().authorize(&params).await);
+        assert_eq!(p["error"], "invalid_request", "{pair:?}");
+        assert!(!p.contains_key("state"), "a repeated state has no value to echo: {pair:?}");
+    }
+    for pair in [[("scope", ""), ("scope", "read")], [("scope", "read"), ("scope", "")]] {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend(pair);
+        rig.token(Some(SERVICE), &form).await.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+}

@@ -100,7 +100,8 @@ async fn login_forms_need_the_interaction_cookie_and_csrf_token() {
     let to_login = browser.authorize(&web(&[])).await;
     let page = browser.get(to_login.location().unwrap().as_str()).await;
     let form = find_form(&page.body, "login").unwrap();
-    let mut fields = form.fields.clone();
+    // The form's own (empty) username is replaced, as a browser sends each control once.
+    let mut fields: Vec<_> = form.fields.iter().filter(|(n, _)| n != "username").cloned().collect();
     fields.extend([("username".to_string(), "alice".to_string()), ("password".to_string(), "alice-password".to_string())]);
     let other_browser = rig.browser();
     let cross_site = other_browser.post_form(&form.action, &fields).await;
