@@ -4,6 +4,7 @@ mod authorize;
 mod client_credentials;
 mod code_flow;
 mod discovery;
+mod errors;
 mod implicit;
 mod lifecycle;
 mod parameters;
