@@ -1,6 +1,7 @@
 //! Integration tests: the reference server driven over real HTTP, one module per area.
 
 mod authorize;
+mod bearer;
 mod client_credentials;
 mod code_flow;
 mod discovery;
