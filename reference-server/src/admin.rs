@@ -9,18 +9,17 @@ use crate::util::constant_time_eq;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// RFC 6750 §2.1 and §3.1, as at userinfo: no bearer credentials gets a bare challenge, a
+/// malformed header `invalid_request`, a wrong token `invalid_token`.
 fn authorize(provider: &Provider, headers: &HeaderMap) -> Result<(), OAuthError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| OAuthError::invalid_token("the admin API needs the admin bearer token"))?;
+    let token =
+        crate::bearer::from_header(headers)?.ok_or_else(|| OAuthError::bearer_required("the admin API needs the admin bearer token"))?;
     if constant_time_eq(token, &provider.admin_token) { Ok(()) } else { Err(OAuthError::invalid_token("wrong admin token")) }
 }
 

@@ -17,6 +17,7 @@
 mod admin;
 mod authentication;
 pub mod authorize;
+mod bearer;
 mod claims;
 mod client_auth;
 pub mod config;

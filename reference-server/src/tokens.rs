@@ -71,7 +71,7 @@ impl Provider {
             // RFC 6749 §1.4: a random handle the client cannot read; the store resolves it.
             return Ok(AccessToken { token: jti, expires });
         }
-        let aud = resource.or(client.default_resource.as_deref()).unwrap_or(&self.issuer);
+        let aud = self.access_token_audience(client, resource);
         let mut claims = json!({
             "iss": self.issuer,
             "sub": authz.map_or(client.client_id.as_str(), |a| a.sub.as_str()),
@@ -94,6 +94,13 @@ impl Provider {
         }
         let token = self.sign(client.access_token_signing_alg, self.access_token_typ(), &claims)?;
         Ok(AccessToken { token, expires })
+    }
+
+    /// RFC 8707 §2 / RFC 9068 §3: the `aud` of an access token: the requested resource, else
+    /// the client's default resource server, else this server itself (the issuer: a token for
+    /// userinfo). Userinfo refuses tokens for anything but the last.
+    pub fn access_token_audience<'a>(&'a self, client: &'a Client, resource: Option<&'a str>) -> &'a str {
+        resource.or(client.default_resource.as_deref()).unwrap_or(&self.issuer)
     }
 
     /// OIDC Core §2 and §3.1.3.6: the ID token for `user` under `authz`.

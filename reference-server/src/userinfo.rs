@@ -1,5 +1,6 @@
 //! The UserInfo endpoint (OIDC Core §5.3): a bearer access token in the `Authorization` header
-//! (RFC 6750 §2.1) or in a form body (§2.2), never both.
+//! (RFC 6750 §2.1) or in a form body (§2.2), never both; a user's token with `openid`, for this
+//! server and not for another resource server (RFC 8707 §2).
 
 use crate::error::OAuthError;
 use crate::params::Params;
@@ -24,26 +25,43 @@ pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, heade
     }
 }
 
+/// RFC 6750 §2: the token from the header (§2.1) or the form body (§2.2), never both (§3.1
+/// `invalid_request`); none at all is a bare challenge (§3.1: no error code).
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
-    let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") => Some(v[7..].trim().to_string()),
-        Some(_) => return Err(OAuthError::invalid_token("the Authorization header is not a Bearer token")),
-    };
+    let from_header = crate::bearer::from_header(headers)?.map(str::to_string);
     let from_body = if method == Method::POST && crate::authorize::is_form(headers) {
         Params::parse(&String::from_utf8_lossy(body)).get("access_token").map(str::to_string)
     } else {
         None
     };
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once, in the header or the body (RFC 6750 §2)")),
+        (Some(_), Some(_)) => Err(OAuthError::bearer(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send the access token once, in the header or the body (RFC 6750 §2)",
+        )),
         (Some(t), None) | (None, Some(t)) => Ok(t),
-        (None, None) => {
-            // RFC 6750 §3.1: no token at all gets a challenge without an error code.
-            let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_request", "an access token is required");
-            e.challenge = Some("Bearer realm=\"oidc-harness\"".into());
-            Err(e)
-        }
+        (None, None) => Err(OAuthError::bearer_required("an access token is required (RFC 6750 §2)")),
+    }
+}
+
+/// RFC 8707 §2 and RFC 6750 §3.1: a token is for the resource it names, so one minted for an
+/// API (`resource` / `audience`, or the client's default resource) does not open userinfo.
+/// This server's tokens for itself name the issuer (`Provider::access_token_audience`). A JWT
+/// says its `aud` (a string or an array, RFC 7519 §4.1.3); an opaque token's audience follows
+/// from its grant: a grant that covers resources issues tokens only for one of them (the token
+/// endpoint refuses a request naming none when it covers several), never for this server.
+fn is_for_userinfo(provider: &Provider, claims: &serde_json::Map<String, Value>, grant: &crate::store::Grant) -> bool {
+    let endpoint = provider.endpoint("/userinfo");
+    let ours = |aud: &str| aud == provider.issuer || aud == endpoint;
+    match claims.get("aud") {
+        Some(Value::String(aud)) => ours(aud),
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(ours),
+        Some(_) => false,
+        None => provider
+            .config
+            .client(&grant.authz.client_id)
+            .is_some_and(|client| ours(provider.access_token_audience(client, grant.authz.resources.first().map(String::as_str)))),
     }
 }
 
@@ -81,10 +99,11 @@ fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u
         }
         None => return Err(OAuthError::invalid_token("the access token was revoked or is not a user's token")),
     };
+    if !is_for_userinfo(provider, &claims, &grant) {
+        return Err(OAuthError::invalid_token("the access token is for another resource server (RFC 8707 §2)"));
+    }
     if !grant.authz.scope.iter().any(|s| s == "openid") {
-        let mut e = OAuthError::new(StatusCode::FORBIDDEN, "insufficient_scope", "the token was not issued with the openid scope");
-        e.challenge = Some("Bearer realm=\"oidc-harness\", error=\"insufficient_scope\", scope=\"openid\"".into());
-        return Err(e);
+        return Err(OAuthError::insufficient_scope("the token was not issued with the openid scope", "openid"));
     }
     let user = provider.config.user_by_sub(&grant.authz.sub).ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
     let mut out = crate::claims::user_claims(user, &grant.authz.scope, grant.authz.claims.as_ref().map(|c| &c.userinfo));

@@ -410,7 +410,7 @@ fn login_app(provider: &Provider, found: &Interaction) -> Response {
 pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     use axum::response::IntoResponse;
     let json_error = |status: StatusCode, error: &str, description: &str| {
-        (status, axum::Json(serde_json::json!({"error": error, "error_description": description}))).into_response()
+        (status, axum::Json(serde_json::json!({"error": error, "error_description": crate::error::describe(description)}))).into_response()
     };
     if !provider.has_variant(Variant::LoginApi) {
         return json_error(StatusCode::NOT_FOUND, "not_found", "this server has no login API");

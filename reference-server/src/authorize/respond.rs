@@ -3,6 +3,7 @@
 //! after the credential forms and 307 for GET /authorize; never 307 after a credential POST).
 
 use super::request::{ReplyTo, ResponseMode};
+use crate::error::describe;
 use crate::faults::Fault;
 use crate::html::{hidden, page};
 use crate::provider::Provider;
@@ -45,9 +46,11 @@ pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, Str
     }
 }
 
-/// RFC 6749 §4.1.2.1: an error for the client.
+/// RFC 6749 §4.1.2.1 and §4.2.2.1: an error for the client, in whichever response mode. Every
+/// authorization error redirect or form_post is sent from here, so the description goes
+/// through `describe` here (the character set of `error_description`, bounded in length).
 pub fn reply_error(reply_to: &ReplyTo, provider: &Provider, error: &str, description: &str) -> Response {
-    reply(reply_to, provider, vec![("error", error.to_string()), ("error_description", description.to_string())])
+    reply(reply_to, provider, vec![("error", error.to_string()), ("error_description", describe(description))])
 }
 
 /// 303 See Other: the browser follows with GET and drops the form body (RFC 9700 §4.11).

@@ -89,7 +89,10 @@ async fn the_admin_api_requires_its_token() {
     let rig = rig().await;
     let reply =
         Reply::from(rig.http.post(rig.url("/admin/rotate-key")).json(&serde_json::json!({"alg": "ES256"})).send().await.unwrap()).await;
-    reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    // RFC 6750 §3.1: no credentials at all, so a bare challenge and no error code.
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer realm=\"oidc-harness\""));
+    assert!(reply.json().get("error").is_none(), "{}", reply.body);
     let reply = Reply::from(
         rig.http
             .post(rig.url("/admin/revoke"))

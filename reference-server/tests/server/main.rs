@@ -1,12 +1,14 @@
 //! Integration tests: the reference server driven over real HTTP, one module per area.
 
 mod authorize;
+mod bearer;
 mod bounds;
 mod claims_requests;
 mod client_credentials;
 mod code_flow;
 mod discovery;
 mod edge;
+mod errors;
 mod implicit;
 mod lifecycle;
 mod loopback;
