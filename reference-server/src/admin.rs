@@ -18,8 +18,8 @@ use std::sync::Arc;
 /// RFC 6750 §2.1 and §3.1, as at userinfo: no bearer credentials gets a bare challenge, a
 /// malformed header `invalid_request`, a wrong token `invalid_token`.
 fn authorize(provider: &Provider, headers: &HeaderMap) -> Result<(), OAuthError> {
-    let token =
-        crate::bearer::from_header(headers)?.ok_or_else(|| OAuthError::bearer_required("the admin API needs the admin bearer token"))?;
+    let token = crate::rules::bearer::from_header(headers)?
+        .ok_or_else(|| OAuthError::bearer_required("the admin API needs the admin bearer token"))?;
     if constant_time_eq(token, &provider.admin_token) { Ok(()) } else { Err(OAuthError::invalid_token("wrong admin token")) }
 }
 

@@ -8,37 +8,43 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: `authorize/` (the authorization endpoint, its validation pipeline, login and consent
-//! pages, response modes), `token/` (the token endpoint, one module per grant), one module per
-//! other endpoint, `store` (lifecycle state), `keys` (signing), `tokens` (claims), `faults`
-//! (named rule breaks) and `variants` (named allowed alternatives), both switched at their
-//! rule's home, and `edge` (the serve loop: what one HTTP client may cost).
+//! Layers, each importing only those above it (`tests/server/layers.rs` holds the code to it):
+//! - `config`, `faults` (named rule breaks), `variants` (named allowed alternatives), `settings`
+//!   (the configuration with its faults and variants: all a rule consults), `error`, `util`;
+//! - `model`: the protocol's objects as data (request, session, interaction, code, grant);
+//! - `web`: parameters with the RFC 6749 §3.1 rules, forms, cookies, HTML, redirects;
+//! - `rules`: one home per rule that several endpoints apply (client authentication, bearer
+//!   credentials, PKCE, resource targets, claims, login requirements);
+//! - `store` (lifecycle state, bounded), `keys` (signing), `provider` (settings, keys and store),
+//!   `tokens` (minting);
+//! - the endpoints, which never import one another: `authorize/` (validation pipeline, login
+//!   and consent pages, response modes), `token/` (one module per grant), `userinfo`,
+//!   `revocation`, `logout`, `discovery`, `admin`;
+//! - `edge`: the serve loop (what one HTTP client may cost).
+//!
+//! Faults and variants are switched at their rule's home.
 
 mod admin;
-mod authentication;
 pub mod authorize;
-mod bearer;
-mod claims;
-mod client_auth;
 pub mod config;
-mod cookies;
 mod discovery;
 mod edge;
 pub mod error;
 pub mod faults;
-mod html;
 pub mod keys;
 mod logout;
-mod params;
+mod model;
 pub mod provider;
 mod revocation;
+mod rules;
+pub mod settings;
 pub mod store;
-mod targets;
 mod token;
 pub mod tokens;
 mod userinfo;
 mod util;
 pub mod variants;
+mod web;
 
 pub use config::{Config, ConfigError, Http, ISSUER_PATH};
 pub use edge::{HEAD_LIMIT, REQUEST_LOG};
@@ -102,11 +108,14 @@ pub fn router(provider: Arc<Provider>) -> Router {
         routes =
             routes.route(&format!("/.well-known/oauth-authorization-server{ISSUER_PATH}"), get(discovery::authorization_server_metadata));
     }
+    routes = routes.layer(axum::middleware::map_response(framework_errors_as_oauth)).layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.
-    if provider.faults != faults::Faults::default() {
+    // It is the outermost, so it sees every answer as sent (framework_errors_as_oauth would
+    // otherwise turn the `error-not-json` fault's plain-text errors back into JSON).
+    if provider.settings.faults != faults::Faults::default() {
         routes = routes.layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses));
     }
-    routes.layer(axum::middleware::map_response(framework_errors_as_oauth)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(provider)
+    routes.with_state(provider)
 }
 
 /// axum answers some bad requests itself (oversized or unreadable body, wrong method) with plain

@@ -8,13 +8,13 @@
 //! carried none. With a valid hint of the signed-in user the session ends at once: the SHOULD
 //! of §2 to ask anyway is deliberately not followed, so RPs that send the hint get one redirect.
 
-use crate::authorize::respond::see_other;
-use crate::cookies;
-use crate::html::{error_page, hidden, page};
-use crate::params::Params;
 use crate::provider::Provider;
 use crate::tokens::verify_own_jwt;
 use crate::util::{constant_time_eq, now_secs, random_token};
+use crate::web::cookies;
+use crate::web::html::{error_page, hidden, page};
+use crate::web::params::Params;
+use crate::web::redirect::see_other;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};

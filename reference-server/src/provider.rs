@@ -1,35 +1,41 @@
-//! The authorization server's shared state: configuration, issuer, keys and store.
+//! The authorization server's shared state: its settings (configuration, issuer, faults and
+//! variants), keys and store. Endpoints take the `Provider`; the rules and the authorization
+//! pipeline take only the `Settings` it dereferences to, so they are testable without keys or
+//! a store.
 
-use crate::config::{Alg, Config, KeyFile};
-use crate::faults::{Fault, Faults};
+use crate::config::{Alg, KeyFile};
 use crate::keys::{KeyError, KeySet, SigningKey};
+use crate::settings::Settings;
 use crate::store::Store;
-use crate::variants::{Variant, Variants};
+use crate::variants::Variant;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 pub struct Provider {
-    pub config: Config,
-    /// `{origin}/api/oidc`, no trailing slash unless the `issuer-trailing-slash` variant says
-    /// so: compared by exact string (OIDC Discovery §4.3).
-    pub issuer: String,
+    pub settings: Settings,
     pub keys: KeySet,
     pub store: Store,
     pub admin_token: String,
     /// Set the `Secure` attribute on cookies (the issuer is https).
     pub secure_cookies: bool,
-    /// Injected deviations (none for a conformant server).
-    pub faults: Faults,
-    /// Allowed alternative behaviours (none for the server's default choices).
-    pub variants: Variants,
     /// RS256 tokens signed so far, counted only under the `key-rotated-mid-run` variant.
     pub(crate) rs256_signed: AtomicU64,
 }
 
+/// `provider.config`, `provider.issuer`, `provider.has(fault)`: the settings are read through
+/// the provider everywhere, and a `&Provider` is a `&Settings` where a rule needs only those.
+impl std::ops::Deref for Provider {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
+}
+
 impl Provider {
-    pub fn new(config: Config, issuer: String, admin_token: String) -> Result<Provider, KeyError> {
-        let variants = Variants::new(config.variants.iter().copied());
-        let config = signing_setup(config, variants);
+    pub fn new(config: crate::config::Config, issuer: String, admin_token: String) -> Result<Provider, KeyError> {
+        let settings = Settings::new(config, issuer);
+        let (config, variants) = (&settings.config, settings.variants);
         let mut keys = config
             .signing_algorithms
             .iter()
@@ -42,88 +48,15 @@ impl Provider {
         if variants.has(Variant::KidSharedAcrossKty) {
             share_kid_across_kty(&mut keys);
         }
-        let issuer = issuer_identifier(issuer, variants);
-        let faults = Faults::new(config.faults.iter().copied());
         Ok(Provider {
-            store: Store::new(config.max_tokens_per_user_per_client, config.limits, faults),
-            faults,
-            variants,
+            store: Store::new(config.max_tokens_per_user_per_client, config.limits, settings.faults),
             rs256_signed: AtomicU64::new(0),
-            secure_cookies: issuer.starts_with("https://"),
+            secure_cookies: settings.issuer.starts_with("https://"),
             keys: KeySet::new(keys),
-            config,
-            issuer,
+            settings,
             admin_token,
         })
     }
-
-    pub fn has(&self, fault: Fault) -> bool {
-        self.faults.has(fault)
-    }
-
-    pub fn has_variant(&self, variant: Variant) -> bool {
-        self.variants.has(variant)
-    }
-
-    /// An endpoint below the issuer path (never doubling a trailing slash of the issuer).
-    pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.issuer.strip_suffix('/').unwrap_or(&self.issuer), path)
-    }
-
-    /// The longest time anything signed today stays valid: how long a rotated-out key must
-    /// stay published.
-    pub fn longest_token_lifetime(&self) -> std::time::Duration {
-        let l = &self.config.lifetimes;
-        std::time::Duration::from_secs(l.access_token_secs.max(l.id_token_secs))
-    }
-}
-
-/// OIDC Discovery §4.1 lets an issuer end in `/` (the well-known path is appended after it is
-/// removed, so every endpoint stays where it was): the `issuer-trailing-slash` variant.
-fn issuer_identifier(mut issuer: String, variants: Variants) -> String {
-    if variants.has(Variant::IssuerTrailingSlash) && !issuer.ends_with('/') {
-        issuer.push('/');
-    }
-    issuer
-}
-
-/// The web-app client's signing algorithm under the `id-token-*` variants.
-const VARIANT_ALGS: [(Variant, Alg); 4] = [
-    (Variant::IdTokenRs384, Alg::RS384),
-    (Variant::IdTokenPs384, Alg::PS384),
-    (Variant::IdTokenEs384, Alg::ES384),
-    (Variant::IdTokenEs512, Alg::ES512),
-];
-/// The client whose tokens the `id-token-*` variants sign with their algorithm.
-const VARIANT_ALG_CLIENT: &str = "web-app";
-
-/// Which keys the server holds and which algorithm signs for each client is deployment
-/// configuration, so the key and algorithm variants change that configuration, here, once:
-/// signing, discovery and the JWKS then follow it unchanged.
-fn signing_setup(mut config: Config, variants: Variants) -> Config {
-    if variants.has(Variant::SingleKeyNoKid) {
-        // One RS256 key signs everything: clients registered for other algorithms get RS256
-        // (OIDC Core §3.1.3.7 (7): RS256 is the default every RP accepts).
-        config.signing_algorithms = vec![Alg::RS256];
-        config.keys.retain(|k| k.alg == Alg::RS256);
-        for client in &mut config.clients {
-            client.id_token_signing_alg = Alg::RS256;
-            client.access_token_signing_alg = Alg::RS256;
-        }
-    }
-    for (variant, alg) in VARIANT_ALGS {
-        if !variants.has(variant) {
-            continue;
-        }
-        if !config.signing_algorithms.contains(&alg) {
-            config.signing_algorithms.push(alg);
-        }
-        if let Some(client) = config.clients.iter_mut().find(|c| c.client_id == VARIANT_ALG_CLIENT) {
-            client.id_token_signing_alg = alg;
-            client.access_token_signing_alg = alg;
-        }
-    }
-    config
 }
 
 /// The `kid-shared-across-kty` variant: the EC key is published under the RSA key's `kid`

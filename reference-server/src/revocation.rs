@@ -1,15 +1,15 @@
 //! Token revocation (RFC 7009): refresh tokens and users' access tokens, by the client they were
 //! issued to.
 
-use crate::client_auth::authenticate;
 use crate::error::OAuthError;
 use crate::faults::Fault;
-use crate::params::Params;
 use crate::provider::Provider;
+use crate::rules::client_auth::authenticate;
 use crate::store::Revocation;
 use crate::tokens::verify_own_jwt;
 use crate::util::now_secs;
 use crate::variants::Variant;
+use crate::web::params::Params;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,7 +28,7 @@ pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, bod
 }
 
 fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
-    if !crate::authorize::is_form(headers) {
+    if !crate::web::forms::is_form(headers) {
         return Err(OAuthError::invalid_request("the revocation request must be application/x-www-form-urlencoded"));
     }
     let form = Params::parse(&String::from_utf8_lossy(body));

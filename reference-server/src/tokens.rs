@@ -3,8 +3,8 @@
 use crate::config::{Alg, Client, User};
 use crate::faults::Fault;
 use crate::keys::{KeyError, SigningKey};
+use crate::model::grant::{Authorization, GrantId};
 use crate::provider::Provider;
-use crate::store::{Authorization, GrantId};
 use crate::util::{b64, now, random_token, sha256, sha384, sha512};
 use crate::variants::Variant;
 use serde_json::{Map, Value, json};
@@ -108,7 +108,7 @@ impl Provider {
         let clock = now();
         let now = clock.as_secs();
         let alg = client.id_token_signing_alg;
-        let mut claims = crate::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
+        let mut claims = crate::rules::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
         let iss = if self.has(Fault::WrongIssInIdToken) { format!("{}/", self.issuer) } else { self.issuer.clone() };
         claims.insert("iss".into(), json!(iss));
         let sub = if self.has(Fault::SubNotStable) { format!("{}.{}", user.sub, random_token()) } else { user.sub.clone() };

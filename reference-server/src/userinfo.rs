@@ -3,9 +3,9 @@
 //! server and not for another resource server (RFC 8707 §2).
 
 use crate::error::OAuthError;
-use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::now_secs;
+use crate::web::params::Params;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -28,8 +28,8 @@ pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, heade
 /// RFC 6750 §2: the token from the header (§2.1) or the form body (§2.2), never both (§3.1
 /// `invalid_request`); none at all is a bare challenge (§3.1: no error code).
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
-    let from_header = crate::bearer::from_header(headers)?.map(str::to_string);
-    let from_body = if method == Method::POST && crate::authorize::is_form(headers) {
+    let from_header = crate::rules::bearer::from_header(headers)?.map(str::to_string);
+    let from_body = if method == Method::POST && crate::web::forms::is_form(headers) {
         Params::parse(&String::from_utf8_lossy(body)).get("access_token").map(str::to_string)
     } else {
         None
@@ -51,7 +51,7 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
 /// says its `aud` (a string or an array, RFC 7519 §4.1.3); an opaque token's audience follows
 /// from its grant: a grant that covers resources issues tokens only for one of them (the token
 /// endpoint refuses a request naming none when it covers several), never for this server.
-fn is_for_userinfo(provider: &Provider, claims: &serde_json::Map<String, Value>, grant: &crate::store::Grant) -> bool {
+fn is_for_userinfo(provider: &Provider, claims: &serde_json::Map<String, Value>, grant: &crate::model::grant::Grant) -> bool {
     let endpoint = provider.endpoint("/userinfo");
     let ours = |aud: &str| aud == provider.issuer || aud == endpoint;
     match claims.get("aud") {
@@ -66,10 +66,10 @@ fn is_for_userinfo(provider: &Provider, claims: &serde_json::Map<String, Value>,
 }
 
 /// What a signed access token says about its grant (used only by a fault).
-fn grant_from_claims(claims: &serde_json::Map<String, Value>) -> Option<crate::store::Grant> {
+fn grant_from_claims(claims: &serde_json::Map<String, Value>) -> Option<crate::model::grant::Grant> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
-    Some(crate::store::Grant {
-        authz: crate::store::Authorization {
+    Some(crate::model::grant::Grant {
+        authz: crate::model::grant::Authorization {
             client_id: text("client_id")?,
             sub: text("sub")?,
             scope: crate::util::space_list(claims.get("scope").and_then(Value::as_str)),
@@ -106,7 +106,7 @@ fn userinfo(provider: &Provider, method: &Method, headers: &HeaderMap, body: &[u
         return Err(OAuthError::insufficient_scope("the token was not issued with the openid scope", "openid"));
     }
     let user = provider.config.user_by_sub(&grant.authz.sub).ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
-    let mut out = crate::claims::user_claims(user, &grant.authz.scope, grant.authz.claims.as_ref().map(|c| &c.userinfo));
+    let mut out = crate::rules::claims::user_claims(user, &grant.authz.scope, grant.authz.claims.as_ref().map(|c| &c.userinfo));
     let sub = if provider.has(crate::faults::Fault::UserinfoSubMismatch) { format!("{}-other", user.sub) } else { user.sub.clone() };
     out.insert("sub".into(), json!(sub));
     if let Some(org) = &grant.authz.org_id {

@@ -9,22 +9,26 @@ pub mod pages;
 pub mod request;
 pub mod respond;
 
-use crate::authentication::{acr_claim, amr_claim, requirement};
-use crate::cookies;
 use crate::faults::Fault;
-use crate::html::error_page;
-use crate::params::Params;
+use crate::model::grant::{Authorization, Code, Grant};
+use crate::model::request::{AuthRequest, ReplyTo, ResponseType};
+use crate::model::session::{Interaction, Session};
 use crate::provider::Provider;
-use crate::store::{Authorization, Code, Grant, Interaction, Session};
+use crate::rules::authentication::{acr_claim, amr_claim, requirement};
 use crate::tokens::IdTokenContext;
 use crate::util::{now_secs, random_token};
 use crate::variants::Variant;
+use crate::web::cookies;
+use crate::web::forms::is_form;
+use crate::web::html::error_page;
+use crate::web::params::Params;
+use crate::web::redirect::see_other;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use request::{AuthRequest, AuthorizeError, ReplyTo, ResponseType};
-use respond::{answering_get, reply, reply_error, see_other};
+use request::AuthorizeError;
+use respond::{answering_get, reply, reply_error};
 use std::sync::Arc;
 
 pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -40,13 +44,6 @@ pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, bod
         );
     }
     authorize(&provider, &headers, &Params::parse(&String::from_utf8_lossy(&body)))
-}
-
-pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")))
 }
 
 fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Response {
@@ -136,7 +133,7 @@ fn start_interaction(provider: &Provider, headers: &HeaderMap, request: AuthRequ
 /// a link for a person whose browser does not refresh.
 fn meta_refresh(relative: &str) -> Response {
     let url = crate::util::html_escape(relative);
-    crate::html::page_with_head(
+    crate::web::html::page_with_head(
         StatusCode::OK,
         "Redirecting",
         &format!("<META HTTP-EQUIV=\"Refresh\" CONTENT=\"0; URL='{url}'\">\n"),

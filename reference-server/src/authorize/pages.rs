@@ -8,15 +8,15 @@
 
 use super::respond::after_credentials;
 use super::{finish, proceed};
-use crate::authentication::{may_need_otp, requirement};
 use crate::config::User;
-use crate::cookies;
-use crate::html::{error_page, hidden, page};
-use crate::params::Params;
+use crate::model::session::{Interaction, Session};
 use crate::provider::Provider;
-use crate::store::{Interaction, Session};
+use crate::rules::authentication::{may_need_otp, requirement};
 use crate::util::{constant_time_eq, html_escape, now_secs, random_token};
 use crate::variants::Variant;
+use crate::web::cookies;
+use crate::web::html::{error_page, hidden, page};
+use crate::web::params::Params;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -36,7 +36,7 @@ fn interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(Str
 /// A form post must come from the browser that started the interaction (cookie) and from our
 /// own form (CSRF token).
 fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result<(String, Interaction), Response> {
-    if !super::is_form(headers) {
+    if !crate::web::forms::is_form(headers) {
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
     let (id, found) = interaction(provider, form.get("interaction"))?;
@@ -400,7 +400,7 @@ fn login_app(provider: &Provider, found: &Interaction) -> Response {
         ),
         client = html_escape(&found.request.client_id),
     );
-    crate::html::page_with_head(StatusCode::OK, "Sign in", &head, &body)
+    crate::web::html::page_with_head(StatusCode::OK, "Sign in", &head, &body)
 }
 
 /// `POST /api/login` of the `login-api` variant: JSON `{interaction, username, password, otp?}`
@@ -466,7 +466,7 @@ pub async fn consent_page(State(provider): State<Arc<Provider>>, headers: Header
     let request = &found.request;
     // Every user claim this grant's ID tokens and userinfo can release is listed, so what is
     // released is what the user approved.
-    let claims = crate::claims::released_claim_names(user, &request.scope, request.claims.as_ref());
+    let claims = crate::rules::claims::released_claim_names(user, &request.scope, request.claims.as_ref());
     let details = listed("It will see these details of your account:", "claims", &claims);
     let resources = listed("The access is for:", "resources", &request.resources);
     let form = format!(

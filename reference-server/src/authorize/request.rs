@@ -2,119 +2,17 @@
 //! each citing its spec). Until the client and redirect URI are trusted an error is shown as a
 //! page and never redirected (RFC 6749 §4.1.2.1); after that it goes back to the client.
 
-use crate::claims::{ClaimsRequest, Malformed};
 use crate::config::{Client, GrantType};
 use crate::faults::Fault;
-use crate::params::Params;
-use crate::provider::Provider;
+use crate::model::claims::ClaimsRequest;
+use crate::model::request::{AuthRequest, Prompt, ReplyTo, ResponseMode, ResponseType};
+use crate::rules::claims::Malformed;
+use crate::rules::pkce::is_pkce_value;
+use crate::settings::Settings;
 use crate::util::space_list;
 use crate::variants::Variant;
-use std::collections::{BTreeSet, HashSet};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseType {
-    /// `code` (RFC 6749 §4.1).
-    Code,
-    /// `id_token` (OIDC Core §3.2, Implicit, deprecated by RFC 9700 §2.1.2).
-    IdToken,
-    /// `id_token token` (OIDC Core §3.2).
-    IdTokenToken,
-}
-
-impl ResponseType {
-    pub fn is_implicit(self) -> bool {
-        self != ResponseType::Code
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMode {
-    Query,
-    Fragment,
-    /// OAuth 2.0 Form Post Response Mode §2.
-    FormPost,
-}
-
-/// `prompt` values (OIDC Core §3.1.2.1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prompt {
-    pub none: bool,
-    pub login: bool,
-    pub consent: bool,
-    pub select_account: bool,
-}
-
-/// A validated authorization request.
-#[derive(Debug, Clone)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub response_type: ResponseType,
-    pub response_mode: ResponseMode,
-    pub scope: Vec<String>,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    /// S256 challenge (the only method supported).
-    pub code_challenge: Option<String>,
-    pub prompt: Prompt,
-    pub max_age: Option<u64>,
-    pub login_hint: Option<String>,
-    /// Requested ACR values, in order of preference: from `claims.id_token.acr` when present,
-    /// else `acr_values` (OIDC Core §5.5.1.1).
-    pub acr_values: Vec<String>,
-    /// The `acr` was requested as an essential claim: failing to meet it fails the login.
-    pub acr_essential: bool,
-    pub amr_values: Vec<String>,
-    pub claims: Option<ClaimsRequest>,
-    /// RFC 8707 §2.1: the resource servers the grant will cover, in order, without repeats.
-    pub resources: Vec<String>,
-    pub org_id: Option<String>,
-}
-
-impl AuthRequest {
-    pub fn is_oidc(&self) -> bool {
-        self.scope.iter().any(|s| s == "openid")
-    }
-
-    /// The scope as one space-delimited string (RFC 6749 §3.3).
-    pub fn scope_string(&self) -> String {
-        self.scope.join(" ")
-    }
-
-    /// What a remembered consent covers: the scope, the claims the `claims` parameter names
-    /// (OIDC Core §5.5) and the resources (RFC 8707 §2.1). A request asking for more than an
-    /// approved one therefore shows the consent page again, which lists what it releases.
-    pub fn consent_key(&self) -> String {
-        let mut key = self.scope_string();
-        if let Some(claims) = &self.claims {
-            let names: BTreeSet<&str> = claims.id_token.claims.iter().chain(&claims.userinfo.claims).map(|(n, _)| n.as_str()).collect();
-            key.push_str("\nclaims:");
-            key.push_str(&names.into_iter().collect::<Vec<_>>().join(" "));
-        }
-        if !self.resources.is_empty() {
-            key.push_str("\nresources:");
-            key.push_str(&self.resources.join(" "));
-        }
-        key
-    }
-
-    /// OIDC Core §3.1.2.2 and §5.5.1: when `claims` asks for the ID token's `sub` with a
-    /// specific `value` (or one of `values`), only that End-User may be answered for: "The
-    /// Authorization Server MUST NOT reply with an ID Token or Access Token for a different
-    /// user, even if they have an active session". Without such a request, anyone.
-    pub fn accepts_subject(&self, sub: &str) -> bool {
-        let Some(spec) = self.claims.as_ref().and_then(|c| c.id_token.get("sub")) else { return true };
-        spec.values.is_empty() || spec.values.iter().any(|v| v.as_str() == Some(sub))
-    }
-}
-
-/// Where an error or a result is delivered once the redirect URI is trusted.
-#[derive(Debug, Clone)]
-pub struct ReplyTo {
-    pub redirect_uri: String,
-    pub mode: ResponseMode,
-    pub state: Option<String>,
-}
+use crate::web::params::Params;
+use std::collections::HashSet;
 
 #[derive(Debug, Clone)]
 pub enum AuthorizeError {
@@ -131,25 +29,25 @@ fn invalid_request<T>(description: impl Into<String>) -> StepResult<T> {
 }
 
 /// Runs the whole pipeline.
-pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+pub fn validate(settings: &Settings, params: &Params) -> Result<AuthRequest, AuthorizeError> {
     let mut lenient;
-    let params = if provider.has(Fault::RepeatedParameterAccepted) {
+    let params = if settings.has(Fault::RepeatedParameterAccepted) {
         lenient = params.clone();
         lenient.forget_repeats();
         &lenient
     } else {
         params
     };
-    let (client, redirect_uri) = match check_client(provider, params).and_then(|c| Ok((c, check_redirect_uri(provider, c, params)?))) {
+    let (client, redirect_uri) = match check_client(settings, params).and_then(|c| Ok((c, check_redirect_uri(settings, c, params)?))) {
         Ok(checked) => checked,
-        Err(why) => return Err(open_redirect(provider, params, &why).unwrap_or(AuthorizeError::Page(why))),
+        Err(why) => return Err(open_redirect(settings, params, &why).unwrap_or(AuthorizeError::Page(why))),
     };
-    if provider.has(Fault::UnsupportedParameterErrorPage)
+    if settings.has(Fault::UnsupportedParameterErrorPage)
         && let Some(p) = UNSUPPORTED_PARAMETERS.iter().find(|p| params.contains(p))
     {
         return Err(AuthorizeError::Page(format!("The parameter {p} is not supported.")));
     }
-    let response_type = check_response_type(provider, params)?;
+    let response_type = check_response_type(settings, params)?;
     let reply_to = ReplyTo {
         mode: parse_response_mode(params.get("response_mode"))
             .ok()
@@ -158,52 +56,52 @@ pub fn validate(provider: &Provider, params: &Params) -> Result<AuthRequest, Aut
         redirect_uri,
         state: params.get("state").map(str::to_string),
     };
-    check_repeated(provider, params, &reply_to)?;
-    validate_after_redirect_uri(provider, client, params, response_type, &reply_to)
+    check_repeated(settings, params, &reply_to)?;
+    validate_after_redirect_uri(settings, client, params, response_type, &reply_to)
         .map_err(|(error, description)| AuthorizeError::Redirect { reply_to, error, description })
 }
 
 /// The `open-redirect-on-error` fault: an error about the client or its redirect URI sent to
 /// whatever redirect_uri the request named.
-fn open_redirect(provider: &Provider, params: &Params, why: &str) -> Option<AuthorizeError> {
-    let redirect_uri = params.get("redirect_uri").filter(|_| provider.has(Fault::OpenRedirectOnError))?;
+fn open_redirect(settings: &Settings, params: &Params, why: &str) -> Option<AuthorizeError> {
+    let redirect_uri = params.get("redirect_uri").filter(|_| settings.has(Fault::OpenRedirectOnError))?;
     let reply_to =
         ReplyTo { mode: ResponseMode::Query, redirect_uri: redirect_uri.to_string(), state: params.get("state").map(str::to_string) };
     Some(AuthorizeError::Redirect { reply_to, error: "invalid_request", description: why.to_string() })
 }
 
 fn validate_after_redirect_uri(
-    provider: &Provider,
+    settings: &Settings,
     client: &Client,
     params: &Params,
     response_type: StepResult<ResponseType>,
     reply_to: &ReplyTo,
 ) -> StepResult<AuthRequest> {
-    if provider.has(Fault::UnknownParameterRejected)
+    if settings.has(Fault::UnknownParameterRejected)
         && let Some(unknown) = params.names().find(|n| !KNOWN_PARAMETERS.contains(n))
     {
         return invalid_request(format!("unknown parameter {unknown}"));
     }
-    check_lengths(provider, params)?;
+    check_lengths(settings, params)?;
     check_request_objects(params)?;
     let response_type = response_type?;
-    let scope = check_scope(provider, client, params)?;
-    check_response_type_allowed(provider, client, response_type, &scope)?;
-    let mut response_mode = check_response_mode(provider, params, response_type)?;
-    if provider.has(Fault::FormPostIgnored) && response_mode == ResponseMode::FormPost {
+    let scope = check_scope(settings, client, params)?;
+    check_response_type_allowed(settings, client, response_type, &scope)?;
+    let mut response_mode = check_response_mode(settings, params, response_type)?;
+    if settings.has(Fault::FormPostIgnored) && response_mode == ResponseMode::FormPost {
         response_mode = default_response_mode(Some(response_type));
     }
-    if provider.has(Fault::FragmentModeIgnored) && response_mode == ResponseMode::Fragment && !response_type.is_implicit() {
+    if settings.has(Fault::FragmentModeIgnored) && response_mode == ResponseMode::Fragment && !response_type.is_implicit() {
         response_mode = ResponseMode::Query;
     }
-    let nonce = check_nonce(provider, params, response_type)?;
-    let code_challenge = check_pkce(provider, client, params, response_type)?;
-    check_unsupported_parameters(provider, params)?;
+    let nonce = check_nonce(settings, params, response_type)?;
+    let code_challenge = check_pkce(settings, client, params, response_type)?;
+    check_unsupported_parameters(settings, params)?;
     let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
-    let claims = if provider.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(provider, params)? };
+    let claims = if settings.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(settings, params)? };
     let (acr_values, acr_essential) = requested_acr(params, claims.as_ref());
-    let resources = check_resources(provider, client, params, response_type)?;
+    let resources = check_resources(settings, client, params, response_type)?;
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: reply_to.redirect_uri.clone(),
@@ -226,12 +124,12 @@ fn validate_after_redirect_uri(
 }
 
 /// RFC 6749 §4.1.2.1: an unknown or missing client is reported to the user, not redirected.
-fn check_client<'a>(provider: &'a Provider, params: &Params) -> Result<&'a Client, String> {
+fn check_client<'a>(settings: &'a Settings, params: &Params) -> Result<&'a Client, String> {
     if params.is_repeated("client_id") {
         return Err("The client_id parameter was sent more than once (RFC 6749 §3.1).".into());
     }
     let client_id = params.get("client_id").ok_or("The request has no client_id (RFC 6749 §4.1.1).")?;
-    let client = provider.config.client(client_id).ok_or_else(|| format!("Unknown client_id \"{client_id}\"."))?;
+    let client = settings.config.client(client_id).ok_or_else(|| format!("Unknown client_id \"{client_id}\"."))?;
     if !(client.allows(GrantType::AuthorizationCode) || client.allows(GrantType::Implicit)) {
         return Err(format!("Client \"{client_id}\" is not registered for browser flows."));
     }
@@ -242,12 +140,12 @@ fn check_client<'a>(provider: &'a Provider, params: &Params) -> Result<&'a Clien
 /// (simple string comparison; see `redirect_uri_matches` for the loopback port). It may be
 /// omitted only by an OAuth request of a client with exactly one registered URI; OIDC Core
 /// §3.1.2.1 always requires it.
-fn check_redirect_uri(provider: &Provider, client: &Client, params: &Params) -> Result<String, String> {
+fn check_redirect_uri(settings: &Settings, client: &Client, params: &Params) -> Result<String, String> {
     let registered = |uri: &str| {
         client
             .redirect_uris
             .iter()
-            .any(|r| redirect_uri_matches(r, uri) || (provider.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())))
+            .any(|r| redirect_uri_matches(r, uri) || (settings.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())))
     };
     if params.is_repeated("redirect_uri") {
         return Err("The redirect_uri parameter was sent more than once (RFC 6749 §3.1).".into());
@@ -300,9 +198,9 @@ fn loopback_without_port(uri: &str) -> Option<(&'static str, &str)> {
 /// RFC 6749 §3.1: request and response parameters must not be included more than once. The
 /// error is redirected; a request that broke this rule need not be trusted enough for a
 /// redirect, so the `repeated-parameter-error-page` variant shows it as a page instead.
-fn check_repeated(provider: &Provider, params: &Params, reply_to: &ReplyTo) -> Result<(), AuthorizeError> {
+fn check_repeated(settings: &Settings, params: &Params, reply_to: &ReplyTo) -> Result<(), AuthorizeError> {
     let Some(name) = params.repeated().first() else { return Ok(()) };
-    if provider.has_variant(Variant::RepeatedParameterErrorPage) {
+    if settings.has_variant(Variant::RepeatedParameterErrorPage) {
         return Err(AuthorizeError::Page(format!("The parameter {name} was sent more than once (RFC 6749 §3.1).")));
     }
     let description = format!("parameter {name} is repeated (RFC 6749 §3.1)");
@@ -313,20 +211,20 @@ fn check_repeated(provider: &Provider, params: &Params, reply_to: &ReplyTo) -> R
 /// redirect URI are trusted (the caller does that). Without it the response mode is unknown,
 /// so the `missing-response-type-error-page` variant shows a page; the
 /// `missing-response-type-unsupported` variant answers `unsupported_response_type`.
-fn check_response_type(provider: &Provider, params: &Params) -> Result<StepResult<ResponseType>, AuthorizeError> {
-    let missing_default = provider.has(Fault::MissingResponseTypeAccepted).then_some("code");
+fn check_response_type(settings: &Settings, params: &Params) -> Result<StepResult<ResponseType>, AuthorizeError> {
+    let missing_default = settings.has(Fault::MissingResponseTypeAccepted).then_some("code");
     let value = params.get("response_type").or(missing_default);
-    if value.is_none() && provider.has_variant(Variant::MissingResponseTypeErrorPage) {
+    if value.is_none() && settings.has_variant(Variant::MissingResponseTypeErrorPage) {
         return Err(AuthorizeError::Page("The request has no response_type (RFC 6749 §3.1.1).".into()));
     }
     let mut response_type = parse_response_type(value);
-    if provider.has(Fault::OauthImplicitAccepted) && value.map(str::trim) == Some("token") {
+    if settings.has(Fault::OauthImplicitAccepted) && value.map(str::trim) == Some("token") {
         response_type = Ok(ResponseType::IdTokenToken);
     }
-    if value.is_none() && provider.has_variant(Variant::MissingResponseTypeUnsupported) {
+    if value.is_none() && settings.has_variant(Variant::MissingResponseTypeUnsupported) {
         response_type = Err(("unsupported_response_type", "response_type is required (RFC 6749 §3.1.1)".into()));
     }
-    if provider.has(Fault::UnknownResponseTypeInvalidRequest) {
+    if settings.has(Fault::UnknownResponseTypeInvalidRequest) {
         response_type = response_type.map_err(|(_, description)| ("invalid_request", description));
     }
     Ok(response_type)
@@ -334,8 +232,8 @@ fn check_response_type(provider: &Provider, params: &Params) -> Result<StepResul
 
 /// `[parameter_limits]`: a free-text parameter longer than its cap is refused before anything
 /// parses or stores it (a pending request is held while the user logs in).
-fn check_lengths(provider: &Provider, params: &Params) -> StepResult<()> {
-    for (name, cap) in provider.config.parameter_limits.caps() {
+fn check_lengths(settings: &Settings, params: &Params) -> StepResult<()> {
+    for (name, cap) in settings.config.parameter_limits.caps() {
         if params.get(name).is_some_and(|value| value.len() > cap) {
             return invalid_request(format!("{name} is longer than this server accepts ({cap} bytes at most)"));
         }
@@ -369,9 +267,9 @@ fn parse_response_type(value: Option<&str>) -> StepResult<ResponseType> {
 
 /// RFC 6749 §4.1.2.1 `unauthorized_client`; the profile allows Implicit for OIDC only, so an
 /// Implicit request without `openid` is `unsupported_response_type`.
-fn check_response_type_allowed(provider: &Provider, client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
+fn check_response_type_allowed(settings: &Settings, client: &Client, response_type: ResponseType, scope: &[String]) -> StepResult<()> {
     let grant = if response_type.is_implicit() { GrantType::Implicit } else { GrantType::AuthorizationCode };
-    if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") && !provider.has(Fault::ImplicitWithoutOpenid) {
+    if response_type.is_implicit() && !scope.iter().any(|s| s == "openid") && !settings.has(Fault::ImplicitWithoutOpenid) {
         return Err((
             "unsupported_response_type",
             "the implicit flow is supported for OpenID Connect only (scope must include openid)".into(),
@@ -402,9 +300,9 @@ fn default_response_mode(response_type: Option<ResponseType>) -> ResponseMode {
 }
 
 /// OAuth 2.0 Multiple Response Types §2.1: tokens must not be returned in the query.
-fn check_response_mode(provider: &Provider, params: &Params, response_type: ResponseType) -> StepResult<ResponseMode> {
+fn check_response_mode(settings: &Settings, params: &Params, response_type: ResponseType) -> StepResult<ResponseMode> {
     let mode = parse_response_mode(params.get("response_mode"))?.unwrap_or(default_response_mode(Some(response_type)));
-    if mode == ResponseMode::Query && response_type.is_implicit() && !provider.has(Fault::ImplicitInQuery) {
+    if mode == ResponseMode::Query && response_type.is_implicit() && !settings.has(Fault::ImplicitInQuery) {
         return invalid_request("response_mode=query cannot carry tokens (OAuth 2.0 Multiple Response Types §2.1)");
     }
     Ok(mode)
@@ -413,11 +311,11 @@ fn check_response_mode(provider: &Provider, params: &Params, response_type: Resp
 /// RFC 6749 §3.3: the scopes must be ones the client may request. The server may instead
 /// ignore part of the request (the granted scope is then in the token response): the
 /// `unknown-scope-dropped` variant drops the scopes it would refuse.
-fn check_scope(provider: &Provider, client: &Client, params: &Params) -> StepResult<Vec<String>> {
+fn check_scope(settings: &Settings, client: &Client, params: &Params) -> StepResult<Vec<String>> {
     let mut scope = space_list(params.get("scope"));
     // A set, so a long scope costs one lookup per value whatever the client's list.
     let allowed: HashSet<&str> = client.scopes.iter().map(String::as_str).collect();
-    if provider.has_variant(Variant::UnknownScopeDropped) {
+    if settings.has_variant(Variant::UnknownScopeDropped) {
         scope.retain(|s| allowed.contains(s.as_str()));
     }
     if scope.is_empty() {
@@ -430,9 +328,9 @@ fn check_scope(provider: &Provider, client: &Client, params: &Params) -> StepRes
 }
 
 /// OIDC Core §3.2.2.1: `nonce` is required for the implicit flow.
-fn check_nonce(provider: &Provider, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+fn check_nonce(settings: &Settings, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
     let nonce = params.get("nonce").map(str::to_string);
-    if response_type.is_implicit() && nonce.is_none() && !provider.has(Fault::ImplicitNonceOptional) {
+    if response_type.is_implicit() && nonce.is_none() && !settings.has(Fault::ImplicitNonceOptional) {
         return invalid_request("nonce is required for the implicit flow (OIDC Core §3.2.2.1)");
     }
     Ok(nonce)
@@ -440,19 +338,19 @@ fn check_nonce(provider: &Provider, params: &Params, response_type: ResponseType
 
 /// RFC 7636 §4.3/§4.4.1: only S256; `plain` (the default method) refused; a challenge is
 /// 43-128 unreserved characters. Required for public clients (RFC 9700 §2.1.1).
-fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
+fn check_pkce(settings: &Settings, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Option<String>> {
     if response_type.is_implicit() {
         return Ok(None);
     }
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
-        (Some(c), None | Some("plain")) if provider.has(Fault::PkcePlainAccepted) => Ok(Some(c.to_string())),
+        (Some(c), None | Some("plain")) if settings.has(Fault::PkcePlainAccepted) => Ok(Some(c.to_string())),
         (None, Some(_)) => invalid_request("code_challenge_method without code_challenge (RFC 7636 §4.3)"),
         // RFC 9700 §2.1.1 recommends PKCE for confidential clients too: required for all is a
         // variant.
         (None, None)
-            if (client.pkce_required() || provider.has_variant(Variant::PkceRequiredForAll))
-                && !(client.client_type == crate::config::ClientType::Public && provider.has(Fault::PkceOptionalForPublic)) =>
+            if (client.pkce_required() || settings.has_variant(Variant::PkceRequiredForAll))
+                && !(client.client_type == crate::config::ClientType::Public && settings.has(Fault::PkceOptionalForPublic)) =>
         {
             invalid_request("PKCE is required for this client: send code_challenge with S256 (RFC 7636 §4.4.1)")
         }
@@ -464,11 +362,6 @@ fn check_pkce(provider: &Provider, client: &Client, params: &Params, response_ty
         }
         (Some(c), Some(_)) => Ok(Some(c.to_string())),
     }
-}
-
-/// RFC 7636 §4.1: 43-128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
-pub fn is_pkce_value(value: &str) -> bool {
-    (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Every parameter this endpoint understands (the rest are ignored, RFC 6749 §3.1).
@@ -501,8 +394,8 @@ const KNOWN_PARAMETERS: [&str; 23] = [
 /// The profile's unsupported parameters: ignored, or `invalid_request` in strict mode.
 pub const UNSUPPORTED_PARAMETERS: [&str; 3] = ["display", "id_token_hint", "ui_locales"];
 
-fn check_unsupported_parameters(provider: &Provider, params: &Params) -> StepResult<()> {
-    if !provider.config.strict {
+fn check_unsupported_parameters(settings: &Settings, params: &Params) -> StepResult<()> {
+    if !settings.config.strict {
         return Ok(());
     }
     match UNSUPPORTED_PARAMETERS.iter().find(|p| params.contains(p)) {
@@ -543,8 +436,8 @@ fn check_max_age(params: &Params) -> StepResult<Option<u64>> {
 /// OIDC Core §5.5: a malformed `claims` is `invalid_request`; the
 /// `claims-malformed-member-ignored` variant ignores members of the wrong type as not
 /// understood.
-fn check_claims(provider: &Provider, params: &Params) -> StepResult<Option<ClaimsRequest>> {
-    let malformed = if provider.has_variant(Variant::ClaimsMalformedMemberIgnored) { Malformed::Ignore } else { Malformed::Refuse };
+fn check_claims(settings: &Settings, params: &Params) -> StepResult<Option<ClaimsRequest>> {
+    let malformed = if settings.has_variant(Variant::ClaimsMalformedMemberIgnored) { Malformed::Ignore } else { Malformed::Refuse };
     match params.get("claims") {
         None => Ok(None),
         Some(text) => ClaimsRequest::parse_with(text, malformed).map(Some).or_else(invalid_request),
@@ -565,8 +458,8 @@ fn requested_acr(params: &Params, claims: Option<&ClaimsRequest>) -> (Vec<String
 /// servers the client may use, else `invalid_target`. An access token issued right here (`id_token
 /// token`) has one audience, so that response type takes one resource at most: RFC 8707 §2 lets
 /// the server refuse targets it cannot issue a token for (`invalid_target`).
-fn check_resources(provider: &Provider, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Vec<String>> {
-    let resources = crate::targets::requested(provider, client, params)?;
+fn check_resources(settings: &Settings, client: &Client, params: &Params, response_type: ResponseType) -> StepResult<Vec<String>> {
+    let resources = crate::rules::targets::requested(settings, client, params)?;
     if resources.len() > 1 && response_type == ResponseType::IdTokenToken {
         return Err(("invalid_target", "an access token is for one resource here: send resource once (RFC 8707 §2)".into()));
     }
@@ -618,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_sub_value_in_claims_names_the_only_acceptable_user() {
-        let provider = Provider::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into(), "admin".into()).unwrap();
+        let provider = Settings::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into());
         let query = |claims: &str| {
             let claims: String = form_urlencoded::byte_serialize(claims.as_bytes()).collect();
             format!(
@@ -632,13 +525,5 @@ mod tests {
         assert!(request(r#"{"userinfo":{"sub":{"value":"u-bob"}}}"#).accepts_subject("u-alice"), "§5.5.1 is about the ID token");
         assert!(request(r#"{"id_token":{"sub":null}}"#).accepts_subject("u-alice"));
         assert_ne!(bob.consent_key(), request(r#"{"id_token":{"email":null}}"#).consent_key(), "the claims asked for count");
-    }
-
-    #[test]
-    fn pkce_values_follow_rfc_7636() {
-        assert!(is_pkce_value(&"a".repeat(43)));
-        assert!(!is_pkce_value(&"a".repeat(42)));
-        assert!(!is_pkce_value(&"a".repeat(129)));
-        assert!(!is_pkce_value(&format!("{}+", "a".repeat(43))));
     }
 }

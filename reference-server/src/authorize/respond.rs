@@ -2,15 +2,16 @@
 //! always with `state` echoed and RFC 9207 `iss`, with 303 See Other (or, under variants, 302
 //! after the credential forms and 307 for GET /authorize; never 307 after a credential POST).
 
-use super::request::{ReplyTo, ResponseMode};
 use crate::error::describe;
 use crate::faults::Fault;
-use crate::html::{hidden, page};
+use crate::model::request::{ReplyTo, ResponseMode};
 use crate::provider::Provider;
 use crate::util::html_escape;
 use crate::variants::Variant;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use crate::web::html::{hidden, page};
+use crate::web::redirect::see_other;
+use axum::http::StatusCode;
+use axum::response::Response;
 
 /// Sends `params` (plus `state` and `iss`) to the client.
 pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, String)>) -> Response {
@@ -26,7 +27,7 @@ pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, Str
         ResponseMode::Query | ResponseMode::Fragment => {
             // The redirect URI was validated as absolute when the client was configured.
             let Ok(mut url) = url::Url::parse(&reply_to.redirect_uri) else {
-                return crate::html::error_page(StatusCode::BAD_REQUEST, "The redirect URI is not a valid URL.");
+                return crate::web::html::error_page(StatusCode::BAD_REQUEST, "The redirect URI is not a valid URL.");
             };
             if reply_to.mode == ResponseMode::Query {
                 // RFC 6749 §3.1.2: keep the registered URI's own query component.
@@ -51,16 +52,6 @@ pub fn reply(reply_to: &ReplyTo, provider: &Provider, mut params: Vec<(&str, Str
 /// through `describe` here (the character set of `error_description`, bounded in length).
 pub fn reply_error(reply_to: &ReplyTo, provider: &Provider, error: &str, description: &str) -> Response {
     reply(reply_to, provider, vec![("error", error.to_string()), ("error_description", describe(description))])
-}
-
-/// 303 See Other: the browser follows with GET and drops the form body (RFC 9700 §4.11).
-pub fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// A redirect answering the login or consent form POST, which carries the password: 303 (RFC

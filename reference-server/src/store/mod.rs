@@ -18,81 +18,17 @@
 mod expiring;
 mod handles;
 
-use crate::authorize::request::AuthRequest;
 use crate::config::Limits;
 use crate::faults::{Fault, Faults};
+use crate::model::grant::{Code, Grant, GrantId};
+use crate::model::session::{Interaction, Session};
 use expiring::Expiring;
 use handles::{Kind, Sealer};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-
-pub type GrantId = u64;
 
 /// Entries the sweep removes per lock hold.
 const SWEEP_BATCH: usize = 1024;
-
-/// A browser's login at this server.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub sub: String,
-    pub auth_time: u64,
-    /// Authentication methods performed (RFC 8176 names).
-    pub amr: Vec<String>,
-    pub expires: u64,
-    /// (client_id, scope) pairs the user approved in this session.
-    pub consents: HashSet<(String, String)>,
-}
-
-/// An authorization request waiting for the user (login, consent).
-#[derive(Debug, Clone)]
-pub struct Interaction {
-    pub request: AuthRequest,
-    /// CSRF token of the login and consent forms.
-    pub csrf: String,
-    /// The id (cookie) of the browser that started it: only that browser may finish it.
-    pub browser: String,
-    /// Set once the user has logged in for this interaction (the session id).
-    pub session: Option<String>,
-    pub expires: u64,
-}
-
-/// What the user authorised: the basis of codes, tokens and refresh tokens.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Authorization {
-    pub client_id: String,
-    pub sub: String,
-    pub scope: Vec<String>,
-    /// The resource servers the grant covers (RFC 8707 §2.1); each access token is for one.
-    pub resources: Vec<String>,
-    pub auth_time: u64,
-    /// The request's `max_age`: with it, `auth_time` is REQUIRED in ID tokens (OIDC Core §2).
-    pub max_age: Option<u64>,
-    pub acr: Option<String>,
-    pub amr: Vec<String>,
-    pub org_id: Option<String>,
-    pub claims: Option<crate::claims::ClaimsRequest>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Code {
-    pub authz: Authorization,
-    pub redirect_uri: String,
-    pub code_challenge: Option<String>,
-    pub nonce: Option<String>,
-    pub expires: u64,
-    /// The grant created when the code was redeemed; a second redemption revokes it
-    /// (RFC 6749 §4.1.2).
-    pub redeemed: Option<GrantId>,
-}
-
-/// Tokens issued from one authorization: one refresh-token family and its access tokens.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Grant {
-    pub authz: Authorization,
-    pub created: u64,
-    /// The grant ends when its refresh tokens would (or its last access token, without them).
-    pub expires: u64,
-}
 
 /// A grant's refresh-token family: only the token of the current generation is valid; one of
 /// an older generation was rotated away, and presenting it is reuse.
@@ -492,7 +428,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authorize::request::{Prompt, ResponseMode, ResponseType};
+    use crate::model::grant::Authorization;
+    use crate::model::request::{AuthRequest, Prompt, ResponseMode, ResponseType};
+    use std::collections::HashSet;
 
     fn limits() -> Limits {
         Limits::default()

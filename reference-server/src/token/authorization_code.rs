@@ -1,15 +1,14 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
 
 use super::{Issue, issues_refresh_token, user_tokens};
-use crate::authorize::request::is_pkce_value;
 use crate::config::Client;
 use crate::error::OAuthError;
 use crate::faults::Fault;
-use crate::params::Params;
+use crate::model::grant::{Code, Grant};
 use crate::provider::Provider;
-use crate::store::{Code, Grant, Redeem};
-use crate::util::{b64, constant_time_eq, now_secs, sha256};
-use crate::variants::Variant;
+use crate::store::Redeem;
+use crate::util::now_secs;
+use crate::web::params::Params;
 use serde_json::{Map, Value};
 
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
@@ -44,9 +43,8 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
     user_tokens(provider, client, grant, &record.authz, &scope, issue)
 }
 
-/// RFC 6749 §4.1.3: the code must belong to the client and the redirect URI be identical;
-/// RFC 7636 §4.6: the verifier must hash to the challenge; RFC 9700 §2.1.1: a verifier for a
-/// code issued without a challenge is refused (PKCE downgrade).
+/// RFC 6749 §4.1.3: the code must belong to the client and the redirect URI be identical; then
+/// the PKCE verifier (`rules::pkce`).
 fn check_binding(
     provider: &Provider,
     client: &Client,
@@ -64,21 +62,5 @@ fn check_binding(
         None if !oidc && client.redirect_uris.len() == 1 => {}
         None => return Err(OAuthError::invalid_request("redirect_uri is required (RFC 6749 §4.1.3)")),
     }
-    if provider.has(Fault::PkceNotVerified) {
-        return Ok(());
-    }
-    let plain_ok = |v: &str, challenge: &str| provider.has(Fault::PkcePlainAccepted) && constant_time_eq(v, challenge);
-    match (&record.code_challenge, verifier) {
-        (Some(challenge), Some(v)) if plain_ok(v, challenge) => Ok(()),
-        (Some(challenge), Some(v)) if is_pkce_value(v) && constant_time_eq(&b64(&sha256(v.as_bytes())), challenge) => Ok(()),
-        (Some(_), Some(_)) => Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge (RFC 7636 §4.6)")),
-        // A missing parameter is invalid_request by RFC 6749 §5.2, a failed verification
-        // invalid_grant by RFC 7636 §4.6: either fits, the variant picks the first.
-        (Some(_), None) if provider.has_variant(Variant::MissingCodeVerifierInvalidRequest) => {
-            Err(OAuthError::invalid_request("code_verifier is required: the authorization request had a code_challenge"))
-        }
-        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required: the authorization request had a code_challenge")),
-        (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier sent, but the authorization request had no code_challenge")),
-        (None, None) => Ok(()),
-    }
+    crate::rules::pkce::verify(provider, record.code_challenge.as_deref(), verifier)
 }

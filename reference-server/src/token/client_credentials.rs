@@ -3,16 +3,16 @@
 use super::{signing_failed, token_response};
 use crate::config::Client;
 use crate::error::OAuthError;
-use crate::params::Params;
 use crate::provider::Provider;
 use crate::util::space_list;
 use crate::variants::Variant;
+use crate::web::params::Params;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let target_error = |(error, description): (&'static str, String)| OAuthError::new(StatusCode::BAD_REQUEST, error, description);
-    let resource = crate::targets::for_client(provider, client, form).map_err(target_error)?;
+    let resource = crate::rules::targets::for_client(provider, client, form).map_err(target_error)?;
     let requested = space_list(form.get("scope"));
     let mut scope = granted_scope(provider, client, resource.as_deref(), &requested)?;
     // The fault: the token carries every scope of the client while the response says only what

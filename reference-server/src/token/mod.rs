@@ -4,13 +4,13 @@ mod authorization_code;
 mod client_credentials;
 mod refresh_token;
 
-use crate::client_auth::authenticate;
 use crate::config::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::keys::KeyError;
-use crate::params::Params;
 use crate::provider::Provider;
+use crate::rules::client_auth::authenticate;
 use crate::variants::Variant;
+use crate::web::params::Params;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,7 +35,7 @@ pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, uri:
 }
 
 fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
-    if !crate::authorize::is_form(headers) {
+    if !crate::web::forms::is_form(headers) {
         return Err(OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)"));
     }
     grant(provider, headers, Params::parse(&String::from_utf8_lossy(body)))
@@ -117,8 +117,8 @@ struct Issue<'a> {
 
 /// The audience of an access token from a user's grant (RFC 8707 §2.2, see `targets`), as a
 /// token endpoint error when the request names a resource the grant does not cover.
-fn audience(provider: &Provider, form: &Params, authz: &crate::store::Authorization) -> Result<Option<String>, OAuthError> {
-    crate::targets::for_grant(provider, form, &authz.resources)
+fn audience(provider: &Provider, form: &Params, authz: &crate::model::grant::Authorization) -> Result<Option<String>, OAuthError> {
+    crate::rules::targets::for_grant(provider, form, &authz.resources)
         .map_err(|(error, description)| OAuthError::new(StatusCode::BAD_REQUEST, error, description))
 }
 
@@ -132,8 +132,8 @@ fn signing_failed(e: KeyError) -> OAuthError {
 fn user_tokens(
     provider: &Provider,
     client: &Client,
-    grant: crate::store::GrantId,
-    authz: &crate::store::Authorization,
+    grant: crate::model::grant::GrantId,
+    authz: &crate::model::grant::Authorization,
     scope: &[String],
     issue: Issue<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {

@@ -4,11 +4,11 @@ use super::{Issue, user_tokens};
 use crate::config::{Client, ClientType};
 use crate::error::OAuthError;
 use crate::faults::Fault;
-use crate::params::Params;
 use crate::provider::Provider;
 use crate::store::Redeem;
 use crate::util::{now_secs, space_list};
 use crate::variants::Variant;
+use crate::web::params::Params;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
@@ -16,13 +16,13 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let requested = space_list(form.get("scope"));
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
-    let bound = |grant: &crate::store::Grant| {
+    let bound = |grant: &crate::model::grant::Grant| {
         if grant.authz.client_id != client.client_id {
             return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
         }
         Ok(())
     };
-    let validate = |grant: &crate::store::Grant| {
+    let validate = |grant: &crate::model::grant::Grant| {
         // RFC 6749 §6: the scope may only narrow.
         if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s) && !provider.has(Fault::RefreshScopeWidened)) {
             return Err(OAuthError::new(

@@ -10,6 +10,7 @@ mod discovery;
 mod edge;
 mod errors;
 mod implicit;
+mod layers;
 mod lifecycle;
 mod loopback;
 mod parameter_limits;

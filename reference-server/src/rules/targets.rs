@@ -10,9 +10,9 @@
 
 use crate::config::Client;
 use crate::faults::Fault;
-use crate::params::Params;
-use crate::provider::Provider;
+use crate::settings::Settings;
 use crate::variants::Variant;
+use crate::web::params::Params;
 use std::collections::HashSet;
 
 /// An OAuth error code and its description.
@@ -26,8 +26,8 @@ fn invalid_target<T>(description: impl Into<String>) -> Result<T, TargetError> {
 /// `audience` alias, which may come with `resource` only when both name the same one target.
 /// Each must be an absolute URI without a fragment (RFC 8707 §2, MUST), else `invalid_target`.
 /// Under the `audience-ignored` fault, none.
-fn named<'p>(provider: &Provider, params: &'p Params) -> Result<Vec<&'p str>, TargetError> {
-    if provider.has(Fault::AudienceIgnored) {
+fn named<'p>(settings: &Settings, params: &'p Params) -> Result<Vec<&'p str>, TargetError> {
+    if settings.has(Fault::AudienceIgnored) {
         return Ok(Vec::new());
     }
     let mut seen = HashSet::new();
@@ -52,16 +52,16 @@ fn well_formed(resource: &str) -> bool {
 
 /// The targets an authorization request names, each one the client may use (RFC 8707 §2.1):
 /// the grant will cover all of them.
-pub fn requested(provider: &Provider, client: &Client, params: &Params) -> Result<Vec<String>, TargetError> {
-    named(provider, params)?.into_iter().map(|r| check_target(provider, client, r)).collect()
+pub fn requested(settings: &Settings, client: &Client, params: &Params) -> Result<Vec<String>, TargetError> {
+    named(settings, params)?.into_iter().map(|r| check_target(settings, client, r)).collect()
 }
 
 /// The audience of a client credentials token: the one target the request names, else the
 /// client's default (RFC 8707 §2.2).
-pub fn for_client(provider: &Provider, client: &Client, params: &Params) -> Result<Option<String>, TargetError> {
-    match named(provider, params)?.as_slice() {
+pub fn for_client(settings: &Settings, client: &Client, params: &Params) -> Result<Option<String>, TargetError> {
+    match named(settings, params)?.as_slice() {
         [] => Ok(client.default_resource.clone()),
-        [one] => check_target(provider, client, one).map(Some),
+        [one] => check_target(settings, client, one).map(Some),
         _ => invalid_target("an access token is for one resource here: send resource once (RFC 8707 §2)"),
     }
 }
@@ -70,8 +70,8 @@ pub fn for_client(provider: &Provider, client: &Client, params: &Params) -> Resu
 /// refresh token, RFC 8707 §2.2): the one target the token request names, which must be one
 /// the grant covers; without one, the grant's only resource (or none: the default audience).
 /// A grant covering several resources needs the request to pick one.
-pub fn for_grant(provider: &Provider, params: &Params, granted: &[String]) -> Result<Option<String>, TargetError> {
-    match (named(provider, params)?.as_slice(), granted) {
+pub fn for_grant(settings: &Settings, params: &Params, granted: &[String]) -> Result<Option<String>, TargetError> {
+    match (named(settings, params)?.as_slice(), granted) {
         ([], []) => Ok(None),
         ([], [only]) => Ok(Some(only.clone())),
         ([], _) => invalid_target("the grant covers several resources: name the one this access token is for (RFC 8707 §2.2)"),
@@ -83,16 +83,16 @@ pub fn for_grant(provider: &Provider, params: &Params, granted: &[String]) -> Re
 
 /// RFC 8707 §2: a target is refused with `invalid_target` unless it is a resource server this
 /// client may use.
-pub fn check_target(provider: &Provider, client: &Client, resource: &str) -> Result<String, TargetError> {
+pub fn check_target(settings: &Settings, client: &Client, resource: &str) -> Result<String, TargetError> {
     if !well_formed(resource) {
         return invalid_target("resource must be an absolute URI without a fragment (RFC 8707 §2)");
     }
     // RFC 8707 §2: invalid_target is for what the server does not find acceptable; the
     // `unknown-resource-accepted` variant accepts a resource it has no record of.
-    if provider.config.resource_server(resource).is_none() && provider.has_variant(Variant::UnknownResourceAccepted) {
+    if settings.config.resource_server(resource).is_none() && settings.has_variant(Variant::UnknownResourceAccepted) {
         return Ok(resource.to_string());
     }
-    if provider.config.resource_server(resource).is_none() || !client.resources.iter().any(|r| r == resource) {
+    if settings.config.resource_server(resource).is_none() || !client.resources.iter().any(|r| r == resource) {
         return invalid_target(format!("resource \"{resource}\" is unknown or not allowed for this client"));
     }
     Ok(resource.to_string())
@@ -102,8 +102,8 @@ pub fn check_target(provider: &Provider, client: &Client, resource: &str) -> Res
 mod tests {
     use super::*;
 
-    fn provider() -> Provider {
-        Provider::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into(), "admin".into()).unwrap()
+    fn provider() -> Settings {
+        Settings::new(crate::Config::default(), "http://127.0.0.1:1/api/oidc".into())
     }
 
     const API: &str = "https%3A%2F%2Fapi.example.test";

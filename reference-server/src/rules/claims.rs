@@ -2,27 +2,9 @@
 //! (OIDC Core §5.5) with its `essential`, `value` and `values` members.
 
 use crate::config::User;
+use crate::model::claims::{ClaimSet, ClaimSpec, ClaimsRequest};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
-
-/// The claims requested for one destination (`id_token` or `userinfo`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClaimSet {
-    pub claims: Vec<(String, ClaimSpec)>,
-}
-
-/// OIDC Core §5.5.1: `null` (default), or an object with `essential`, `value`, `values`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClaimSpec {
-    pub essential: bool,
-    pub values: Vec<Value>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ClaimsRequest {
-    pub id_token: ClaimSet,
-    pub userinfo: ClaimSet,
-}
 
 /// What to do with a member of the `claims` parameter that has the wrong type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,12 +78,6 @@ impl ClaimSpec {
             }
             _ => Err("must be null or an object".into()),
         }
-    }
-}
-
-impl ClaimSet {
-    pub fn get(&self, name: &str) -> Option<&ClaimSpec> {
-        self.claims.iter().find(|(n, _)| n == name).map(|(_, s)| s)
     }
 }
 

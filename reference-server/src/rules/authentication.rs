@@ -1,8 +1,8 @@
 //! What a login must prove for a request (`acr_values`, the `acr` claim request, `amr_values`)
 //! and what the resulting `acr` and `amr` claims say (OIDC Core §2, §3.1.2.1, RFC 8176).
 
-use crate::authorize::request::AuthRequest;
 use crate::config::{Config, User};
+use crate::model::request::AuthRequest;
 
 /// The methods a login must perform for `request` by `user`, and the ACR it will satisfy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 use crate::config::{AuthMethod, Client};
 use crate::error::OAuthError;
 use crate::faults::Fault;
-use crate::params::Params;
-use crate::provider::Provider;
+use crate::settings::Settings;
 use crate::util::constant_time_eq;
 use crate::variants::Variant;
+use crate::web::params::Params;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 
@@ -30,10 +30,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 }
 
 /// Authenticates the client of a token or revocation request.
-pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Params) -> Result<&'a Client, OAuthError> {
+pub fn authenticate<'a>(settings: &'a Settings, headers: &HeaderMap, form: &Params) -> Result<&'a Client, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_secret = form.get("client_secret");
-    if basic.is_some() && post_secret.is_some() && !provider.has_variant(crate::variants::Variant::MultipleClientAuthAccepted) {
+    if basic.is_some() && post_secret.is_some() && !settings.has_variant(crate::variants::Variant::MultipleClientAuthAccepted) {
         // RFC 6749 §2.3: a client must not use more than one authentication method per request
         // (a rule on the client; a server may let it pass, the variant).
         return Err(OAuthError::invalid_request("use one client authentication method, not both Basic and client_secret"));
@@ -47,18 +47,18 @@ pub fn authenticate<'a>(provider: &'a Provider, headers: &HeaderMap, form: &Para
         (None, Some(id)) => (id, None, AuthMethod::None),
         (None, None) => return Err(OAuthError::invalid_client("client authentication is required")),
     };
-    check_credentials(provider, client_id, secret, method).map_err(|e| failure_status(provider, method, e))
+    check_credentials(settings, client_id, secret, method).map_err(|e| failure_status(settings, method, e))
 }
 
 /// The client must exist, use its registered method, and know its secret.
 fn check_credentials<'a>(
-    provider: &'a Provider,
+    settings: &'a Settings,
     client_id: &str,
     secret: Option<&str>,
     method: AuthMethod,
 ) -> Result<&'a Client, OAuthError> {
-    let client = provider.config.client(client_id).ok_or_else(|| OAuthError::invalid_client("unknown client or bad credentials"))?;
-    if method == AuthMethod::None && client.client_secret.is_some() && provider.has(Fault::SecretNotRequired) {
+    let client = settings.config.client(client_id).ok_or_else(|| OAuthError::invalid_client("unknown client or bad credentials"))?;
+    if method == AuthMethod::None && client.client_secret.is_some() && settings.has(Fault::SecretNotRequired) {
         return Ok(client);
     }
     if client.auth_method != method {
@@ -71,7 +71,7 @@ fn check_credentials<'a>(
     match (&client.client_secret, secret) {
         (None, None) => Ok(client),
         (Some(expected), Some(given)) if constant_time_eq(given, expected) => Ok(client),
-        (Some(_), Some(_)) if provider.has(Fault::BadClientSecretAccepted) => Ok(client),
+        (Some(_), Some(_)) if settings.has(Fault::BadClientSecretAccepted) => Ok(client),
         _ => Err(OAuthError::invalid_client("unknown client or bad credentials")),
     }
 }
@@ -79,8 +79,8 @@ fn check_credentials<'a>(
 /// RFC 6749 §5.2: a failed client authentication MAY be 401, and MUST be 401 with a challenge
 /// when the client used the Authorization header. Without it (client_secret_post, none) the
 /// `invalid-client-400-for-post` variant answers 400 and no challenge.
-fn failure_status(provider: &Provider, method: AuthMethod, mut error: OAuthError) -> OAuthError {
-    if method != AuthMethod::ClientSecretBasic && provider.has_variant(Variant::InvalidClient400ForPost) {
+fn failure_status(settings: &Settings, method: AuthMethod, mut error: OAuthError) -> OAuthError {
+    if method != AuthMethod::ClientSecretBasic && settings.has_variant(Variant::InvalidClient400ForPost) {
         error.status = axum::http::StatusCode::BAD_REQUEST;
         error.challenge = None;
     }
