@@ -84,7 +84,9 @@ fn finish(params: &Params, target: Option<url::Url>, signed_out: bool) -> Respon
     if signed_out {
         headers.append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
     }
-    headers.append(header::SET_COOKIE, cookies::clear(cookies::LOGOUT));
+    if let Some(token) = params.get("confirmation") {
+        headers.append(header::SET_COOKIE, cookies::clear(&cookies::logout(token)));
+    }
     response
 }
 
@@ -101,7 +103,7 @@ fn confirmation_page(provider: &Provider, params: &Params) -> Response {
         hidden("confirmation", &token)
     );
     let mut response = page(StatusCode::OK, "Sign out", &body);
-    if let Some(cookie) = cookies::set(cookies::LOGOUT, &token, CONFIRM_SECS, provider.secure_cookies) {
+    if let Some(cookie) = cookies::set(&cookies::logout(&token), &token, CONFIRM_SECS, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -109,10 +111,8 @@ fn confirmation_page(provider: &Provider, params: &Params) -> Response {
 
 /// The post came from our confirmation page in this browser.
 fn confirmed_here(headers: &HeaderMap, params: &Params) -> bool {
-    match (cookies::get(headers, cookies::LOGOUT), params.get("confirmation")) {
-        (Some(cookie), Some(form)) => constant_time_eq(cookie, form),
-        _ => false,
-    }
+    let Some(form) = params.get("confirmation") else { return false };
+    cookies::get(headers, &cookies::logout(form)).is_some_and(|cookie| constant_time_eq(cookie, form))
 }
 
 /// RP-Initiated Logout §2/§3: the redirect must be registered for the client named by

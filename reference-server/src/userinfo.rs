@@ -30,7 +30,12 @@ pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, heade
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, OAuthError> {
     let from_header = crate::rules::bearer::from_header(headers)?.map(str::to_string);
     let from_body = if method == Method::POST && crate::web::forms::is_form(headers) {
-        Params::parse(&String::from_utf8_lossy(body)).get("access_token").map(str::to_string)
+        let form = Params::parse(&String::from_utf8_lossy(body));
+        // RFC 6750 §3.1: a repeated parameter is `invalid_request`, not an absent token.
+        if form.is_repeated("access_token") {
+            return Err(OAuthError::bearer(StatusCode::BAD_REQUEST, "invalid_request", "access_token is repeated (RFC 6750 §3.1)"));
+        }
+        form.get("access_token").map(str::to_string)
     } else {
         None
     };

@@ -57,7 +57,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
     let now = now_secs();
     let session = cookies::get(headers, cookies::SESSION).and_then(|id| provider.store.session(id, now).map(|s| (id.to_string(), s)));
     match session {
-        Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, headers, None, request, &id, &session),
+        Some((id, session)) if !needs_login(provider, &request, &session, now) => proceed(provider, None, request, &id, &session),
         _ if request.prompt.none && !provider.has(Fault::PromptNoneIgnored) => {
             // OIDC Core §3.1.2.6: prompt=none and the user must authenticate. The error is
             // "typically" login_required (§3.1.2.1); interaction_required is a variant.
@@ -65,7 +65,7 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
                 if provider.has_variant(Variant::PromptNoneInteractionRequired) { "interaction_required" } else { "login_required" };
             reply_error(&reply_to(&request), provider, error, "the user must log in")
         }
-        _ => start_interaction(provider, headers, request, None, "login"),
+        _ => start_interaction(provider, request, None, "login"),
     }
 }
 
@@ -99,14 +99,11 @@ pub fn reply_to(request: &AuthRequest) -> ReplyTo {
 }
 
 /// Stores the request and sends the browser to the login or consent page (`page`).
-fn start_interaction(provider: &Provider, headers: &HeaderMap, request: AuthRequest, session: Option<String>, page: &str) -> Response {
+fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<String>, page: &str) -> Response {
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
     let reply_to = reply_to(&request);
-    // The browser keeps its id across interactions (another tab may have one pending); only an
-    // id this server could have made is kept, anything else is replaced.
-    let browser = cookies::get(headers, cookies::BROWSER).filter(|b| is_token(b)).map_or_else(random_token, str::to_string);
-    let interaction = Interaction { request, csrf: random_token(), browser: browser.clone(), session, expires: now_secs() + lifetime };
+    let interaction = Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime };
     if provider.store.put_interaction(id.clone(), interaction).is_err() {
         // RFC 6749 §4.1.2.1: the server cannot take the request now (its client has too many
         // pending: `limits.max_interactions_per_client`).
@@ -122,7 +119,7 @@ fn start_interaction(provider: &Provider, headers: &HeaderMap, request: AuthRequ
     } else {
         see_other(&provider.endpoint(&format!("/{page}?interaction={id}")))
     };
-    if let Some(cookie) = cookies::set(cookies::BROWSER, &browser, lifetime, provider.secure_cookies) {
+    if let Some(cookie) = cookies::set(&cookies::interaction(&id), &id, lifetime, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -142,22 +139,15 @@ fn meta_refresh(relative: &str) -> Response {
 }
 
 /// The user is authenticated: ask for consent if needed, else finish.
-pub fn proceed(
-    provider: &Provider,
-    headers: &HeaderMap,
-    interaction: Option<&str>,
-    request: AuthRequest,
-    session_id: &str,
-    session: &Session,
-) -> Response {
+pub fn proceed(provider: &Provider, interaction: Option<&str>, request: AuthRequest, session_id: &str, session: &Session) -> Response {
     let consent_needed = provider.config.client(&request.client_id).is_some_and(|c| c.consent)
-        && (request.prompt.consent || !session.consents.contains(&(request.client_id.clone(), request.consent_key())));
+        && (request.prompt.consent || !remembered_consent(provider, &request, session));
     if !consent_needed {
         return match interaction {
             // The interaction is consumed exactly once: of concurrent logins for it, only the one
             // that takes it gets a response (a code); the others see it expired.
             Some(id) => match provider.store.take_interaction(id) {
-                Some(_) => finish(provider, &request, session),
+                Some(_) => with_cleared_interaction(id, finish(provider, &request, session)),
                 None => error_page(StatusCode::BAD_REQUEST, pages::EXPIRED),
             },
             None => finish(provider, &request, session),
@@ -171,8 +161,16 @@ pub fn proceed(
             provider.store.set_interaction_session(id, session_id);
             see_other(&provider.endpoint(&format!("/consent?interaction={id}")))
         }
-        None => start_interaction(provider, headers, request, Some(session_id.to_string()), "consent"),
+        None => start_interaction(provider, request, Some(session_id.to_string()), "consent"),
     }
+}
+
+/// Whether the session's approval for the client covers everything `request` asks for.
+fn remembered_consent(provider: &Provider, request: &AuthRequest, session: &Session) -> bool {
+    let (Some(approved), Some(user)) = (session.consents.get(&request.client_id), provider.config.user_by_sub(&session.sub)) else {
+        return false;
+    };
+    crate::rules::consent::covers(approved, &crate::rules::consent::asked(request, user))
 }
 
 /// Issues the authorization response for an authenticated, consenting user.
@@ -268,9 +266,10 @@ fn implicit_tokens(
     Ok(params)
 }
 
-/// Whether `value` has the shape of `random_token`'s output (43 base64url characters).
-fn is_token(value: &str) -> bool {
-    value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Clears the cookie of interaction `id` on the response that ends it.
+pub fn with_cleared_interaction(id: &str, mut response: Response) -> Response {
+    response.headers_mut().append(header::SET_COOKIE, cookies::clear(&cookies::interaction(id)));
+    response
 }
 
 #[cfg(test)]
@@ -289,17 +288,13 @@ mod tests {
         let now = now_secs();
         provider
             .store
-            .put_interaction(
-                id.clone(),
-                Interaction { request: request.clone(), csrf: "c".into(), browser: "b".into(), session: None, expires: now + 60 },
-            )
+            .put_interaction(id.clone(), Interaction { request: request.clone(), csrf: "c".into(), session: None, expires: now + 60 })
             .expect("room for one interaction");
         let user = provider.config.user_by_username("alice").unwrap();
         let session =
             Session { sub: user.sub.clone(), auth_time: now, amr: vec!["pwd".into()], expires: now + 60, consents: Default::default() };
-        let headers = HeaderMap::new();
-        let first = proceed(&provider, &headers, Some(&id), request.clone(), "s1", &session);
-        let second = proceed(&provider, &headers, Some(&id), request, "s2", &session);
+        let first = proceed(&provider, Some(&id), request.clone(), "s1", &session);
+        let second = proceed(&provider, Some(&id), request, "s2", &session);
         let location = |r: &Response| r.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
         assert!(location(&first).contains("code="), "{:?}", first.status());
         assert_eq!(second.status(), StatusCode::BAD_REQUEST);

@@ -21,7 +21,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 pub(crate) const EXPIRED: &str = "This sign-in page has expired or was already used. Start again from the application.";
@@ -40,7 +39,7 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
     let (id, found) = interaction(provider, form.get("interaction"))?;
-    if !from_its_browser(headers, &found, form.get("csrf")) {
+    if !from_its_browser(headers, &id, &found, form.get("csrf")) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
             "The form could not be verified (missing cookie or CSRF token). Start again from the application.",
@@ -49,10 +48,10 @@ fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result
     Ok((id, found))
 }
 
-/// A post for an interaction comes from the browser that started it (its cookie) and from our
+/// A post for interaction `id` comes from the browser that started it (its cookie) and from our
 /// own page (its CSRF token, sent back as `csrf`).
-fn from_its_browser(headers: &HeaderMap, found: &Interaction, csrf: Option<&str>) -> bool {
-    let same_browser = cookies::get(headers, cookies::BROWSER).is_some_and(|c| constant_time_eq(c, &found.browser));
+fn from_its_browser(headers: &HeaderMap, id: &str, found: &Interaction, csrf: Option<&str>) -> bool {
+    let same_browser = cookies::get(headers, &cookies::interaction(id)).is_some_and(|c| constant_time_eq(c, id));
     same_browser && csrf.is_some_and(|t| constant_time_eq(t, &found.csrf))
 }
 
@@ -375,10 +374,10 @@ fn sign_in(
         auth_time: now,
         amr: needed.methods,
         expires: now + provider.config.lifetimes.session_secs,
-        consents: HashSet::new(),
+        consents: Default::default(),
     };
     provider.store.put_session(session_id.clone(), session.clone());
-    let mut response = after_credentials(provider, proceed(provider, headers, Some(id), found.request.clone(), &session_id, &session));
+    let mut response = after_credentials(provider, proceed(provider, Some(id), found.request.clone(), &session_id, &session));
     if let Some(cookie) = cookies::set(cookies::SESSION, &session_id, provider.config.lifetimes.session_secs, provider.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -423,7 +422,7 @@ pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", EXPIRED);
     };
     let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if !from_its_browser(&headers, &found, csrf) {
+    if !from_its_browser(&headers, &id, &found, csrf) {
         return json_error(StatusCode::FORBIDDEN, "invalid_request", "missing interaction cookie or X-CSRF-Token");
     }
     match sign_in(&provider, &headers, &id, &found, field("username").unwrap_or(""), field("password").unwrap_or(""), field("otp")) {
@@ -505,19 +504,27 @@ pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: Head
     let Some((session_id, session)) = interaction_session(&provider, &headers, &found) else {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     };
+    // A post without a decision is answered before the interaction is taken: the page can
+    // still be submitted.
+    let approved = match form.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    };
     // The interaction ends here whatever the decision: the form cannot be submitted twice, and
     // of concurrent submissions only the one that takes it goes on.
     if provider.store.take_interaction(&id).is_none() {
         return error_page(StatusCode::BAD_REQUEST, EXPIRED);
     }
     let request = found.request;
-    let response = match form.get("decision") {
-        Some("approve") => {
-            provider.store.add_consent(&session_id, &request.client_id, &request.consent_key());
+    let response = match approved {
+        true => {
+            if let Some(user) = provider.config.user_by_sub(&session.sub) {
+                provider.store.add_consent(&session_id, &request.client_id, crate::rules::consent::asked(&request, user));
+            }
             finish(&provider, &request, &session)
         }
-        Some("deny") => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),
-        _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+        false => super::respond::reply_error(&super::reply_to(&request), &provider, "access_denied", "the user denied the request"),
     };
-    after_credentials(&provider, response)
+    after_credentials(&provider, super::with_cleared_interaction(&id, response))
 }

@@ -2,7 +2,6 @@
 //! (`authorize::request` validates it), and where its answer goes.
 
 use crate::model::claims::ClaimsRequest;
-use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
@@ -72,23 +71,6 @@ impl AuthRequest {
     /// The scope as one space-delimited string (RFC 6749 §3.3).
     pub fn scope_string(&self) -> String {
         self.scope.join(" ")
-    }
-
-    /// What a remembered consent covers: the scope, the claims the `claims` parameter names
-    /// (OIDC Core §5.5) and the resources (RFC 8707 §2.1). A request asking for more than an
-    /// approved one therefore shows the consent page again, which lists what it releases.
-    pub fn consent_key(&self) -> String {
-        let mut key = self.scope_string();
-        if let Some(claims) = &self.claims {
-            let names: BTreeSet<&str> = claims.id_token.claims.iter().chain(&claims.userinfo.claims).map(|(n, _)| n.as_str()).collect();
-            key.push_str("\nclaims:");
-            key.push_str(&names.into_iter().collect::<Vec<_>>().join(" "));
-        }
-        if !self.resources.is_empty() {
-            key.push_str("\nresources:");
-            key.push_str(&self.resources.join(" "));
-        }
-        key
     }
 
     /// OIDC Core §3.1.2.2 and §5.5.1: when `claims` asks for the ID token's `sub` with a

@@ -12,8 +12,13 @@ use axum::http::{HeaderMap, header};
 /// is not visible ASCII, or a Bearer credential without a b64token, is malformed:
 /// `invalid_request`.
 pub fn from_header(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let malformed = |why: &str| OAuthError::bearer(axum::http::StatusCode::BAD_REQUEST, "invalid_request", why);
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = all.next() else { return Ok(None) };
+    // RFC 6750 §3.1: a request that repeats a credential is `invalid_request`, not the first one.
+    if all.next().is_some() {
+        return Err(malformed("the request has more than one Authorization header"));
+    }
     let value = value.to_str().map_err(|_| malformed("the Authorization header is not visible ASCII (RFC 9110 section 5.5)"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -66,5 +71,8 @@ mod tests {
             assert_eq!((e.status, e.error), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{value:?}");
             assert!(e.challenge.is_some_and(|c| c.contains("error=\"invalid_request\"")));
         }
+        let mut twice = with(b"Bearer abc");
+        twice.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer def"));
+        assert_eq!(from_header(&twice).expect_err("two credentials").error, Some("invalid_request"));
     }
 }

@@ -16,6 +16,11 @@ pub enum Malformed {
     Ignore,
 }
 
+/// Claims one destination (`id_token`, `userinfo`) may name: far more than the standard claims.
+const MAX_CLAIMS: usize = 64;
+/// Entries of one claim's `values`.
+const MAX_VALUES: usize = 16;
+
 impl ClaimsRequest {
     /// Parses the `claims` parameter; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<ClaimsRequest, String> {
@@ -40,6 +45,11 @@ impl ClaimsRequest {
                 None if malformed == Malformed::Ignore => continue,
                 None => return Err(format!("claims.{member} must be a JSON object")),
             };
+            // The parsed request is stored while the user logs in and in every code and grant:
+            // bounded in count (the text is bounded in bytes by `parameter_limits.claims`).
+            if set.len() > MAX_CLAIMS {
+                return Err(format!("claims.{member} names more than {MAX_CLAIMS} claims"));
+            }
             for (name, spec) in set {
                 match ClaimSpec::parse(spec, malformed) {
                     Ok(spec) => target.claims.push((name.clone(), spec)),
@@ -64,16 +74,17 @@ impl ClaimSpec {
                     Some(_) if ignore => false,
                     Some(_) => return Err("essential must be a boolean".into()),
                 };
-                let mut values = Vec::new();
-                if let Some(v) = o.get("value") {
-                    values.push(v.clone());
-                }
+                let mut values: Vec<Value> = o.get("value").into_iter().cloned().collect();
                 match o.get("values").map(Value::as_array) {
                     None => {}
+                    Some(Some(v)) if v.len() > MAX_VALUES => return Err(format!("values has more than {MAX_VALUES} entries")),
                     Some(Some(v)) => values.extend(v.iter().cloned()),
                     Some(None) if ignore => {}
                     Some(None) => return Err("values must be an array".into()),
                 }
+                // The server acts on string values only (`sub`, `acr`); an object or array value
+                // it could never match is not kept (it would cost up to 16 times its text).
+                values.retain(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)));
                 Ok(ClaimSpec { essential, values })
             }
             _ => Err("must be null or an object".into()),
@@ -146,6 +157,18 @@ mod tests {
         assert!(acr.essential);
         assert_eq!(acr.values, vec![Value::from("a"), Value::from("b")]);
         assert_eq!(r.userinfo.get("name").unwrap().values, vec![Value::from("x")]);
+    }
+
+    #[test]
+    fn the_parsed_request_is_bounded_in_claims_values_and_their_kinds() {
+        let many: String = (0..=MAX_CLAIMS).map(|i| format!("\"c{i}\":null")).collect::<Vec<_>>().join(",");
+        let err = ClaimsRequest::parse(&format!("{{\"userinfo\":{{{many}}}}}")).unwrap_err();
+        assert!(err.contains("more than 64 claims"), "{err}");
+        let values = vec!["\"a\""; MAX_VALUES + 1].join(",");
+        let err = ClaimsRequest::parse(&format!("{{\"id_token\":{{\"acr\":{{\"values\":[{values}]}}}}}}")).unwrap_err();
+        assert!(err.contains("more than 16 entries"), "{err}");
+        let kept = ClaimsRequest::parse(r#"{"id_token":{"acr":{"values":["a",[0,0,0],{"x":1},2]}}}"#).unwrap();
+        assert_eq!(kept.id_token.get("acr").unwrap().values, vec![Value::from("a"), Value::from(2)]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod handles;
 use crate::config::Limits;
 use crate::faults::{Fault, Faults};
 use crate::model::grant::{Code, Grant, GrantId};
-use crate::model::session::{Interaction, Session};
+use crate::model::session::{Approval, Interaction, Session};
 use expiring::Expiring;
 use handles::{Kind, Sealer};
 use std::collections::{HashMap, VecDeque};
@@ -129,9 +129,10 @@ impl Store {
         self.lock().sessions.get(id).filter(|s| s.expires > now).cloned()
     }
 
-    pub fn add_consent(&self, session_id: &str, client_id: &str, scope: &str) {
+    /// Adds what the user approved for `client_id` to the session's approval for it.
+    pub fn add_consent(&self, session_id: &str, client_id: &str, approved: Approval) {
         if let Some(s) = self.lock().sessions.get_mut(session_id) {
-            s.consents.insert((client_id.to_string(), scope.to_string()));
+            crate::rules::consent::add(s.consents.entry(client_id.to_string()).or_default(), approved);
         }
     }
 
@@ -192,17 +193,20 @@ impl Store {
         }
     }
 
-    /// Redeems a code exactly once. The caller's `bound` (client, redirect URI, PKCE verifier)
-    /// runs under the lock first: a request that fails it neither burns the legitimate client's
+    /// Redeems a code exactly once. Under the lock, the caller's `bound` (client, redirect URI,
+    /// PKCE verifier) runs first: a request that fails it neither burns the legitimate client's
     /// code nor, with a leaked used code, revokes the owner's grant. Only the code's own client
-    /// replaying it revokes the grant issued from the first redemption (RFC 6749 §4.1.2).
-    pub fn redeem_code<E>(
+    /// replaying it revokes the grant issued from the first redemption (RFC 6749 §4.1.2). Then
+    /// `validate` (what the request asks for, e.g. its resource), whose answer is returned,
+    /// before the code is used up: the same order as `use_refresh_token`.
+    pub fn redeem_code<V, E>(
         &self,
         code: &str,
         now: u64,
         bound: impl FnOnce(&Code) -> Result<(), E>,
+        validate: impl FnOnce(&Code) -> Result<V, E>,
         new_grant: impl FnOnce(&Code) -> Grant,
-    ) -> Result<Redeem<(Code, GrantId)>, E> {
+    ) -> Result<Redeem<(Code, GrantId, V)>, E> {
         let mut inner = self.lock();
         let Some(record) = inner.codes.get(code) else { return Ok(Redeem::Unknown) };
         bound(record)?;
@@ -216,13 +220,14 @@ impl Store {
             inner.codes.remove(code);
             return Ok(Redeem::Expired);
         }
+        let checked = validate(record)?;
         let record = record.clone();
         let grant = new_grant(&record);
         let id = inner.insert_grant(grant, self.max_grants_per_user, self.faults);
         if let Some(stored) = inner.codes.get_mut(code) {
             stored.redeemed = Some(id);
         }
-        Ok(Redeem::Ok((record, id)))
+        Ok(Redeem::Ok((record, id, checked)))
     }
 
     // --- grants, refresh and access tokens ----------------------------------------------
@@ -271,14 +276,14 @@ impl Store {
     /// the lock, `bound` (the client binding) runs first, so only the rightful client presenting
     /// a rotated-away token revokes the whole family; then `validate` (scope), before the token
     /// is consumed.
-    pub fn use_refresh_token<E>(
+    pub fn use_refresh_token<V, E>(
         &self,
         token: &str,
         now: u64,
         rotate: bool,
         bound: impl FnOnce(&Grant) -> Result<(), E>,
-        validate: impl FnOnce(&Grant) -> Result<(), E>,
-    ) -> Result<Redeem<(GrantId, Grant)>, E> {
+        validate: impl FnOnce(&Grant) -> Result<V, E>,
+    ) -> Result<Redeem<(GrantId, Grant, V)>, E> {
         let Some((id, generation)) = self.sealer.open(Kind::Refresh, token) else { return Ok(Redeem::Unknown) };
         let mut inner = self.lock();
         let Some(record) = inner.grants.get(&id) else { return Ok(Redeem::Unknown) };
@@ -295,12 +300,12 @@ impl Store {
         if family.expires <= now {
             return Ok(Redeem::Expired);
         }
-        validate(&record.grant)?;
+        let checked = validate(&record.grant)?;
         let grant = record.grant.clone();
         if rotate && let Some(family) = inner.grants.get_mut(&id).and_then(|r| r.family.as_mut()) {
             family.generation += 1;
         }
-        Ok(Redeem::Ok((id, grant)))
+        Ok(Redeem::Ok((id, grant, checked)))
     }
 
     /// The grant behind a user's access token id, if the token is still live.
@@ -430,7 +435,6 @@ mod tests {
     use super::*;
     use crate::model::grant::Authorization;
     use crate::model::request::{AuthRequest, Prompt, ResponseMode, ResponseType};
-    use std::collections::HashSet;
 
     fn limits() -> Limits {
         Limits::default()
@@ -479,7 +483,7 @@ mod tests {
             resources: Vec::new(),
             org_id: None,
         };
-        Interaction { request, csrf: "c".into(), browser: "b".into(), session: None, expires }
+        Interaction { request, csrf: "c".into(), session: None, expires }
     }
 
     fn ok<T>(r: Result<Redeem<T>, ()>) -> T {
@@ -489,7 +493,7 @@ mod tests {
         }
     }
 
-    fn refresh(store: &Store, token: &str, now: u64) -> Result<Redeem<(GrantId, Grant)>, ()> {
+    fn refresh(store: &Store, token: &str, now: u64) -> Result<Redeem<(GrantId, Grant, ())>, ()> {
         store.use_refresh_token(token, now, true, |_| Ok(()), |_| Ok(()))
     }
 
@@ -537,7 +541,7 @@ mod tests {
         let store = store();
         let g = store.add_grant(grant("alice", "web"));
         let r1 = store.issue_refresh_token(g, 500);
-        assert_eq!(store.use_refresh_token(&r1, 10, true, |_| Ok(()), |_| Err("wrong scope")), Err("wrong scope"));
+        assert_eq!(store.use_refresh_token::<(), _>(&r1, 10, true, |_| Ok(()), |_| Err("wrong scope")), Err("wrong scope"));
         ok(refresh(&store, &r1, 10));
     }
 
@@ -548,7 +552,7 @@ mod tests {
         let r1 = store.issue_refresh_token(g, 500);
         ok(refresh(&store, &r1, 10));
         let r2 = store.issue_refresh_token(g, 500);
-        assert_eq!(store.use_refresh_token(&r1, 11, true, |_| Err("another client"), |_| Ok(())), Err("another client"));
+        assert_eq!(store.use_refresh_token::<(), _>(&r1, 11, true, |_| Err("another client"), |_| Ok(())), Err("another client"));
         ok(refresh(&store, &r2, 12));
     }
 
@@ -649,7 +653,7 @@ mod tests {
         let limits = Limits { max_sessions: 2, max_codes: 2, ..Limits::default() };
         let store = Store::new(50, limits, Faults::default());
         for i in 0..3u64 {
-            let session = Session { sub: "s".into(), auth_time: 0, amr: vec![], expires: 100 + i, consents: HashSet::new() };
+            let session = Session { sub: "s".into(), auth_time: 0, amr: vec![], expires: 100 + i, consents: Default::default() };
             store.put_session(format!("s{i}"), session);
         }
         assert!(store.session("s0", 0).is_none() && store.session("s2", 0).is_some());

@@ -14,15 +14,13 @@ use serde_json::{Map, Value};
 pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
-    // The binding, and the resource the token is for: checked before the code is used up.
-    let bound = |record: &Code| {
-        check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"))?;
-        super::audience(provider, form, &record.authz).map(drop)
-    };
+    let bound = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));
+    // RFC 8707 §2.2: the resource the token is for, checked before the code is used up.
+    let audience = |record: &Code| super::audience(provider, form, &record.authz);
     // The grant lives as long as its access token; recording a refresh token extends it.
     let new_grant =
         |record: &Code| Grant { authz: record.authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs };
-    let (record, grant) = match provider.store.redeem_code(code, now, bound, new_grant)? {
+    let (record, grant, resource) = match provider.store.redeem_code(code, now, bound, audience, new_grant)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the authorization code has expired")),
@@ -32,7 +30,6 @@ pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map
             ));
         }
     };
-    let resource = super::audience(provider, form, &record.authz)?;
     let scope = record.authz.scope.clone();
     let issue = Issue {
         id_token: true,

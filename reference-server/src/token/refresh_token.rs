@@ -32,10 +32,10 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
             ));
         }
         // RFC 8707 §2.2: a resource the grant does not cover fails before the token is used.
-        super::audience(provider, form, &grant.authz).map(drop)
+        super::audience(provider, form, &grant.authz)
     };
     let rotate = rotates(provider, client);
-    let (grant_id, mut grant) = match provider.store.use_refresh_token(token, now_secs(), rotate, bound, validate)? {
+    let (grant_id, mut grant, resource) = match provider.store.use_refresh_token(token, now_secs(), rotate, bound, validate)? {
         Redeem::Ok(ok) => ok,
         Redeem::Unknown => return Err(OAuthError::invalid_grant("unknown or revoked refresh token")),
         Redeem::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
@@ -49,7 +49,6 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     if provider.has(Fault::RefreshResetsAuthTime) {
         grant.authz.auth_time = now_secs();
     }
-    let resource = super::audience(provider, form, &grant.authz)?;
     let issue = Issue {
         id_token: !provider.has_variant(Variant::RefreshNoIdToken),
         nonce: None,

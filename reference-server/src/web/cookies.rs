@@ -1,16 +1,34 @@
-//! The cookies the server sets: the login session, the browser's id (which binds pending
-//! interactions to the browser that started them) and the sign-out confirmation's token. All
-//! are HttpOnly, SameSite=Lax and scoped to the issuer path.
+//! The cookies the server sets: the login session, one per pending interaction (binding it to
+//! the browser that started it) and one per sign-out confirmation page. All are HttpOnly,
+//! SameSite=Lax and scoped to the issuer path.
+//!
+//! The interaction and confirmation cookies are named after what they bind, not one name per
+//! browser: two tabs each have theirs, and a request that arrives without the browser's cookies
+//! (a cross-site form POST to /authorize, which SameSite=Lax strips) cannot replace the cookie
+//! another tab still needs.
 
 use crate::config::ISSUER_PATH;
 use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION: &str = "oh_session";
-/// One id per browser, not per interaction: two tabs of one browser each have an interaction
-/// pending, and both must be able to finish.
-pub const BROWSER: &str = "oh_browser";
-/// The token of a sign-out confirmation page, submitted twice (cookie and form).
-pub const LOGOUT: &str = "oh_logout";
+
+/// The cookie of the pending interaction `id`; its value is the id itself.
+pub fn interaction(id: &str) -> String {
+    named("oh_interaction_", id)
+}
+
+/// The cookie of a sign-out confirmation page whose token is `token` (submitted twice: cookie
+/// and form).
+pub fn logout(token: &str) -> String {
+    named("oh_logout_", token)
+}
+
+/// `prefix` and the first 16 characters of `secret` (an unguessable base64url token, so the
+/// name is a valid cookie name and distinct per secret).
+fn named(prefix: &str, secret: &str) -> String {
+    let cut = secret.char_indices().nth(16).map_or(secret.len(), |(at, _)| at);
+    format!("{prefix}{}", &secret[..cut])
+}
 
 /// The value of cookie `name` in the request, if any.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -100,3 +100,13 @@ async fn userinfo_refuses_an_opaque_access_token_for_another_resource_server() {
     let rig = rig_with(Config { variants: vec![Variant::OpaqueAccessTokens], ..Config::default() }).await;
     userinfo_refuses_tokens_for_an_api(&rig).await;
 }
+
+#[tokio::test]
+async fn a_repeated_access_token_in_the_body_is_invalid_request() {
+    let rig = rig().await;
+    let tokens = rig.web_tokens("openid", ALICE).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let form = [("access_token", access), ("access_token", access)];
+    let reply = Reply::from(rig.http.post(rig.url("/userinfo")).form(&form).send().await.unwrap()).await;
+    reply.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}

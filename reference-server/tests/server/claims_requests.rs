@@ -54,12 +54,12 @@ async fn a_session_of_another_user_is_not_answered_for() {
     assert!(!p.contains_key("code"));
     assert!(goes_to(&browser.authorize(&web("openid", &[("claims", &claims)])).await, "/login"), "bob must log in");
     let alice = json!({"id_token": {"sub": {"value": "u-alice-7f3a"}}}).to_string();
-    // The session's own sub: no login, on to the consent page (it lists what the new claims
-    // request releases).
+    // The session's own sub: no login, and no consent page either, since asking for `sub`
+    // releases nothing the approved request did not (rules::consent).
     let same = browser.authorize(&web("openid", &[("claims", &alice)])).await;
-    assert!(goes_to(&same, "/consent"), "{:?}", same.location());
+    assert!(response_params(&same).contains_key("code"), "{:?}", same.location());
     let either = json!({"id_token": {"sub": {"values": ["u-nobody", "u-alice-7f3a"]}}}).to_string();
-    assert!(goes_to(&browser.authorize(&web("openid", &[("claims", &either)])).await, "/consent"));
+    assert!(response_params(&browser.authorize(&web("openid", &[("claims", &either)])).await).contains_key("code"));
 }
 
 /// The claims named on the consent page.
@@ -103,4 +103,20 @@ async fn the_consent_page_lists_every_claim_released() {
     // Approved with these claims: the same request goes through without the page.
     let again = browser.authorize(&web("openid email", &[("claims", &claims)])).await;
     assert!(response_params(&again).contains_key("code"));
+}
+
+#[tokio::test]
+async fn a_remembered_consent_covers_what_asks_for_nothing_more_and_no_made_up_claim_grows_it() {
+    let rig = rig().await;
+    let browser = rig.browser();
+    browser.flow(&web("openid email", &[]), ALICE, None).await.param("code");
+    // A claim the user does not have releases nothing: the approval covers it.
+    let made_up = json!({"userinfo": {"x-not-a-claim": null, "x-another": {"essential": true}}}).to_string();
+    let again = browser.authorize(&web("openid email", &[("claims", &made_up)])).await;
+    assert!(response_params(&again).contains_key("code"), "{:?}", again.location());
+    // A new scope releases new claims: the user is asked again.
+    assert!(goes_to(&browser.authorize(&web("openid profile", &[])).await, "/consent"));
+    // A claim the user has but did not approve: asked again.
+    let name = json!({"userinfo": {"name": null}}).to_string();
+    assert!(goes_to(&browser.authorize(&web("openid", &[("claims", &name)])).await, "/consent"));
 }
