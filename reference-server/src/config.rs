@@ -109,9 +109,10 @@ pub struct Limits {
     /// dropped (its login page then says the sign-in expired). Anyone can start one without
     /// logging in.
     pub max_interactions: usize,
-    /// Pending authorizations of one client; beyond it the client's new requests are refused
-    /// with `temporarily_unavailable` (RFC 6749 §4.1.2.1), so a flood through one client cannot
-    /// evict the users of another.
+    /// Pending authorizations of one client; beyond it the client's own oldest is dropped, so a
+    /// flood through one client costs that client's pending sign-ins, not another's (as long as
+    /// the browser clients' caps add up to at most `max_interactions`), and a new request always
+    /// starts.
     pub max_interactions_per_client: usize,
     /// Browser sessions; beyond it the one that expires first ends.
     pub max_sessions: usize,

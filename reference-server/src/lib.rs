@@ -225,6 +225,14 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// The stop channel closes with the handle (the serve loop sees it as a stop); the sweeper
+    /// would otherwise run, holding the provider, until the runtime ends.
+    fn drop(&mut self) {
+        self.sweeper.abort();
+    }
+}
+
 /// Starts the server in-process on 127.0.0.1 with an ephemeral port.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await

@@ -37,9 +37,9 @@ fn revoke(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), O
     }
     let client = authenticate_client(provider, headers, &form)?;
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required (RFC 7009 §2.1)"))?;
-    // Refresh tokens are opaque and stored by value; access tokens are JWTs stored by `jti`
-    // (or, under the `opaque-access-tokens` variant, by value too: no JWT, no jti). An expired
-    // or foreign-issuer JWT is simply unknown.
+    // A refresh token is a signed handle naming its grant; an access token is a JWT whose `jti`
+    // is such a handle (or, under the `opaque-access-tokens` variant, the handle itself: no JWT).
+    // An expired or foreign-issuer JWT is simply unknown.
     let jti = verify_own_jwt(provider, token, provider.access_token_typ(), now_secs())
         .ok()
         .and_then(|c| c.get("jti").and_then(|j| j.as_str()).map(str::to_string));

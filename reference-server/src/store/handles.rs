@@ -1,9 +1,13 @@
-//! Refresh tokens and user access-token ids as sealed handles: the grant they belong to and a
+//! Refresh tokens and user access-token ids as signed handles: the grant they belong to and a
 //! number (the refresh token's generation, the access token's expiry), authenticated with the
 //! server's own HMAC key and padded with fresh randomness. The store keeps no record per token:
 //! a grant remembers only its current refresh generation, so a token of an older generation is
 //! recognised as reuse (RFC 9700 §4.14.2) however often the family rotated, in constant memory,
 //! and a revoked grant takes every token that names it along.
+//!
+//! Signed, not encrypted: whoever holds a token can read its grant number and generation (how
+//! many grants the server made, how often the family rotated). Neither lets anyone forge or
+//! extend a token; a deployment that must hide them would encrypt the body.
 
 use super::GrantId;
 use crate::util::{b64, b64_decode};

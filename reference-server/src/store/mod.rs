@@ -8,7 +8,7 @@
 //!
 //! Memory is bounded whatever clients do: interactions (which anyone can start without logging
 //! in), sessions and codes have caps (`[limits]`), grants are capped per user and application,
-//! and tokens cost nothing: refresh tokens and user access-token ids are sealed handles naming
+//! and tokens cost nothing: refresh tokens and user access-token ids are signed handles naming
 //! their grant (`handles`), so rotating a refresh token a million times keeps one grant. The
 //! sweep removes expired entries in bounded batches, releasing the lock between them.
 //!
@@ -64,16 +64,12 @@ pub enum Redeem<T> {
     Replayed,
 }
 
-/// A new interaction was refused: its client has `limits.max_interactions_per_client` pending.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TooManyInteractions;
-
 #[derive(Default)]
 struct Inner {
     sessions: Expiring<String, Session>,
     interactions: Expiring<String, Interaction>,
-    /// Pending interactions per client_id: enforces the per-client cap.
-    interactions_by_client: HashMap<String, usize>,
+    /// Pending interaction ids per client_id, oldest first: enforces the per-client cap.
+    interactions_by_client: HashMap<String, VecDeque<String>>,
     codes: Expiring<String, Code>,
     grants: Expiring<GrantId, GrantRecord>,
     /// Live grants per (sub, client_id), oldest first: enforces the per-user cap.
@@ -140,27 +136,30 @@ impl Store {
         self.lock().sessions.remove(id)
     }
 
-    /// Records a pending authorization. A client with `limits.max_interactions_per_client`
-    /// pending gets no more (its new requests are refused, so one client's flood cannot evict
-    /// another's users); beyond `limits.max_interactions` in all, the oldest one is dropped.
-    pub fn put_interaction(&self, id: String, interaction: Interaction) -> Result<(), TooManyInteractions> {
+    /// Records a pending authorization. Beyond `limits.max_interactions_per_client` the
+    /// client's own oldest one is dropped (a flood through one client costs that client's
+    /// pending sign-ins, not another's; a new request always starts); beyond
+    /// `limits.max_interactions` in all, the oldest of any client.
+    pub fn put_interaction(&self, id: String, interaction: Interaction) {
         let mut inner = self.lock();
         let client = interaction.request.client_id.clone();
-        if inner.interactions_by_client.get(&client).copied().unwrap_or(0) >= self.limits.max_interactions_per_client {
-            return Err(TooManyInteractions);
-        }
         let expires = interaction.expires;
-        if let Some(replaced) = inner.interactions.get(&id).map(|i| i.request.client_id.clone()) {
-            inner.forget_interaction_of(&replaced);
+        if let Some(replaced) = inner.interactions.remove(&id) {
+            inner.forget_interaction(&replaced.request.client_id, &id);
         }
-        inner.interactions.insert(id, interaction, expires);
-        *inner.interactions_by_client.entry(client).or_default() += 1;
+        inner.interactions.insert(id.clone(), interaction, expires);
+        let queue = inner.interactions_by_client.entry(client).or_default();
+        queue.push_back(id);
+        let over = queue.len().saturating_sub(self.limits.max_interactions_per_client);
+        let dropped: Vec<String> = queue.drain(..over).collect();
+        for old in dropped {
+            inner.interactions.remove(&old);
+        }
         while inner.interactions.len() > self.limits.max_interactions {
-            if let Some((_, dropped)) = inner.interactions.pop_oldest() {
-                inner.forget_interaction_of(&dropped.request.client_id);
+            if let Some((old, dropped)) = inner.interactions.pop_oldest() {
+                inner.forget_interaction(&dropped.request.client_id, &old);
             }
         }
-        Ok(())
     }
 
     pub fn interaction(&self, id: &str, now: u64) -> Option<Interaction> {
@@ -177,7 +176,7 @@ impl Store {
     pub fn take_interaction(&self, id: &str) -> Option<Interaction> {
         let mut inner = self.lock();
         let taken = inner.interactions.remove(id)?;
-        inner.forget_interaction_of(&taken.request.client_id);
+        inner.forget_interaction(&taken.request.client_id, id);
         Some(taken)
     }
 
@@ -348,8 +347,8 @@ impl Store {
         loop {
             let mut inner = self.lock();
             let mut removed = inner.sessions.pop_expired(now, SWEEP_BATCH).len() + inner.codes.pop_expired(now, SWEEP_BATCH).len();
-            for (_, dropped) in inner.interactions.pop_expired(now, SWEEP_BATCH) {
-                inner.forget_interaction_of(&dropped.request.client_id);
+            for (id, dropped) in inner.interactions.pop_expired(now, SWEEP_BATCH) {
+                inner.forget_interaction(&dropped.request.client_id, &id);
                 removed += 1;
             }
             for (id, record) in inner.grants.pop_expired(now, SWEEP_BATCH) {
@@ -410,10 +409,14 @@ impl Inner {
         }
     }
 
-    fn forget_interaction_of(&mut self, client_id: &str) {
-        if let Some(count) = self.interactions_by_client.get_mut(client_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
+    /// Updates the per-client index for interaction `id` that left `interactions`. The ones
+    /// that leave are mostly the client's oldest (sweep, eviction), found at the front.
+    fn forget_interaction(&mut self, client_id: &str, id: &str) {
+        if let Some(queue) = self.interactions_by_client.get_mut(client_id) {
+            if let Some(at) = queue.iter().position(|i| i == id) {
+                queue.remove(at);
+            }
+            if queue.is_empty() {
                 self.interactions_by_client.remove(client_id);
             }
         }
@@ -575,11 +578,11 @@ mod tests {
         let _ = store.issue_refresh_token(g, 100);
         let live = store.add_grant(Grant { authz: authz("bob", "web"), created: 0, expires: 1000 });
         let jti = store.access_token_id(live, 1000);
-        store.put_interaction("i".into(), interaction("web", 100)).unwrap();
+        store.put_interaction("i".into(), interaction("web", 100));
         let sizes = store.sweep(200);
         assert_eq!((sizes.grants, sizes.refresh_families, sizes.interactions), (1, 0, 0));
         assert!(store.access_token_grant(&jti, 200).is_some());
-        assert!(store.put_interaction("j".into(), interaction("web", 300)).is_ok(), "the per-client count followed the sweep");
+        assert!(store.lock().interactions_by_client.is_empty(), "the per-client index followed the sweep");
     }
 
     #[test]
@@ -613,18 +616,20 @@ mod tests {
     }
 
     #[test]
-    fn a_client_at_its_interaction_cap_is_refused_until_one_ends() {
+    fn beyond_its_interaction_cap_a_client_loses_its_own_oldest() {
         let limits = Limits { max_interactions_per_client: 3, ..Limits::default() };
         let store = Store::new(50, limits, Faults::default());
-        for i in 0..3 {
-            store.put_interaction(format!("a{i}"), interaction("a", 100)).unwrap();
+        store.put_interaction("b0".into(), interaction("b", 100));
+        for i in 0..5 {
+            store.put_interaction(format!("a{i}"), interaction("a", 100));
         }
-        assert_eq!(store.put_interaction("a3".into(), interaction("a", 100)), Err(TooManyInteractions));
-        assert!(store.put_interaction("b0".into(), interaction("b", 100)).is_ok(), "the cap is per client");
-        assert!(store.take_interaction("a1").is_some());
-        assert!(store.put_interaction("a3".into(), interaction("a", 100)).is_ok(), "taking one freed a slot");
+        assert!(store.interaction("a0", 0).is_none() && store.interaction("a1", 0).is_none(), "a's oldest went");
+        assert!(["a2", "a3", "a4", "b0"].iter().all(|i| store.interaction(i, 0).is_some()), "another client's stays");
+        assert!(store.take_interaction("a3").is_some());
+        store.put_interaction("a5".into(), interaction("a", 100));
+        assert!(store.interaction("a2", 0).is_some(), "taking one freed a slot: nothing dropped");
         assert_eq!(store.sweep(100).interactions, 0);
-        assert!(store.put_interaction("a4".into(), interaction("a", 200)).is_ok(), "the sweep freed the slots");
+        assert!(store.lock().interactions_by_client.is_empty(), "the index follows the sweep");
     }
 
     #[test]
@@ -632,20 +637,20 @@ mod tests {
         let limits = Limits { max_interactions: 3, ..Limits::default() };
         let store = Store::new(50, limits, Faults::default());
         for i in 0..5u64 {
-            store.put_interaction(format!("i{i}"), interaction(if i % 2 == 0 { "a" } else { "b" }, 100 + i)).unwrap();
+            store.put_interaction(format!("i{i}"), interaction(if i % 2 == 0 { "a" } else { "b" }, 100 + i));
         }
         assert_eq!(store.sizes().interactions, 3);
         assert!(store.interaction("i1", 0).is_none() && store.interaction("i2", 0).is_some());
         let limits = Limits { max_interactions: 3, max_interactions_per_client: 2, ..Limits::default() };
         let store = Store::new(50, limits, Faults::default());
         for id in ["a0", "a1", "b0", "b1"] {
-            store.put_interaction(id.into(), interaction(&id[..1], 100)).unwrap();
+            store.put_interaction(id.into(), interaction(&id[..1], 100));
         }
         assert!(store.interaction("a0", 0).is_none(), "b1 evicted a0");
-        assert!(
-            store.put_interaction("a2".into(), interaction("a", 100)).is_ok(),
-            "an evicted interaction no longer counts for its client"
-        );
+        store.put_interaction("a2".into(), interaction("a", 100));
+        assert!(store.interaction("a1", 0).is_none(), "a1 was the oldest in all");
+        let index: Vec<String> = store.lock().interactions_by_client["a"].iter().cloned().collect();
+        assert_eq!(index, ["a2"], "evicted interactions left their client's index");
     }
 
     #[test]
