@@ -53,7 +53,7 @@ const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 /// RFC 9110 §15.6.4: the server cannot take the connection now; the body in the RFC 6749 §5.2
 /// shape like every other error.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\
-Retry-After: 1\r\nConnection: close\r\nContent-Length: 108\r\n\r\n\
+Retry-After: 1\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: 108\r\n\r\n\
 {\"error\":\"temporarily_unavailable\",\"error_description\":\"the server is at its connection limit; retry later\"}";
 
 /// `config::Http` as the loop uses it.

@@ -52,7 +52,7 @@ pub use provider::Provider;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use error::OAuthError;
@@ -108,9 +108,9 @@ pub fn router(provider: Arc<Provider>) -> Router {
         routes =
             routes.route(&format!("/.well-known/oauth-authorization-server{ISSUER_PATH}"), get(discovery::authorization_server_metadata));
     }
-    routes = routes.layer(axum::middleware::map_response(framework_errors_as_oauth)).layer(DefaultBodyLimit::max(BODY_LIMIT));
+    routes = routes.layer(axum::middleware::map_response(every_answer)).layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Only a server told to misbehave pays for the fault layer: token issuance stays untouched.
-    // It is the outermost, so it sees every answer as sent (framework_errors_as_oauth would
+    // It is the outermost, so it sees every answer as sent (every_answer would
     // otherwise turn the `error-not-json` fault's plain-text errors back into JSON).
     if provider.settings.faults != faults::Faults::default() {
         routes = routes.layer(axum::middleware::map_response_with_state(provider.clone(), faults_in_responses));
@@ -118,22 +118,38 @@ pub fn router(provider: Arc<Provider>) -> Router {
     routes.with_state(provider)
 }
 
-/// axum answers some bad requests itself (oversized or unreadable body, wrong method) with plain
-/// text; give them the RFC 6749 §5.2 shape like every other error.
-async fn framework_errors_as_oauth(response: Response) -> Response {
-    let plain = response.headers().get(axum::http::header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
-    match response.status() {
+/// What every answer gets: `X-Content-Type-Options: nosniff` (a browser never second-guesses a
+/// JSON or HTML answer's type), and the RFC 6749 §5.2 shape for the bad requests axum answers
+/// itself with plain text (oversized or unreadable body, wrong method), keeping their headers
+/// (a 405's `Allow`, RFC 9110 §15.5.6).
+async fn every_answer(response: Response) -> Response {
+    let plain = response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let mut response = match response.status() {
         // Only axum's body extractor answers a plain 400: a body that broke off or was framed
         // wrongly (RFC 9112 §7.1 chunked coding).
-        StatusCode::BAD_REQUEST if plain => OAuthError::invalid_request("the request body could not be read").into_response(),
+        StatusCode::BAD_REQUEST if plain => as_oauth(response, OAuthError::invalid_request("the request body could not be read")),
         StatusCode::PAYLOAD_TOO_LARGE if plain => {
-            OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large").into_response()
+            as_oauth(response, OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body too large"))
         }
-        StatusCode::METHOD_NOT_ALLOWED if plain => {
-            OAuthError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "HTTP method not allowed on this endpoint").into_response()
-        }
+        StatusCode::METHOD_NOT_ALLOWED if plain => as_oauth(
+            response,
+            OAuthError::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "HTTP method not allowed on this endpoint"),
+        ),
         _ => response,
+    };
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `error` as the answer, with the framework answer's headers but for its body's type and length.
+fn as_oauth(framework: Response, error: OAuthError) -> Response {
+    let mut answer = error.into_response();
+    for (name, value) in framework.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
     }
+    answer
 }
 
 /// The faults that change responses wholesale live here, in one place, rather than in every

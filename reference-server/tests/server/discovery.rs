@@ -159,3 +159,18 @@ async fn two_servers_in_one_process_sign_with_their_own_keys_unless_told_to_shar
     let (three, four) = (rig_with_own_keys(shared()).await, rig_with_own_keys(shared()).await);
     assert_eq!(kids(three.jwks().await), kids(four.jwks().await), "shared_process_keys: one key set per process");
 }
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_a_405_says_which_methods_are_allowed() {
+    let rig = rig().await;
+    for path in ["/.well-known/openid-configuration", "/jwks", "/login?interaction=x", "/no-such-page"] {
+        let reply = Reply::from(rig.http.get(rig.url(path)).send().await.unwrap()).await;
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
+    }
+    let token_get = Reply::from(rig.http.get(rig.url("/token")).send().await.unwrap()).await;
+    token_get.assert_oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+    // RFC 9110 §15.5.6: a 405 MUST carry Allow.
+    assert_eq!(token_get.header("allow"), Some("POST"));
+    let jwks_post = Reply::from(rig.http.post(rig.url("/jwks")).send().await.unwrap()).await;
+    assert!(jwks_post.header("allow").is_some_and(|a| a.contains("GET")), "{:?}", jwks_post.header("allow"));
+}
