@@ -103,7 +103,8 @@ pub async fn stats(State(provider): State<Arc<Provider>>, headers: HeaderMap) ->
             "grants": s.grants, "refresh_families": s.refresh_families,
             "limits": {
                 "max_interactions": l.max_interactions, "max_interactions_per_client": l.max_interactions_per_client,
-                "max_sessions": l.max_sessions, "max_codes": l.max_codes,
+                "max_sessions": l.max_sessions, "max_sessions_per_user": l.max_sessions_per_user,
+                "max_codes": l.max_codes, "max_codes_per_user_per_client": l.max_codes_per_user_per_client,
                 "max_tokens_per_user_per_client": provider.config.max_tokens_per_user_per_client,
             },
         })

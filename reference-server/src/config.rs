@@ -116,15 +116,28 @@ pub struct Limits {
     pub max_interactions_per_client: usize,
     /// Browser sessions; beyond it the one that expires first ends.
     pub max_sessions: usize,
-    /// Unredeemed authorization codes; beyond it the one that expires first is dropped.
+    /// Sessions of one user; beyond it the user's own oldest ends, so one account signing in
+    /// again and again cannot end everyone else's sessions.
+    pub max_sessions_per_user: usize,
+    /// Authorization codes (a redeemed one stays until it expires, for replay detection);
+    /// beyond it the one that expires first is dropped.
     pub max_codes: usize,
+    /// Codes of one user for one client; beyond it the pair's own oldest is dropped.
+    pub max_codes_per_user_per_client: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         // A pending authorization holds its request (each parameter capped by
         // `parameter_limits`); sessions and codes hold a few hundred bytes each.
-        Limits { max_interactions: 10_000, max_interactions_per_client: 2_000, max_sessions: 100_000, max_codes: 100_000 }
+        Limits {
+            max_interactions: 10_000,
+            max_interactions_per_client: 2_000,
+            max_sessions: 100_000,
+            max_sessions_per_user: 1_000,
+            max_codes: 100_000,
+            max_codes_per_user_per_client: 1_000,
+        }
     }
 }
 
@@ -530,7 +543,9 @@ impl Config {
             ("limits.max_interactions", m.max_interactions),
             ("limits.max_interactions_per_client", m.max_interactions_per_client),
             ("limits.max_sessions", m.max_sessions),
+            ("limits.max_sessions_per_user", m.max_sessions_per_user),
             ("limits.max_codes", m.max_codes),
+            ("limits.max_codes_per_user_per_client", m.max_codes_per_user_per_client),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be at least 1"));

@@ -17,6 +17,7 @@
 
 mod expiring;
 mod handles;
+mod owned;
 
 use crate::config::Limits;
 use crate::faults::{Fault, Faults};
@@ -24,6 +25,7 @@ use crate::model::grant::{Code, Grant, GrantId};
 use crate::model::session::{Approval, Interaction, Session};
 use expiring::Expiring;
 use handles::{Kind, Sealer};
+use owned::Owned;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -64,13 +66,13 @@ pub enum Redeem<T> {
     Replayed,
 }
 
-#[derive(Default)]
 struct Inner {
-    sessions: Expiring<String, Session>,
-    interactions: Expiring<String, Interaction>,
-    /// Pending interaction ids per client_id, oldest first: enforces the per-client cap.
-    interactions_by_client: HashMap<String, VecDeque<String>>,
-    codes: Expiring<String, Code>,
+    /// Owned by their user (`sub`).
+    sessions: Owned<Session>,
+    /// Owned by their client.
+    interactions: Owned<Interaction>,
+    /// Owned by their user and client.
+    codes: Owned<Code>,
     grants: Expiring<GrantId, GrantRecord>,
     /// Live grants per (sub, client_id), oldest first: enforces the per-user cap.
     grants_by_user: HashMap<(String, String), VecDeque<GrantId>>,
@@ -83,7 +85,6 @@ pub struct Store {
     inner: Mutex<Inner>,
     sealer: Sealer,
     max_grants_per_user: usize,
-    limits: Limits,
     faults: Faults,
 }
 
@@ -100,7 +101,16 @@ pub struct Sizes {
 
 impl Store {
     pub fn new(max_grants_per_user: usize, limits: Limits, faults: Faults) -> Store {
-        Store { inner: Mutex::new(Inner::default()), sealer: Sealer::new(), max_grants_per_user, limits, faults }
+        let inner = Inner {
+            sessions: Owned::new(limits.max_sessions_per_user, limits.max_sessions),
+            interactions: Owned::new(limits.max_interactions_per_client, limits.max_interactions),
+            codes: Owned::new(limits.max_codes_per_user_per_client, limits.max_codes),
+            grants: Expiring::default(),
+            grants_by_user: HashMap::new(),
+            refresh_families: 0,
+            next_grant: 0,
+        };
+        Store { inner: Mutex::new(inner), sealer: Sealer::new(), max_grants_per_user, faults }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -111,14 +121,11 @@ impl Store {
 
     // --- sessions and interactions -------------------------------------------------------
 
-    /// Records a login; beyond `limits.max_sessions` the session that expires first ends.
+    /// Records a login; beyond `limits.max_sessions_per_user` the user's own oldest session
+    /// ends, beyond `limits.max_sessions` the oldest of all.
     pub fn put_session(&self, id: String, session: Session) {
-        let mut inner = self.lock();
-        let expires = session.expires;
-        inner.sessions.insert(id, session, expires);
-        while inner.sessions.len() > self.limits.max_sessions {
-            inner.sessions.pop_oldest();
-        }
+        let (owner, expires) = (session.sub.clone(), session.expires);
+        self.lock().sessions.insert(id, session, owner, expires);
     }
 
     pub fn session(&self, id: &str, now: u64) -> Option<Session> {
@@ -141,25 +148,8 @@ impl Store {
     /// pending sign-ins, not another's; a new request always starts); beyond
     /// `limits.max_interactions` in all, the oldest of any client.
     pub fn put_interaction(&self, id: String, interaction: Interaction) {
-        let mut inner = self.lock();
-        let client = interaction.request.client_id.clone();
-        let expires = interaction.expires;
-        if let Some(replaced) = inner.interactions.remove(&id) {
-            inner.forget_interaction(&replaced.request.client_id, &id);
-        }
-        inner.interactions.insert(id.clone(), interaction, expires);
-        let queue = inner.interactions_by_client.entry(client).or_default();
-        queue.push_back(id);
-        let over = queue.len().saturating_sub(self.limits.max_interactions_per_client);
-        let dropped: Vec<String> = queue.drain(..over).collect();
-        for old in dropped {
-            inner.interactions.remove(&old);
-        }
-        while inner.interactions.len() > self.limits.max_interactions {
-            if let Some((old, dropped)) = inner.interactions.pop_oldest() {
-                inner.forget_interaction(&dropped.request.client_id, &old);
-            }
-        }
+        let (owner, expires) = (interaction.request.client_id.clone(), interaction.expires);
+        self.lock().interactions.insert(id, interaction, owner, expires);
     }
 
     pub fn interaction(&self, id: &str, now: u64) -> Option<Interaction> {
@@ -174,22 +164,17 @@ impl Store {
 
     /// Removes the interaction: an authorization finishes once.
     pub fn take_interaction(&self, id: &str) -> Option<Interaction> {
-        let mut inner = self.lock();
-        let taken = inner.interactions.remove(id)?;
-        inner.forget_interaction(&taken.request.client_id, id);
-        Some(taken)
+        self.lock().interactions.remove(id)
     }
 
     // --- codes ---------------------------------------------------------------------------
 
-    /// Records a code; beyond `limits.max_codes` the one that expires first is dropped.
+    /// Records a code; beyond `limits.max_codes_per_user_per_client` the pair's own oldest is
+    /// dropped, beyond `limits.max_codes` the oldest of all.
     pub fn put_code(&self, code: String, record: Code) {
-        let mut inner = self.lock();
+        let owner = format!("{} {}", record.authz.sub, record.authz.client_id);
         let expires = record.expires;
-        inner.codes.insert(code, record, expires);
-        while inner.codes.len() > self.limits.max_codes {
-            inner.codes.pop_oldest();
-        }
+        self.lock().codes.insert(code, record, owner, expires);
     }
 
     /// Redeems a code exactly once. Under the lock, the caller's `bound` (client, redirect URI,
@@ -346,11 +331,9 @@ impl Store {
     pub fn sweep(&self, now: u64) -> Sizes {
         loop {
             let mut inner = self.lock();
-            let mut removed = inner.sessions.pop_expired(now, SWEEP_BATCH).len() + inner.codes.pop_expired(now, SWEEP_BATCH).len();
-            for (id, dropped) in inner.interactions.pop_expired(now, SWEEP_BATCH) {
-                inner.forget_interaction(&dropped.request.client_id, &id);
-                removed += 1;
-            }
+            let mut removed = inner.sessions.remove_expired(now, SWEEP_BATCH)
+                + inner.codes.remove_expired(now, SWEEP_BATCH)
+                + inner.interactions.remove_expired(now, SWEEP_BATCH);
             for (id, record) in inner.grants.pop_expired(now, SWEEP_BATCH) {
                 inner.forget_grant(id, record);
                 removed += 1;
@@ -405,19 +388,6 @@ impl Inner {
             queue.retain(|g| *g != id);
             if queue.is_empty() {
                 self.grants_by_user.remove(&key);
-            }
-        }
-    }
-
-    /// Updates the per-client index for interaction `id` that left `interactions`. The ones
-    /// that leave are mostly the client's oldest (sweep, eviction), found at the front.
-    fn forget_interaction(&mut self, client_id: &str, id: &str) {
-        if let Some(queue) = self.interactions_by_client.get_mut(client_id) {
-            if let Some(at) = queue.iter().position(|i| i == id) {
-                queue.remove(at);
-            }
-            if queue.is_empty() {
-                self.interactions_by_client.remove(client_id);
             }
         }
     }
@@ -582,7 +552,6 @@ mod tests {
         let sizes = store.sweep(200);
         assert_eq!((sizes.grants, sizes.refresh_families, sizes.interactions), (1, 0, 0));
         assert!(store.access_token_grant(&jti, 200).is_some());
-        assert!(store.lock().interactions_by_client.is_empty(), "the per-client index followed the sweep");
     }
 
     #[test]
@@ -629,7 +598,6 @@ mod tests {
         store.put_interaction("a5".into(), interaction("a", 100));
         assert!(store.interaction("a2", 0).is_some(), "taking one freed a slot: nothing dropped");
         assert_eq!(store.sweep(100).interactions, 0);
-        assert!(store.lock().interactions_by_client.is_empty(), "the index follows the sweep");
     }
 
     #[test]
@@ -649,8 +617,21 @@ mod tests {
         assert!(store.interaction("a0", 0).is_none(), "b1 evicted a0");
         store.put_interaction("a2".into(), interaction("a", 100));
         assert!(store.interaction("a1", 0).is_none(), "a1 was the oldest in all");
-        let index: Vec<String> = store.lock().interactions_by_client["a"].iter().cloned().collect();
-        assert_eq!(index, ["a2"], "evicted interactions left their client's index");
+        assert!(store.interaction("a2", 0).is_some());
+    }
+
+    #[test]
+    fn one_user_signing_in_again_and_again_ends_only_its_own_sessions() {
+        let limits = Limits { max_sessions_per_user: 2, ..Limits::default() };
+        let store = Store::new(50, limits, Faults::default());
+        let session = |sub: &str| Session { sub: sub.into(), auth_time: 0, amr: vec![], expires: 100, consents: Default::default() };
+        store.put_session("bob".into(), session("bob"));
+        for i in 0..5 {
+            store.put_session(format!("alice{i}"), session("alice"));
+        }
+        assert!(store.session("bob", 0).is_some(), "another user's session stays");
+        assert!(store.session("alice2", 0).is_none() && store.session("alice4", 0).is_some());
+        assert_eq!(store.sizes().sessions, 3);
     }
 
     #[test]
