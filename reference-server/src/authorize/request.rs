@@ -12,7 +12,6 @@ use crate::settings::Settings;
 use crate::util::space_list;
 use crate::variants::Variant;
 use crate::web::params::Params;
-use std::collections::HashSet;
 
 #[derive(Debug, Clone)]
 pub enum AuthorizeError {
@@ -314,23 +313,9 @@ fn check_response_mode(settings: &Settings, params: &Params, response_type: Resp
     Ok(mode)
 }
 
-/// RFC 6749 §3.3: the scopes must be ones the client may request. The server may instead
-/// ignore part of the request (the granted scope is then in the token response): the
-/// `unknown-scope-dropped` variant drops the scopes it would refuse.
+/// RFC 6749 §3.3, in `rules::scopes`.
 fn check_scope(settings: &Settings, client: &Client, params: &Params) -> StepResult<Vec<String>> {
-    let mut scope = space_list(params.get("scope"));
-    // A set, so a long scope costs one lookup per value whatever the client's list.
-    let allowed: HashSet<&str> = client.scopes.iter().map(String::as_str).collect();
-    if settings.has_variant(Variant::UnknownScopeDropped) {
-        scope.retain(|s| allowed.contains(s.as_str()));
-    }
-    if scope.is_empty() {
-        return Err(("invalid_scope", "scope is required (RFC 6749 §3.3)".into()));
-    }
-    if let Some(unknown) = scope.iter().find(|s| !allowed.contains(s.as_str())) {
-        return Err(("invalid_scope", format!("scope \"{unknown}\" is not allowed for this client")));
-    }
-    Ok(scope)
+    crate::rules::scopes::for_authorization(settings, client, &space_list(params.get("scope"))).map_err(|e| ("invalid_scope", e.0))
 }
 
 /// OIDC Core §3.2.2.1: `nonce` is required for the implicit flow.

@@ -1,5 +1,5 @@
 //! The protocol's rules, one home each, used by every endpoint that applies them: client
-//! authentication, bearer credentials, PKCE, resource targets (RFC 8707), the `claims`
+//! authentication, bearer credentials, PKCE, scopes, resource targets (RFC 8707), the `claims`
 //! parameter and which claims are released, remembered consent, and the authentication a login must perform.
 //! Each takes the `Settings` (or less), never an endpoint's types.
 
@@ -9,4 +9,5 @@ pub mod claims;
 pub mod client_auth;
 pub mod consent;
 pub mod pkce;
+pub mod scopes;
 pub mod targets;

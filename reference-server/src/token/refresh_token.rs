@@ -23,14 +23,8 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
         Ok(())
     };
     let validate = |grant: &crate::model::grant::Grant| {
-        // RFC 6749 §6: the scope may only narrow.
-        if let Some(extra) = requested.iter().find(|s| !grant.authz.scope.contains(s) && !provider.has(Fault::RefreshScopeWidened)) {
-            return Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                format!("scope {extra} was not granted originally (RFC 6749 §6)"),
-            ));
-        }
+        crate::rules::scopes::for_refresh(provider, &grant.authz.scope, &requested)
+            .map_err(|e| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.0))?;
         // RFC 8707 §2.2: a resource the grant does not cover fails before the token is used.
         super::audience(provider, form, &grant.authz)
     };
