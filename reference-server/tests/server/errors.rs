@@ -7,9 +7,7 @@
 
 use crate::support::*;
 use proptest::prelude::*;
-use reference_server::Server;
 use reqwest::header::HeaderValue;
-use std::sync::OnceLock;
 
 /// The codes of RFC 6749 §4.1.2.1, §4.2.2.1 and §5.2, OIDC Core §3.1.2.6, RFC 6750 §3.1,
 /// RFC 7009 §2.2.1, RFC 8707 §2 and RFC 7591 §3.2.2.
@@ -162,23 +160,7 @@ fn assert_clean(found: &[Found], context: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-struct Shared {
-    runtime: tokio::runtime::Runtime,
-    server: Server,
-    http: reqwest::Client,
-}
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let server = runtime.block_on(reference_server::start(reference_server::Config::default())).unwrap();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Shared { runtime, server, http }
-    })
-}
-
-impl Shared {
+impl SharedServer {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.issuer())
     }
@@ -382,7 +364,7 @@ proptest! {
         raw in raw_tail(),
         form in prop::bool::weighted(0.9),
     ) {
-        let s = shared();
+        let s = shared_server();
         let request = if post {
             let (bytes, content_type) = body(&params, &raw, form);
             s.http.post(s.url("/authorize")).header("content-type", content_type).body(bytes)
@@ -406,7 +388,7 @@ proptest! {
         form in prop::bool::weighted(0.9),
         revoke in prop::bool::weighted(0.3),
     ) {
-        let s = shared();
+        let s = shared_server();
         let (bytes, content_type) = body(&params, &raw, form);
         let path = if revoke { "/revoke" } else { "/token" };
         let request = s.http.post(s.url(path)).header("content-type", content_type).body(bytes);
@@ -419,7 +401,7 @@ proptest! {
         post in any::<bool>(),
         token in prop::option::of(hostile()),
     ) {
-        let s = shared();
+        let s = shared_server();
         let request = if post {
             let params: Vec<(String, String)> = token.iter().map(|t| ("access_token".to_string(), t.clone())).collect();
             let (bytes, content_type) = body(&params, b"", true);
@@ -439,7 +421,7 @@ proptest! {
         text in hostile(),
         raw in raw_tail(),
     ) {
-        let s = shared();
+        let s = shared_server();
         let mut request = if path == "/admin/stats" { s.http.get(s.url(path)) } else { s.http.post(s.url(path)) };
         request = match admin {
             // The real admin token, under some spelling of the scheme: bodies get judged.
@@ -463,7 +445,7 @@ proptest! {
         params in prop::collection::vec((logout_name(), value()), 0..5),
         post in any::<bool>(),
     ) {
-        let s = shared();
+        let s = shared_server();
         let request = if post {
             let (bytes, content_type) = body(&params, b"", true);
             s.http.post(s.url("/logout")).header("content-type", content_type).body(bytes)

@@ -4,24 +4,6 @@
 
 use crate::support::*;
 use proptest::prelude::*;
-use reference_server::Server;
-use std::sync::OnceLock;
-
-struct Shared {
-    runtime: tokio::runtime::Runtime,
-    server: Server,
-    http: reqwest::Client,
-}
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let server = runtime.block_on(reference_server::start(reference_server::Config::default())).unwrap();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Shared { runtime, server, http }
-    })
-}
 
 fn param_name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -73,7 +55,7 @@ proptest! {
 
     #[test]
     fn authorize_never_fails_server_side(params in params()) {
-        let s = shared();
+        let s = shared_server();
         let url = url::Url::parse_with_params(&format!("{}/authorize", s.server.issuer()), &params).unwrap();
         let reply = s.runtime.block_on(async { Reply::from(s.http.get(url).send().await.unwrap()).await });
         prop_assert!(reply.status.as_u16() < 500, "{} for {:?}", reply.status, params);
@@ -85,7 +67,7 @@ proptest! {
 
     #[test]
     fn token_errors_keep_the_rfc_6749_shape(params in params(), basic in any::<bool>()) {
-        let s = shared();
+        let s = shared_server();
         let reply = s.runtime.block_on(async {
             let mut request = s.http.post(format!("{}/token", s.server.issuer())).form(&params);
             if basic {
@@ -107,7 +89,7 @@ proptest! {
         "[hH][tT]{2}[pP][sS]?://[aA]pp\\.example\\.test/callback",
         ".{0,30}",
     ]) {
-        let s = shared();
+        let s = shared_server();
         let params = [("client_id", WEB.0), ("redirect_uri", uri.as_str()), ("response_type", "code"), ("scope", "openid")];
         let url = url::Url::parse_with_params(&format!("{}/authorize", s.server.issuer()), &params).unwrap();
         let reply = s.runtime.block_on(async { Reply::from(s.http.get(url).send().await.unwrap()).await });

@@ -313,3 +313,21 @@ impl Browser {
         AuthResult { reply, params }
     }
 }
+
+/// One server (default configuration) and its own runtime for the property tests, which run
+/// many cases synchronously: started once per test process, shared by every property test.
+pub struct SharedServer {
+    pub runtime: tokio::runtime::Runtime,
+    pub server: Server,
+    pub http: reqwest::Client,
+}
+
+pub fn shared_server() -> &'static SharedServer {
+    static SHARED: std::sync::OnceLock<SharedServer> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let server = runtime.block_on(reference_server::start(Config { shared_process_keys: true, ..Config::default() })).unwrap();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        SharedServer { runtime, server, http }
+    })
+}
