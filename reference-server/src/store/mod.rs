@@ -7,7 +7,8 @@
 //! so the rules are testable without a clock.
 //!
 //! Memory is bounded whatever clients do: interactions (which anyone can start without logging
-//! in), sessions and codes have caps (`[limits]`), grants are capped per user and application,
+//! in), sessions and codes are capped per owner and in all (`[limits]`, `owned`), grants are
+//! capped per user and application,
 //! and tokens cost nothing: refresh tokens and user access-token ids are signed handles naming
 //! their grant (`handles`), so rotating a refresh token a million times keeps one grant. The
 //! sweep removes expired entries in bounded batches, releasing the lock between them.
