@@ -52,8 +52,8 @@ impl ClaimsRequest {
             }
             for (name, spec) in set {
                 match ClaimSpec::parse(spec, malformed) {
-                    Ok(spec) => target.claims.push((name.clone(), spec)),
-                    Err(_) if malformed == Malformed::Ignore => {}
+                    Ok(Some(spec)) => target.claims.push((name.clone(), spec)),
+                    Ok(None) => {}
                     Err(e) => return Err(format!("claims.{member}.{name}: {e}")),
                 }
             }
@@ -63,10 +63,14 @@ impl ClaimsRequest {
 }
 
 impl ClaimSpec {
-    fn parse(value: &Value, malformed: Malformed) -> Result<ClaimSpec, String> {
+    /// One claim's request; `None` when it is of the wrong type and ignored. A bound is refused
+    /// in either mode: a `values` list too long is understood, not malformed, and dropping it
+    /// would silently drop what it asks for (a `sub` that names the only acceptable user, OIDC
+    /// Core §3.1.2.2; an essential `acr`, §5.5.1.1).
+    fn parse(value: &Value, malformed: Malformed) -> Result<Option<ClaimSpec>, String> {
         let ignore = malformed == Malformed::Ignore;
         match value {
-            Value::Null => Ok(ClaimSpec::default()),
+            Value::Null => Ok(Some(ClaimSpec::default())),
             Value::Object(o) => {
                 let essential = match o.get("essential") {
                     None => false,
@@ -85,8 +89,9 @@ impl ClaimSpec {
                 // The server acts on string values only (`sub`, `acr`); an object or array value
                 // it could never match is not kept (it would cost up to 16 times its text).
                 values.retain(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)));
-                Ok(ClaimSpec { essential, values })
+                Ok(Some(ClaimSpec { essential, values }))
             }
+            _ if ignore => Ok(None),
             _ => Err("must be null or an object".into()),
         }
     }
@@ -189,6 +194,19 @@ mod tests {
         assert_eq!(r.userinfo.get("acr"), Some(&ClaimSpec { essential: false, values: vec![Value::from("a")] }));
         assert_eq!(r.userinfo.get("x"), Some(&ClaimSpec::default()));
         assert!(ClaimsRequest::parse_with("[1]", Malformed::Ignore).is_err(), "not an object: still refused");
+    }
+
+    /// Issue 13 fuzzing: in the ignoring mode a claim whose `values` broke the bound was
+    /// dropped, and with it the request it made (here: only u-bob may sign in). A bound is
+    /// refused in both modes.
+    #[test]
+    fn the_values_bound_is_refused_when_malformed_members_are_ignored() {
+        let values = vec!["\"x\""; MAX_VALUES + 1].join(",");
+        let text = format!("{{\"id_token\":{{\"sub\":{{\"value\":\"u-bob\",\"values\":[{values}]}}}}}}");
+        for mode in [Malformed::Refuse, Malformed::Ignore] {
+            let err = ClaimsRequest::parse_with(&text, mode).unwrap_err();
+            assert!(err.starts_with("claims.id_token.sub: values has more than 16 entries"), "{mode:?}: {err}");
+        }
     }
 
     #[test]
