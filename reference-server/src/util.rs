@@ -75,6 +75,18 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// The configuration of the crate's fuzz targets (`mod fuzz` beside each parser): few cases by
+/// default, so `cargo test` stays fast; `PROPTEST_CASES` asks for more (CI runs a longer
+/// bounded pass). Failing inputs are kept in `proptest-regressions/` (the default's
+/// `FileFailurePersistence::SourceParallel`: `src/web/params.rs` ->
+/// `proptest-regressions/web/params.txt`) and replayed first on every run;
+/// `PROPTEST_DISABLE_FAILURE_PERSISTENCE` turns that off.
+#[cfg(test)]
+pub(crate) fn fuzz_config(default_cases: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default_cases);
+    proptest::test_runner::Config { cases, ..proptest::test_runner::Config::default() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -519,3 +519,252 @@ mod tests {
         assert!(request(r#"{"id_token":{"sub":null}}"#).accepts_subject("u-alice"));
     }
 }
+
+/// Fuzz target for the redirect-URI matcher (issue 13): registered and requested URIs built
+/// from parts an attacker varies (loopback literals and look-alikes, ports valid and not,
+/// userinfo, `.evil` suffixes, percent-encoding, case, trailing slashes, query, fragment) and
+/// compared with a declarative model of RFC 9700 §2.1 and RFC 8252 §7.3; then the same pairs
+/// through the pipeline. `PROPTEST_CASES` runs it longer.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::util::fuzz_config;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    const LOOPBACK: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
+
+    #[derive(Debug, Clone)]
+    struct Parts {
+        scheme: &'static str,
+        userinfo: &'static str,
+        host: &'static str,
+        after_host: &'static str,
+        port: Option<String>,
+        /// The port before what follows the host (`127.0.0.1:5000@evil.test`), or after it.
+        port_first: bool,
+        path: &'static str,
+        query: &'static str,
+        fragment: &'static str,
+    }
+
+    impl Parts {
+        fn uri(&self) -> String {
+            let port = self.port.as_deref().map(|p| format!(":{p}")).unwrap_or_default();
+            let Parts { scheme, userinfo, host, after_host, path, query, fragment, .. } = self;
+            let authority = if self.port_first { format!("{host}{port}{after_host}") } else { format!("{host}{after_host}{port}") };
+            format!("{scheme}://{userinfo}{authority}{path}{query}{fragment}")
+        }
+    }
+
+    fn port() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            3 => Just(None),
+            2 => (1..=65535u32).prop_map(|p| Some(p.to_string())),
+            3 => prop::sample::select(vec![
+                "0", "00", "080", "08080", "1", "80", "443", "65535", "65536", "99999", "123456", "", "+80", "-1", " 80", "８０",
+                "80:81", "1e3", "5000@evil.test", "5000.evil",
+            ])
+            .prop_map(|p| Some(p.to_string())),
+        ]
+    }
+
+    fn parts() -> impl Strategy<Value = Parts> {
+        (
+            prop_oneof![4 => Just("http"), 1 => prop::sample::select(vec!["https", "HTTP", "Http", "ftp"])],
+            prop_oneof![6 => Just(""), 1 => prop::sample::select(vec!["user@", "127.0.0.1@", "u:p@", "[::1]@"])],
+            prop_oneof![
+                3 => prop::sample::select(vec!["127.0.0.1", "[::1]"]),
+                2 => prop::sample::select(vec![
+                    "localhost", "LOCALHOST", "127.0.0.2", "[::2]", "[0:0:0:0:0:0:0:1]", "127.1", "2130706433", "0x7f.0.0.1",
+                    "app.example.test", "evil.test", "127.0.0.1.evil", "[::1].evil",
+                ]),
+            ],
+            prop_oneof![4 => Just(""), 1 => prop::sample::select(vec![".evil", ".evil.test", "@evil.test", "%2eevil", "%40evil.test", "#@evil.test"])],
+            (port(), any::<bool>()),
+            prop::sample::select(vec![
+                "", "/", "/cb", "/cb", "/cb/", "/CB", "/c%62", "/cb%2F", "/cb/..", "//evil.test", "/\\evil.test", "/callback", "/cb;x",
+            ]),
+            prop::sample::select(vec!["", "", "?", "?a=1", "?a=1&b=2", "?A=1", "?a=%31"]),
+            prop_oneof![5 => Just(""), 1 => prop::sample::select(vec!["#", "#x"])],
+        )
+            .prop_map(|(scheme, userinfo, host, after_host, (port, port_first), path, query, fragment)| Parts {
+                scheme,
+                userinfo,
+                host,
+                after_host,
+                port,
+                port_first,
+                path,
+                query,
+                fragment,
+            })
+    }
+
+    /// A small change of one URI: a character's case flipped or percent-encoded, a trailing
+    /// `/`, `?`, `#` or `.`, a character dropped.
+    fn mutate(uri: &str, at: Index, how: u8) -> String {
+        let chars: Vec<char> = uri.chars().collect();
+        if chars.is_empty() {
+            return uri.to_string();
+        }
+        let i = at.index(chars.len());
+        let c = chars[i];
+        let (before, after): (String, String) = (chars[..i].iter().collect(), chars[i + 1..].iter().collect());
+        match how % 6 {
+            0 if c.is_ascii_lowercase() => format!("{before}{}{after}", c.to_ascii_uppercase()),
+            0 => format!("{before}{}{after}", c.to_ascii_lowercase()),
+            1 => format!("{before}%{:02X}{after}", c as u32 & 0xff),
+            2 => format!("{uri}/"),
+            3 => format!("{uri}?"),
+            4 => format!("{uri}{}", ["#", ".", "%20", ":"][i % 4]),
+            _ => format!("{before}{after}"),
+        }
+    }
+
+    /// (registered, requested): one URI with two ports, one URI and a variant of it (parts
+    /// replaced, a small change, a suffix), two unrelated ones, or free text; either way round.
+    fn pair() -> impl Strategy<Value = (String, String)> {
+        let ports = (parts(), port(), port()).prop_map(|(p, a, b)| {
+            let (mut r, mut q) = (p.clone(), p);
+            (r.port, q.port) = (a, b);
+            (r.uri(), q.uri())
+        });
+        let varied = (parts(), parts(), prop::collection::vec(any::<bool>(), 8)).prop_map(|(a, b, swap)| {
+            let mut q = a.clone();
+            let pick = |i: usize| swap[i] && swap[(i + 3) % 8];
+            if pick(0) {
+                q.scheme = b.scheme;
+            }
+            if pick(1) {
+                q.userinfo = b.userinfo;
+            }
+            if pick(2) {
+                q.host = b.host;
+            }
+            if pick(3) {
+                q.after_host = b.after_host;
+            }
+            if swap[4] {
+                q.port = b.port.clone();
+            }
+            if pick(5) {
+                q.path = b.path;
+            }
+            if pick(6) {
+                q.query = b.query;
+            }
+            if pick(7) {
+                q.fragment = b.fragment;
+            }
+            (a.uri(), q.uri())
+        });
+        prop_oneof![
+            4 => ports,
+            4 => varied,
+            2 => (parts(), any::<Index>(), any::<u8>()).prop_map(|(p, at, how)| (p.uri(), mutate(&p.uri(), at, how))),
+            1 => (parts(), "[:/?#@.%0-9a-z]{1,8}").prop_map(|(p, suffix)| (p.uri(), format!("{}{suffix}", p.uri()))),
+            1 => (parts(), parts()).prop_map(|(a, b)| (a.uri(), b.uri())),
+            1 => (".{0,24}", ".{0,24}"),
+        ]
+        .prop_flat_map(|(r, q)| prop_oneof![Just((r.clone(), q.clone())), Just((q, r))])
+    }
+
+    /// A port as a URL writes it: empty (none), or `:` and 1-5 digits without a leading zero,
+    /// 1 to 65535.
+    fn is_port_part(s: &str) -> bool {
+        s.is_empty()
+            || s.strip_prefix(':').is_some_and(|d| {
+                (1..=5).contains(&d.len())
+                    && d.bytes().all(|b| b.is_ascii_digit())
+                    && !d.starts_with('0')
+                    && d.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p))
+            })
+    }
+
+    /// Every way to read `uri` as a loopback IP literal, a port (or none) and a rest that
+    /// starts a path or query (or is empty): (literal, rest).
+    fn loopback_readings(uri: &str) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        for literal in LOOPBACK {
+            let Some(after) = uri.strip_prefix(literal) else { continue };
+            for (split, _) in after.char_indices().chain([(after.len(), ' ')]) {
+                let (port, rest) = after.split_at(split);
+                if is_port_part(port) && (rest.is_empty() || rest.starts_with(['/', '?'])) {
+                    out.push((literal, rest));
+                }
+            }
+        }
+        out
+    }
+
+    /// RFC 9700 §2.1 and RFC 8252 §7.3: equal, or the same loopback IP literal URI but for its
+    /// port.
+    fn model(registered: &str, requested: &str) -> bool {
+        registered == requested || loopback_readings(registered).iter().any(|r| loopback_readings(requested).contains(r))
+    }
+
+    fn check_pair(registered: &str, requested: &str) -> Result<(), TestCaseError> {
+        let matched = redirect_uri_matches(registered, requested);
+        prop_assert!(redirect_uri_matches(registered, registered), "{:?} does not match itself", registered);
+        prop_assert_eq!(matched, model(registered, requested), "{:?} ~ {:?}", registered, requested);
+        prop_assert_eq!(matched, redirect_uri_matches(requested, registered), "not symmetric: {:?} ~ {:?}", registered, requested);
+        if matched && registered != requested {
+            // What a URL parser reads from the two must agree on everything but the port, on a
+            // loopback IP host.
+            let (r, q) = (url::Url::parse(registered), url::Url::parse(requested));
+            prop_assert!(r.is_ok() && q.is_ok(), "{:?} ~ {:?} do not parse: {:?} {:?}", registered, requested, r, q);
+            let (r, q) = (r.unwrap(), q.unwrap());
+            prop_assert_eq!(q.scheme(), "http");
+            let loopback = matches!(q.host(), Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST)
+                || matches!(q.host(), Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST);
+            prop_assert!(loopback, "{:?} matched {:?} on host {:?}", requested, registered, q.host());
+            prop_assert_eq!(r.host(), q.host());
+            prop_assert!(q.username().is_empty() && q.password().is_none(), "userinfo in {:?}", requested);
+            prop_assert_eq!((r.path(), r.query(), r.fragment()), (q.path(), q.query(), q.fragment()), "{:?} ~ {:?}", registered, requested);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(fuzz_config(1024))]
+
+        /// A match is exact equality, or the same loopback IP literal URI (`http://127.0.0.1`,
+        /// `http://[::1]`) differing only in a port of 1-5 digits without a leading zero; any
+        /// such port matches (RFC 8252 §7.3 MUST); equality always matches; symmetric; and a URL
+        /// parser sees the same scheme, loopback host, path, query and fragment, no userinfo.
+        #[test]
+        fn redirect_uris_match_exactly_or_by_loopback_port((registered, requested) in pair()) {
+            check_pair(&registered, &requested)?;
+        }
+
+        /// The same pairs through the pipeline, for a client registering `registered`: the
+        /// request is accepted (or its error redirected) exactly when the URIs match, always to
+        /// the URI as requested; otherwise a page, never a redirect.
+        #[test]
+        fn the_pipeline_redirects_only_to_a_matching_uri((registered, requested) in pair(), state in prop::option::of("[a-z]{1,4}")) {
+            let mut config = crate::Config::default();
+            config.clients.retain(|c| c.client_id == "web-app");
+            config.clients[0].redirect_uris = vec![registered.clone()];
+            let settings = Settings::new(config, "http://127.0.0.1:1/api/oidc".into());
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.extend_pairs([("client_id", "web-app"), ("redirect_uri", &requested), ("response_type", "code"), ("scope", "openid")]);
+            if let Some(state) = &state {
+                query.append_pair("state", state);
+            }
+            // An empty redirect_uri is omitted (RFC 6749 §3.1), and OIDC requires one.
+            let matched = !requested.is_empty() && redirect_uri_matches(&registered, &requested);
+            match validate(&settings, &Params::parse(&query.finish())) {
+                Ok(request) => {
+                    prop_assert!(matched, "accepted {:?} for {:?}", requested, registered);
+                    prop_assert_eq!(&request.redirect_uri, &requested);
+                    prop_assert_eq!(&request.state, &state);
+                }
+                Err(AuthorizeError::Redirect { reply_to, error, description }) => {
+                    prop_assert!(false, "{} ({}) redirected to {:?} for {:?}", error, description, reply_to.redirect_uri, registered);
+                }
+                Err(AuthorizeError::Page(why)) => prop_assert!(!matched, "{:?} ~ {:?} refused: {}", registered, requested, why),
+            }
+        }
+    }
+}

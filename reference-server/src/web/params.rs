@@ -199,3 +199,184 @@ mod tests {
         }
     }
 }
+
+/// Fuzz target for the parameter parser (issue 13): arbitrary bytes, percent-encodings and
+/// pair shapes, checked against a model of RFC 6749 §3.1 built from the decoded pairs (the
+/// decoding itself is `form_urlencoded`'s). `PROPTEST_CASES` runs it longer.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::util::fuzz_config;
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashMap};
+
+    /// Pieces a name or value is made of: plain names (`resource` among them), the same names
+    /// percent-encoded, the separators raw and encoded, broken escapes, invalid UTF-8 escapes.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(vec![
+                "a", "b", "c", "state", "resource", "%73tate", "st%61te", "%72esource", "RESOURCE", "resource%00",
+            ])
+            .prop_map(str::to_string),
+            2 => prop::sample::select(vec![
+                "+", "%20", "%2B", "%26", "%3D", "%25", "%00", "%FF", "%C3%A9", "%E2%82", "%", "%G1", "%e", "é", "😀", ";", "?", "#",
+            ])
+            .prop_map(str::to_string),
+            1 => "[a-z=&%+]{0,4}",
+        ]
+    }
+
+    fn part() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..4).prop_map(|pieces| pieces.concat())
+    }
+
+    /// A query or body: pairs as `name=value`, `name` (no `=`), `=value`, joined by `&` (or
+    /// `&&`), or arbitrary bytes as a body might hold them (read the way the server reads a
+    /// body, `from_utf8_lossy`).
+    fn encoded() -> impl Strategy<Value = String> {
+        let pair = (part(), prop::option::weighted(0.85, part())).prop_map(|(n, v)| match v {
+            Some(v) => format!("{n}={v}"),
+            None => n,
+        });
+        let joined = (prop::collection::vec(pair, 0..16), prop::sample::select(vec!["&", "&", "&&", "&amp;"]))
+            .prop_map(|(pairs, sep)| pairs.join(sep));
+        prop_oneof![
+            6 => joined,
+            2 => prop::collection::vec(any::<u8>(), 0..300).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+            1 => ".{0,200}",
+        ]
+    }
+
+    /// What RFC 6749 §3.1 (and RFC 8707 §2 for `resource`) says the parsed parameters are, from
+    /// the decoded pairs.
+    struct Model {
+        pairs: Vec<(String, String)>,
+    }
+
+    impl Model {
+        fn count(&self, name: &str) -> usize {
+            self.pairs.iter().filter(|(n, _)| n == name).count()
+        }
+        fn non_empty(&self, name: &str) -> Vec<&str> {
+            self.pairs.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+        }
+        fn first(&self, name: &str) -> Option<&str> {
+            self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        }
+        /// Sent more than once, with any values, empty ones included; `resource` may repeat.
+        fn repeated(&self, name: &str) -> bool {
+            name != "resource" && self.count(name) > 1
+        }
+        fn get(&self, name: &str) -> Option<&str> {
+            match (name, self.non_empty(name).as_slice()) {
+                ("resource", [only]) => Some(only),
+                ("resource", _) => None,
+                _ if self.count(name) == 1 => self.first(name),
+                _ => None,
+            }
+        }
+        fn contains(&self, name: &str) -> bool {
+            if name == "resource" { !self.non_empty(name).is_empty() } else { self.first(name).is_some() }
+        }
+        /// Each repeated name once, in the order in which its second occurrence came.
+        fn repeated_in_order(&self) -> Vec<String> {
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            let mut out = Vec::new();
+            for (name, _) in &self.pairs {
+                let n = seen.entry(name).or_default();
+                *n += 1;
+                if *n == 2 && name != "resource" {
+                    out.push(name.clone());
+                }
+            }
+            out
+        }
+    }
+
+    fn check(encoded: &str) -> Result<(), TestCaseError> {
+        let parsed = Params::parse(encoded);
+        let model = Model { pairs: form_urlencoded::parse(encoded.as_bytes()).into_owned().collect() };
+        let repeated = model.repeated_in_order();
+        prop_assert_eq!(parsed.repeated(), repeated.as_slice(), "{:?}", encoded);
+        let mut names: BTreeSet<&str> = model.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        names.extend(["absent", "resource", ""]);
+        for &name in &names {
+            prop_assert_eq!(parsed.is_repeated(name), model.repeated(name), "is_repeated({:?}) for {:?}", name, encoded);
+            let got = parsed.get(name);
+            prop_assert!(got != Some(""), "get({:?}) is empty for {:?}", name, encoded);
+            prop_assert_eq!(got, model.get(name), "get({:?}) for {:?}", name, encoded);
+            let all = parsed.all(name);
+            if name == "resource" {
+                prop_assert_eq!(all, model.non_empty(name), "all(resource) for {:?}", encoded);
+            } else {
+                prop_assert_eq!(all, model.get(name).into_iter().collect::<Vec<_>>(), "all({:?}) for {:?}", name, encoded);
+            }
+            prop_assert_eq!(parsed.contains(name), model.contains(name), "contains({:?}) for {:?}", name, encoded);
+        }
+        let listed: BTreeSet<&str> = parsed.names().collect();
+        let expected: BTreeSet<&str> = names.iter().copied().filter(|n| model.contains(n)).collect();
+        prop_assert_eq!(listed, expected, "names() for {:?}", encoded);
+        // The `repeated-parameter-accepted` fault: a repeat reads as its first occurrence.
+        let mut lenient = parsed.clone();
+        lenient.forget_repeats();
+        prop_assert!(lenient.repeated().is_empty());
+        for &name in names.iter().filter(|n| **n != "resource") {
+            prop_assert_eq!(lenient.get(name), model.first(name), "forgotten repeat {:?} in {:?}", name, encoded);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(fuzz_config(512))]
+
+        /// Never a panic; `is_repeated` exactly for a name sent more than once (any values,
+        /// empty included), `resource` excepted; `get` of a repeated name is `None`, never an
+        /// empty value; `all`, `contains`, `names` and the lenient fault agree with the model.
+        #[test]
+        fn params_agree_with_the_rfc_6749_model(encoded in encoded()) {
+            check(&encoded)?;
+        }
+    }
+
+    fn ten_thousand_names(repeats: &[(usize, bool)]) -> Result<(), TestCaseError> {
+        let mut query: String = (0..10_000).map(|i| format!("p{i:05}=v&")).collect();
+        for (i, empty) in repeats {
+            query.push_str(&if *empty { format!("p{i:05}=&") } else { format!("p{i:05}=w&") });
+        }
+        prop_assert!(query.len() > 60_000);
+        let parsed = Params::parse(&query);
+        let mut expected = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, _) in repeats {
+            if seen.insert(*i) {
+                expected.push(format!("p{i:05}"));
+            }
+        }
+        prop_assert_eq!(parsed.repeated(), expected.as_slice());
+        prop_assert_eq!(parsed.names().count(), 10_000);
+        for i in [0, 1, 4_999, 9_999].into_iter().chain(repeats.iter().take(50).map(|(i, _)| *i)) {
+            let name = format!("p{i:05}");
+            let want = if seen.contains(&i) { None } else { Some("v") };
+            prop_assert_eq!(parsed.get(&name), want, "{}", name);
+        }
+        Ok(())
+    }
+
+    /// 10,000 distinct names (~90 KB) and a random set of them sent again, with or without a
+    /// value, in random order: every repeat is reported once, in order, and every other name
+    /// keeps its value. (A quadratic scan would still pass, slowly: the size is what matters.)
+    /// A case costs ~30 ms in a debug build, so this runs a fiftieth of `PROPTEST_CASES`, at
+    /// least 8 (the `proptest!` macro would apply `PROPTEST_CASES` over any count it is given).
+    #[test]
+    fn ten_thousand_names_with_random_repeats() {
+        let mut config = fuzz_config(8);
+        config.cases = (config.cases / 50).max(8);
+        config.source_file = Some(file!());
+        config.test_name = Some("web::params::fuzz::ten_thousand_names_with_random_repeats");
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let repeats = prop::collection::vec((0..10_000usize, any::<bool>()), 0..3_000);
+        if let Err(e) = runner.run(&repeats, |repeats| ten_thousand_names(&repeats)) {
+            panic!("{e}\n{runner}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod code_flow;
 mod discovery;
 mod edge;
 mod errors;
+mod fuzz;
 mod implicit;
 mod layers;
 mod lifecycle;

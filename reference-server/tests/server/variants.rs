@@ -542,6 +542,12 @@ async fn claims_malformed_member_ignored() {
     assert!(info.get("email").is_none(), "the malformed claim request was ignored");
     let not_an_object = rig.browser().authorize(&web(&[("claims", "[1,2]")])).await;
     assert_eq!(response_params(&not_an_object)["error"], "invalid_request");
+    // A bound is not a type: a `sub` request over the 16 `values` is refused, not dropped (it
+    // was dropped, and any user could then sign in; found by the claims fuzz target).
+    let values = vec!["\"u-bob-21c9\""; 17].join(",");
+    let over = format!(r#"{{"id_token":{{"sub":{{"value":"u-bob-21c9","values":[{values}]}}}}}}"#);
+    let refused = rig.browser().authorize(&web(&[("claims", &over)])).await;
+    assert_eq!(response_params(&refused)["error"], "invalid_request", "{:?}", refused.location());
 }
 
 #[tokio::test]
