@@ -25,7 +25,7 @@
 //! Faults and variants are switched at their rule's home.
 
 mod admin;
-pub mod authorize;
+mod authorize;
 pub mod config;
 mod discovery;
 mod edge;
@@ -38,9 +38,9 @@ pub mod provider;
 mod revocation;
 mod rules;
 pub mod settings;
-pub mod store;
+mod store;
 mod token;
-pub mod tokens;
+mod tokens;
 mod userinfo;
 mod util;
 pub mod variants;
