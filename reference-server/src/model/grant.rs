@@ -36,6 +36,7 @@ pub struct Code {
 pub struct Grant {
     pub authz: Authorization,
     pub created: u64,
-    /// The grant ends when its refresh tokens would (or its last access token, without them).
+    /// When the grant ends as created; the store extends it to its longest-lived token (its
+    /// expiry index is the one home of the current end).
     pub expires: u64,
 }

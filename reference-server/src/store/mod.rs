@@ -237,7 +237,6 @@ impl Store {
             let family = record.family.get_or_insert(Family { generation: 0, expires });
             family.expires = expires;
             generation = family.generation;
-            record.grant.expires = record.grant.expires.max(expires);
             inner.grants.extend(&grant, expires);
             inner.refresh_families += usize::from(started);
         }
@@ -249,10 +248,8 @@ impl Store {
     /// nothing: the token is dead on arrival, as if revoked right after it was issued.
     pub fn access_token_id(&self, grant: GrantId, expires: u64) -> String {
         let mut inner = self.lock();
-        if let Some(record) = inner.grants.get_mut(&grant) {
-            record.grant.expires = record.grant.expires.max(expires);
-            inner.grants.extend(&grant, expires);
-        }
+        // The expiry index is the one home of when a grant ends (`Grant.expires` only starts it).
+        inner.grants.extend(&grant, expires);
         self.sealer.seal(Kind::Access, grant, expires)
     }
 
