@@ -6,7 +6,10 @@
 #   - goose's rate against wrk's on the same target: RS256 (the server is the limit) and EdDSA
 #     (the one-core load generator is the limit: the load tool's overhead);
 #   - p99 at half of the reference server's peak (open model), and its memory after many tokens;
-#   - the raw signing rates of this CPU (openssl speed), the ceiling for RS256.
+#   - the ceiling per algorithm: a bare hyper server (reference-server/examples/signing_ceiling.rs)
+#     that signs with the same aws-lc-rs key type and answers a token response, nothing else:
+#     the signature plus the HTTP exchange, which no server on this stack goes below;
+#   - the raw signing rates of this CPU (openssl speed), the ceiling without HTTP.
 # The server under test is pinned to CPU 0 and the load generator to CPU 1 (taskset), so
 # "per core" figures compare like with like. Medians of RUNS runs of SECONDS each.
 #
@@ -21,7 +24,9 @@ cd "$root"
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "needs taskset (util-linux)" >&2; exit 2; }
 cargo build --release --locked -q -p harness
+cargo build --release --locked -q -p reference-server --example signing_ceiling
 bin="$root/target/release/oidc-harness"
+ceiling_bin="$root/target/release/examples/signing_ceiling"
 (cd peers/node-oidc-provider && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 work="$(mktemp -d)"
 out="$root/bench/results/tokens-$(date -u +%Y-%m-%d).md"
@@ -108,6 +113,15 @@ for alg in RS256 ES256 EdDSA; do
   trap - EXIT
 done
 
+# --- the ceiling: signature plus bare HTTP, one per algorithm ---
+for alg in RS256 ES256 EdDSA; do
+  port="$(free_port)"
+  start_server "signing ceiling ($alg)" "http://127.0.0.1:$port/" taskset -c 0 "$ceiling_bin" "$port" "$alg"
+  rate[ceiling_wrk_$alg]="$(wrk_rate "http://127.0.0.1:$port/token" "grant_type=client_credentials&scope=read" "$svc")"
+  stop
+  trap - EXIT
+done
+
 # --- node-oidc-provider: RS256 JWT access tokens (its service client's default resource) ---
 secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 OH_PEER_PORT="$(free_port)"
@@ -134,5 +148,12 @@ rate[openssl_p256_sign]="$(openssl_rate ecdsap256 'nistp256')"
   echo "| measurement | value |"
   echo "|---|---|"
   for k in $(printf '%s\n' "${!rate[@]}" | sort); do echo "| $k | ${rate[$k]} |"; done
+  # Shares of the medians: of the ceiling over HTTP, and of the bare signature (openssl).
+  share() { python3 -c "print(f'{100 * $(echo "$1" | first) / $(echo "$2" | first):.1f}%')"; }
+  for alg in RS256 ES256 EdDSA; do
+    echo "| share_of_ceiling_$alg | $(share "${rate[ours_wrk_$alg]}" "${rate[ceiling_wrk_$alg]}") |"
+  done
+  echo "| share_of_openssl_RS256 | $(share "${rate[ours_wrk_RS256]}" "${rate[openssl_rsa2048_sign]}") |"
+  echo "| share_of_openssl_ES256 | $(share "${rate[ours_wrk_ES256]}" "${rate[openssl_p256_sign]}") |"
 } | tee "$out"
 rm -rf "$work"

@@ -7,11 +7,15 @@
 
 use crate::config::Alg;
 use crate::util::{b64, sha256};
+use arc_swap::ArcSwap;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +34,55 @@ impl From<String> for KeyError {
     }
 }
 
+/// The JWS `typ` header values this server signs with (RFC 7515 §4.1.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwsType {
+    /// `JWT`: ID tokens (and access tokens under the `access-token-typ-jwt` fault).
+    Jwt,
+    /// `at+jwt`: JWT access tokens (RFC 9068 §2.1).
+    AccessToken,
+    /// `at+JWT`: the same media type in other case (the `at-typ-uppercase` variant).
+    AccessTokenUppercase,
+}
+
+impl JwsType {
+    const ALL: [JwsType; 3] = [JwsType::Jwt, JwsType::AccessToken, JwsType::AccessTokenUppercase];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwsType::Jwt => "JWT",
+            JwsType::AccessToken => "at+jwt",
+            JwsType::AccessTokenUppercase => "at+JWT",
+        }
+    }
+}
+
+/// Whether a JWS header names its key: `kid` is OPTIONAL (RFC 7515 §4.1.4), and OIDC Core §10.1
+/// lets a server with one key leave it out (the `single-key-no-kid` variant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kid {
+    Named,
+    Omitted,
+}
+
+/// The base64url-encoded JWS headers of one key, one per `typ` and `kid` choice: encoded once
+/// when the key is made, since every token of the key starts with one of them.
+struct EncodedHeaders([[String; 2]; 3]);
+
+impl EncodedHeaders {
+    fn new(alg: Alg, kid: &str) -> EncodedHeaders {
+        EncodedHeaders(JwsType::ALL.map(|typ| {
+            let named = json!({ "alg": alg.as_str(), "kid": kid, "typ": typ.as_str() });
+            let omitted = json!({ "alg": alg.as_str(), "typ": typ.as_str() });
+            [b64(named.to_string().as_bytes()), b64(omitted.to_string().as_bytes())]
+        }))
+    }
+
+    fn get(&self, typ: JwsType, kid: Kid) -> &str {
+        &self.0[typ as usize][kid as usize]
+    }
+}
+
 /// The key pair. Shared, so the same key can be published under another `kid` (the
 /// `kid-shared-across-kty` variant) without being generated again.
 enum Material {
@@ -38,12 +91,13 @@ enum Material {
     Ed(Ed25519KeyPair),
 }
 
-/// One key pair, its public JWK and the pre-serialised JWS header (`alg`, `kid`) per `typ`.
+/// One key pair, its public JWK and its encoded JWS headers.
 pub struct SigningKey {
     pub alg: Alg,
     pub kid: String,
     material: Arc<Material>,
     jwk: Value,
+    headers: EncodedHeaders,
     /// The Ed25519 private key (RFC 8037 §2 `d`), kept only so the `private-key-in-jwks` fault
     /// can leak it; never published otherwise.
     ed25519_seed: Option<Vec<u8>>,
@@ -118,7 +172,8 @@ impl SigningKey {
         obj.insert("x5t#S256".into(), json!(b64(&sha256(&cert))));
         // PKCS#8 (RFC 5958, v1 or v2) of an Ed25519 key: a 16-byte prefix, then the 32-byte seed.
         let ed25519_seed = (alg == Alg::EdDSA).then(|| pkcs8.get(16..48).map(<[u8]>::to_vec)).flatten();
-        Ok(SigningKey { alg, kid, material: Arc::new(material), jwk, ed25519_seed })
+        let headers = EncodedHeaders::new(alg, &kid);
+        Ok(SigningKey { alg, kid, material: Arc::new(material), jwk, headers, ed25519_seed })
     }
 
     /// The same key pair published and named under another `kid` (its certificate keeps the
@@ -126,7 +181,14 @@ impl SigningKey {
     pub fn with_kid(&self, kid: &str) -> SigningKey {
         let mut jwk = self.jwk.clone();
         jwk["kid"] = json!(kid);
-        SigningKey { alg: self.alg, kid: kid.to_string(), material: self.material.clone(), jwk, ed25519_seed: self.ed25519_seed.clone() }
+        SigningKey {
+            alg: self.alg,
+            kid: kid.to_string(),
+            material: self.material.clone(),
+            jwk,
+            headers: EncodedHeaders::new(self.alg, kid),
+            ed25519_seed: self.ed25519_seed.clone(),
+        }
     }
 
     pub fn ed25519_seed(&self) -> Option<&[u8]> {
@@ -178,23 +240,22 @@ impl SigningKey {
 
     /// Produces a JWS in compact serialisation (RFC 7515 §7.1) with the header
     /// `{"alg", "kid", "typ"}` over `claims`.
-    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, KeyError> {
-        self.sign_jwt_as(typ, Some(&self.kid), claims)
+    pub fn sign_jwt(&self, typ: JwsType, claims: &impl Serialize) -> Result<String, KeyError> {
+        self.sign_jwt_as(typ, Kid::Named, claims)
     }
 
-    /// `sign_jwt` with the header's `kid` chosen by the caller (`None`: no `kid` member).
-    pub fn sign_jwt_as(&self, typ: &str, kid: Option<&str>, claims: &Value) -> Result<String, KeyError> {
-        let header = match kid {
-            Some(kid) => json!({ "alg": self.alg.as_str(), "kid": kid, "typ": typ }),
-            None => json!({ "alg": self.alg.as_str(), "typ": typ }),
-        };
+    /// `sign_jwt` with or without the header's `kid`: the encoded header, then the claims
+    /// serialised once and encoded into the token (one small buffer: a base64 writer that
+    /// serde_json feeds piece by piece costs more than the copy).
+    pub fn sign_jwt_as(&self, typ: JwsType, kid: Kid, claims: &impl Serialize) -> Result<String, KeyError> {
         let mut out = String::with_capacity(1024);
-        out.push_str(&b64(header.to_string().as_bytes()));
+        out.push_str(self.headers.get(typ, kid));
         out.push('.');
-        out.push_str(&b64(claims.to_string().as_bytes()));
+        let json = serde_json::to_vec(claims).map_err(|e| KeyError(format!("claims: {e}")))?;
+        URL_SAFE_NO_PAD.encode_string(&json, &mut out);
         let sig = self.sign(out.as_bytes())?;
         out.push('.');
-        out.push_str(&b64(&sig));
+        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
         Ok(out)
     }
 }
@@ -236,16 +297,20 @@ fn base64_std(bytes: &[u8]) -> String {
 }
 
 /// A key that no longer signs, kept in the JWKS until `until`.
+#[derive(Clone)]
 struct Retired {
     key: Arc<SigningKey>,
     until: Instant,
 }
 
-/// The server's keys: one active key per algorithm plus retired keys still published.
+/// The server's keys: one active key per algorithm plus retired keys still published. Every
+/// token reads the set and only a rotation or sweep changes it, so readers take no lock: they
+/// load the current set, and a change publishes a new one (read, copy, update).
 pub struct KeySet {
-    inner: RwLock<KeySetInner>,
+    inner: ArcSwap<KeySetInner>,
 }
 
+#[derive(Clone)]
 struct KeySetInner {
     active: Vec<Arc<SigningKey>>,
     retired: Vec<Retired>,
@@ -253,25 +318,25 @@ struct KeySetInner {
 
 impl KeySet {
     pub fn new(keys: Vec<Arc<SigningKey>>) -> KeySet {
-        KeySet { inner: RwLock::new(KeySetInner { active: keys, retired: Vec::new() }) }
+        KeySet { inner: ArcSwap::from_pointee(KeySetInner { active: keys, retired: Vec::new() }) }
     }
 
     /// The key that signs for `alg`.
     pub fn signer(&self, alg: Alg) -> Option<Arc<SigningKey>> {
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let inner = self.inner.load();
         inner.active.iter().find(|k| k.alg == alg).cloned()
     }
 
     /// A published key (active or retired) by `kid`.
     pub fn find(&self, kid: &str) -> Option<Arc<SigningKey>> {
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let inner = self.inner.load();
         inner.active.iter().chain(inner.retired.iter().map(|r| &r.key)).find(|k| k.kid == kid).cloned()
     }
 
     /// The published key a JWS header names: by `kid` and `alg` (RFC 7517 §4.5 lets keys of
     /// different types share a `kid`), or, without a `kid`, every published key of `alg` to try.
     pub fn candidates(&self, kid: Option<&str>, alg: &str) -> Vec<Arc<SigningKey>> {
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let inner = self.inner.load();
         let published = inner.active.iter().chain(inner.retired.iter().map(|r| &r.key));
         match kid {
             Some(kid) => {
@@ -286,7 +351,7 @@ impl KeySet {
 
     /// Every published key, active first (RFC 7517 §5).
     pub fn jwks(&self) -> Value {
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let inner = self.inner.load();
         let keys: Vec<&Value> =
             inner.active.iter().map(|k| k.public_jwk()).chain(inner.retired.iter().map(|r| r.key.public_jwk())).collect();
         json!({ "keys": keys })
@@ -296,19 +361,29 @@ impl KeySet {
     /// `keep_published` (the longest lifetime of anything it signed).
     pub fn rotate(&self, key: SigningKey, keep_published: Duration) -> Arc<SigningKey> {
         let key = Arc::new(key);
-        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(pos) = inner.active.iter().position(|k| k.alg == key.alg) {
-            let old = inner.active.remove(pos);
-            inner.retired.push(Retired { key: old, until: Instant::now() + keep_published });
-        }
-        inner.active.push(key.clone());
+        let until = Instant::now() + keep_published;
+        self.inner.rcu(|current| {
+            let mut next = KeySetInner::clone(current);
+            if let Some(pos) = next.active.iter().position(|k| k.alg == key.alg) {
+                let old = next.active.remove(pos);
+                next.retired.push(Retired { key: old, until });
+            }
+            next.active.push(key.clone());
+            next
+        });
         key
     }
 
     /// Drops retired keys whose tokens have all expired.
     pub fn sweep(&self, now: Instant) {
-        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        inner.retired.retain(|r| r.until > now);
+        if self.inner.load().retired.iter().all(|r| r.until > now) {
+            return;
+        }
+        self.inner.rcu(|current| {
+            let mut next = KeySetInner::clone(current);
+            next.retired.retain(|r| r.until > now);
+            next
+        });
     }
 }
 
@@ -356,7 +431,7 @@ mod tests {
     fn every_algorithm_signs_verifiably_with_its_published_jwk() {
         for alg in Alg::ALL {
             let key = SigningKey::generate(alg).expect("key");
-            let jwt = key.sign_jwt("JWT", &json!({"sub": "x"})).expect("signed");
+            let jwt = key.sign_jwt(JwsType::Jwt, &json!({"sub": "x"})).expect("signed");
             assert!(verify(&key, &jwt), "{alg} signature verifies");
             let mut tampered = jwt.clone();
             tampered.insert(jwt.find('.').unwrap() + 2, 'A');
@@ -376,7 +451,7 @@ mod tests {
         let renamed = key.with_kid("shared");
         assert_eq!(renamed.public_jwk()["kid"], "shared");
         assert_eq!(renamed.public_jwk()["x"], key.public_jwk()["x"]);
-        let jwt = renamed.sign_jwt("JWT", &json!({"sub": "x"})).unwrap();
+        let jwt = renamed.sign_jwt(JwsType::Jwt, &json!({"sub": "x"})).unwrap();
         assert!(verify(&key, &jwt));
         let set = KeySet::new(vec![Arc::new(SigningKey::generate(Alg::RS256).unwrap().with_kid("shared")), Arc::new(renamed)]);
         assert_eq!(set.candidates(Some("shared"), "ES256")[0].alg, Alg::ES256);

@@ -8,6 +8,7 @@
 //! carried none. With a valid hint of the signed-in user the session ends at once: the SHOULD
 //! of §2 to ask anyway is deliberately not followed, so RPs that send the hint get one redirect.
 
+use crate::keys::JwsType;
 use crate::provider::Provider;
 use crate::tokens::verify_own_jwt;
 use crate::util::{constant_time_eq, now_secs, random_token};
@@ -64,7 +65,9 @@ pub async fn handle(
 /// when old ID tokens come back) whose `sub` is the user of this browser's live session.
 fn hint_is_the_signed_in_user(provider: &Provider, params: &Params, session: Option<&str>) -> bool {
     let Some(session) = session.and_then(|id| provider.store.session(id, now_secs())) else { return false };
-    let Some(claims) = params.get("id_token_hint").and_then(|hint| verify_own_jwt(provider, hint, "JWT", 0).ok()) else { return false };
+    let Some(claims) = params.get("id_token_hint").and_then(|hint| verify_own_jwt(provider, hint, JwsType::Jwt, 0).ok()) else {
+        return false;
+    };
     claims.get("sub").and_then(|s| s.as_str()) == Some(session.sub.as_str())
 }
 
@@ -122,7 +125,7 @@ fn post_logout_target(provider: &Provider, params: &Params) -> Result<Option<url
     // The hint may be expired: logout is exactly when old ID tokens come back. Only the
     // signature and issuer matter here, so check it as of its own issue time.
     let hinted_client = params.get("id_token_hint").and_then(|hint| {
-        let claims = verify_own_jwt(provider, hint, "JWT", 0).ok()?;
+        let claims = verify_own_jwt(provider, hint, JwsType::Jwt, 0).ok()?;
         claims.get("azp").and_then(|a| a.as_str()).map(str::to_string)
     });
     let client_id = match (params.get("client_id"), hinted_client.as_deref()) {

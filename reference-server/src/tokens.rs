@@ -2,12 +2,14 @@
 
 use crate::config::{Alg, Client, User};
 use crate::faults::Fault;
-use crate::keys::{KeyError, SigningKey};
+use crate::keys::{JwsType, KeyError, Kid, SigningKey};
 use crate::model::grant::{Authorization, GrantId};
 use crate::provider::Provider;
 use crate::util::{b64, now, random_token, sha256, sha384, sha512};
 use crate::variants::Variant;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
+use std::fmt;
 use std::time::Duration;
 
 /// An access token and when it expires.
@@ -71,27 +73,24 @@ impl Provider {
             // RFC 6749 §1.4: a random handle the client cannot read; the store resolves it.
             return Ok(AccessToken { token: jti, expires });
         }
-        let aud = self.access_token_audience(client, resource);
-        let mut claims = json!({
-            "iss": self.issuer,
-            "sub": authz.map_or(client.client_id.as_str(), |a| a.sub.as_str()),
-            "aud": aud,
-            "client_id": client.client_id,
-            "iat": self.numeric_date(clock, 0),
-            "exp": self.numeric_date(clock, lifetime),
-            "jti": jti,
-        });
-        let obj = claims.as_object_mut().ok_or_else(|| KeyError::from("claims"))?;
-        if !scope.is_empty() {
-            obj.insert("scope".into(), json!(scope.join(" ")));
-        }
-        if let Some(a) = authz {
-            obj.insert("auth_time".into(), self.numeric_date(Duration::from_secs(a.auth_time), 0));
-            insert_authentication(obj, a);
-        }
-        if self.has(Fault::AccessTokenCid) {
-            obj.remove("client_id").map(|id| obj.insert("cid".into(), id));
-        }
+        // The `access-token-cid` fault names the client `cid` instead of `client_id`.
+        let (client_id, cid) = match self.has(Fault::AccessTokenCid) {
+            false => (Some(client.client_id.as_str()), None),
+            true => (None, Some(client.client_id.as_str())),
+        };
+        let claims = AccessTokenClaims {
+            iss: &self.issuer,
+            sub: authz.map_or(client.client_id.as_str(), |a| a.sub.as_str()),
+            aud: self.access_token_audience(client, resource),
+            client_id,
+            cid,
+            iat: self.numeric_date(clock, 0),
+            exp: self.numeric_date(clock, lifetime),
+            jti: &jti,
+            scope: (!scope.is_empty()).then_some(SpaceSeparated(scope)),
+            auth_time: authz.map(|a| self.numeric_date(Duration::from_secs(a.auth_time), 0)),
+            authentication: authz.map(Authentication::from),
+        };
         let token = self.sign(client.access_token_signing_alg, self.access_token_typ(), &claims)?;
         Ok(AccessToken { token, expires })
     }
@@ -120,18 +119,20 @@ impl Provider {
         if !(self.has_variant(Variant::AzpOmitted) && azp == aud) {
             claims.insert("azp".into(), json!(azp));
         }
-        let iat = if self.has(Fault::IatInMilliseconds) { json!(now * 1000) } else { self.numeric_date(clock, 0) };
+        let iat = if self.has(Fault::IatInMilliseconds) { json!(now * 1000) } else { json!(self.numeric_date(clock, 0)) };
         claims.insert("iat".into(), iat);
         let exp = if self.has(Fault::IdTokenExpired) {
             json!(now.saturating_sub(60))
         } else {
-            self.numeric_date(clock, self.config.lifetimes.id_token_secs)
+            json!(self.numeric_date(clock, self.config.lifetimes.id_token_secs))
         };
         claims.insert("exp".into(), exp);
         if !self.has(Fault::AuthTimeMissing) && self.auth_time_included(authz) {
-            claims.insert("auth_time".into(), self.numeric_date(Duration::from_secs(authz.auth_time), 0));
+            claims.insert("auth_time".into(), json!(self.numeric_date(Duration::from_secs(authz.auth_time), 0)));
         }
-        insert_authentication(&mut claims, authz);
+        if let Ok(Value::Object(authentication)) = serde_json::to_value(Authentication::from(authz)) {
+            claims.extend(authentication);
+        }
         if let Some(nonce) = ctx.nonce.filter(|_| !self.has(Fault::NonceDropped)) {
             claims.insert("nonce".into(), json!(nonce));
         }
@@ -139,7 +140,7 @@ impl Provider {
             let hashed = if self.has(Fault::BadAtHash) { format!("{at}.") } else { at.to_string() };
             claims.insert("at_hash".into(), json!(half_hash(alg, &hashed)));
         }
-        self.sign(alg, "JWT", &Value::Object(claims))
+        self.sign(alg, JwsType::Jwt, &claims)
     }
 
     /// OIDC Core §2 `aud`: an array holding the client; one more audience (the client's first
@@ -168,24 +169,24 @@ impl Provider {
     /// RFC 7519 §2 NumericDate, `offset` seconds after `at`: whole seconds, or with the
     /// milliseconds under the `fractional-numeric-dates` variant (non-integer values are
     /// allowed).
-    fn numeric_date(&self, at: Duration, offset: u64) -> Value {
-        if self.has_variant(Variant::FractionalNumericDates) {
-            json!((at.as_secs() + offset) as f64 + f64::from(at.subsec_millis()) / 1000.0)
-        } else {
-            json!(at.as_secs() + offset)
+    fn numeric_date(&self, at: Duration, offset: u64) -> NumericDate {
+        let secs = at.as_secs() + offset;
+        match self.has_variant(Variant::FractionalNumericDates) {
+            true => NumericDate::Fractional(secs as f64 + f64::from(at.subsec_millis()) / 1000.0),
+            false => NumericDate::Seconds(secs),
         }
     }
 
     /// RFC 9068 §2.1 `typ` of access tokens (a fault makes it the generic `JWT`, which this
     /// server then also accepts, as such a server would). Media types compare
     /// case-insensitively (RFC 7515 §4.1.9), so `at+JWT` is the same type: a variant.
-    pub fn access_token_typ(&self) -> &'static str {
+    pub fn access_token_typ(&self) -> JwsType {
         if self.has(Fault::AccessTokenTypJwt) {
-            "JWT"
+            JwsType::Jwt
         } else if self.has_variant(Variant::AtTypUppercase) {
-            "at+JWT"
+            JwsType::AccessTokenUppercase
         } else {
-            "at+jwt"
+            JwsType::AccessToken
         }
     }
 
@@ -212,10 +213,10 @@ impl Provider {
         Ok((jti, claims))
     }
 
-    fn sign(&self, alg: Alg, typ: &str, claims: &Value) -> Result<String, KeyError> {
+    fn sign(&self, alg: Alg, typ: JwsType, claims: &impl Serialize) -> Result<String, KeyError> {
         let key = self.keys.signer(alg).ok_or_else(|| KeyError::from(format!("no active {alg} key")))?;
         // OIDC Core §10.1: with a single key in the JWKS the header need not name it.
-        let kid = if self.has_variant(Variant::SingleKeyNoKid) { None } else { Some(key.kid.as_str()) };
+        let kid = if self.has_variant(Variant::SingleKeyNoKid) { Kid::Omitted } else { Kid::Named };
         let jwt = key.sign_jwt_as(typ, kid, claims)?;
         if alg == Alg::RS256 && self.has_variant(Variant::KeyRotatedMidRun) {
             self.roll_over_after_third_rs256();
@@ -243,14 +244,14 @@ impl Provider {
 /// Checks a JWT this server issued: compact form, the expected `typ` (so an ID token is never
 /// taken for an access token, RFC 9068 §4), a published `kid`, a valid signature, our issuer,
 /// not expired. Returns the claims.
-pub fn verify_own_jwt(provider: &Provider, jwt: &str, typ: &str, now: u64) -> Result<Map<String, Value>, &'static str> {
+pub fn verify_own_jwt(provider: &Provider, jwt: &str, typ: JwsType, now: u64) -> Result<Map<String, Value>, &'static str> {
     let mut parts = jwt.split('.');
     let (Some(header), Some(payload), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err("not a JWS in compact serialisation");
     };
     let decode = |part: &str| crate::util::b64_decode(part).ok_or("malformed base64url");
     let header: Value = serde_json::from_slice(&decode(header)?).map_err(|_| "malformed header")?;
-    if header["typ"].as_str() != Some(typ) {
+    if header["typ"].as_str() != Some(typ.as_str()) {
         return Err("is not the expected type of token");
     }
     let kid = match header["kid"].as_str() {
@@ -283,21 +284,152 @@ pub fn verify_own_jwt(provider: &Provider, jwt: &str, typ: &str, now: u64) -> Re
     Ok(claims)
 }
 
-fn insert_authentication(claims: &mut Map<String, Value>, authz: &Authorization) {
-    if let Some(acr) = &authz.acr {
-        claims.insert("acr".into(), json!(acr));
+/// The claims of a JWT access token (RFC 9068 §2.2), serialised as they are: no JSON tree is
+/// built for the token on the hot path.
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cid: Option<&'a str>,
+    iat: NumericDate,
+    exp: NumericDate,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<SpaceSeparated<'a>>,
+    /// RFC 9068 §2.2.1: a user's token says how and when the user authenticated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<NumericDate>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    authentication: Option<Authentication<'a>>,
+}
+
+/// How the user authenticated, in ID tokens (OIDC Core §2) and user access tokens (RFC 9068
+/// §2.2.1): `acr`, `amr` and the profile's `org_id`, each when known.
+#[derive(Serialize)]
+struct Authentication<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    amr: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Authorization> for Authentication<'a> {
+    fn from(authz: &'a Authorization) -> Self {
+        Authentication { acr: authz.acr.as_deref(), amr: &authz.amr, org_id: authz.org_id.as_deref() }
     }
-    if !authz.amr.is_empty() {
-        claims.insert("amr".into(), json!(authz.amr));
+}
+
+/// RFC 7519 §2 NumericDate: whole seconds, or with a fraction.
+#[derive(Clone, Copy)]
+enum NumericDate {
+    Seconds(u64),
+    Fractional(f64),
+}
+
+impl Serialize for NumericDate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            NumericDate::Seconds(secs) => serializer.serialize_u64(secs),
+            NumericDate::Fractional(secs) => serializer.serialize_f64(secs),
+        }
     }
-    if let Some(org) = &authz.org_id {
-        claims.insert("org_id".into(), json!(org));
+}
+
+/// A space-separated list (RFC 6749 §3.3 `scope`), serialised as one string without building it.
+struct SpaceSeparated<'a>(&'a [String]);
+
+impl fmt::Display for SpaceSeparated<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(item)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for SpaceSeparated<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::model::grant::Grant;
+
+    fn provider(config: Config) -> Provider {
+        Provider::new(config, "http://127.0.0.1:1/api/oidc".into(), "admin".into()).expect("provider")
+    }
+
+    fn claims_of(jwt: &str) -> Map<String, Value> {
+        let payload = jwt.split('.').nth(1).expect("three parts");
+        serde_json::from_slice(&crate::util::b64_decode(payload).expect("base64url")).expect("JSON claims")
+    }
+
+    fn authorization() -> Authorization {
+        Authorization {
+            client_id: "web-app".into(),
+            sub: "user-1".into(),
+            scope: vec!["openid".into(), "profile".into()],
+            resources: Vec::new(),
+            auth_time: 1_800_000_000,
+            max_age: None,
+            acr: Some("urn:acr:mfa".into()),
+            amr: vec!["pwd".into(), "otp".into()],
+            org_id: Some("org-1".into()),
+            claims: None,
+        }
+    }
+
+    #[test]
+    fn an_access_token_carries_the_rfc_9068_claims_and_the_users_authentication() {
+        let provider = provider(Config::default());
+        let client = provider.config.client("web-app").expect("web-app").clone();
+        let authz = authorization();
+        let grant = provider.store.add_grant(Grant { authz: authz.clone(), created: 0, expires: u64::MAX / 2 });
+        let token = provider.mint_access_token(&client, Some((&authz, grant)), &authz.scope, None).expect("minted");
+        let claims = claims_of(&token.token);
+        assert_eq!(claims["iss"], json!(provider.issuer));
+        assert_eq!(claims["sub"], "user-1");
+        assert_eq!(claims["aud"], json!(provider.issuer));
+        assert_eq!(claims["client_id"], "web-app");
+        assert_eq!(claims["scope"], "openid profile");
+        assert_eq!(claims["auth_time"], 1_800_000_000u64);
+        assert_eq!(claims["acr"], "urn:acr:mfa");
+        assert_eq!(claims["amr"], json!(["pwd", "otp"]));
+        assert_eq!(claims["org_id"], "org-1");
+        let (iat, exp) = (claims["iat"].as_u64().expect("whole seconds"), claims["exp"].as_u64().expect("whole seconds"));
+        assert_eq!(exp - iat, provider.config.lifetimes.access_token_secs);
+        assert_eq!(exp, token.expires);
+        assert!(claims["jti"].as_str().is_some_and(|jti| jti.len() > 40));
+    }
+
+    #[test]
+    fn a_client_token_has_no_user_claims_and_faults_and_variants_reach_it() {
+        let provider = provider(Config::default());
+        let client = provider.config.client("service-client").expect("service-client").clone();
+        let claims = claims_of(&provider.mint_access_token(&client, None, &[], None).expect("minted").token);
+        assert_eq!(claims["sub"], "service-client");
+        for absent in ["scope", "auth_time", "acr", "amr", "org_id", "cid"] {
+            assert!(claims.get(absent).is_none(), "{absent} in a client token without scope");
+        }
+        let config = Config { faults: vec![Fault::AccessTokenCid], variants: vec![Variant::FractionalNumericDates], ..Config::default() };
+        let provider = self::provider(config);
+        let claims = claims_of(&provider.mint_access_token(&client, None, &["read".into()], None).expect("minted").token);
+        assert_eq!((claims.get("client_id"), &claims["cid"]), (None, &json!("service-client")));
+        assert!(claims["iat"].is_f64() && claims["exp"].is_f64(), "fractional NumericDates: {claims:?}");
+    }
 
     #[test]
     fn half_hash_is_the_left_half_of_the_algorithms_digest() {

@@ -1,6 +1,6 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
 
-use super::{Issue, issues_refresh_token, user_tokens};
+use super::{Issue, TokenResponse, issues_refresh_token, user_tokens};
 use crate::config::Client;
 use crate::error::OAuthError;
 use crate::faults::Fault;
@@ -9,9 +9,8 @@ use crate::provider::Provider;
 use crate::store::Redeem;
 use crate::util::now_secs;
 use crate::web::params::Params;
-use serde_json::{Map, Value};
 
-pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
+pub fn redeem(provider: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_secs();
     let bound = |record: &Code| check_binding(provider, client, record, form.get("redirect_uri"), form.get("code_verifier"));

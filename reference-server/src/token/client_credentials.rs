@@ -1,15 +1,14 @@
 //! The client credentials grant (RFC 6749 §4.4) with `audience` / `resource` (RFC 8707).
 
-use super::{signing_failed, token_response};
+use super::{TokenResponse, signing_failed};
 use crate::config::Client;
 use crate::error::OAuthError;
 use crate::provider::Provider;
 use crate::util::space_list;
 use crate::web::params::Params;
 use axum::http::StatusCode;
-use serde_json::{Map, Value};
 
-pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
+pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     let target_error = |(error, description): (&'static str, String)| OAuthError::new(StatusCode::BAD_REQUEST, error, description);
     let resource = crate::rules::targets::for_client(provider, client, form).map_err(target_error)?;
     let requested = space_list(form.get("scope"));
@@ -23,5 +22,5 @@ pub fn issue(provider: &Provider, client: &Client, form: &Params) -> Result<Map<
     }
     // RFC 6749 §4.4.3: no refresh token for client credentials.
     let access = provider.mint_access_token(client, None, &scope, resource.as_deref()).map_err(signing_failed)?;
-    Ok(token_response(provider, access.token, &named, &requested))
+    Ok(TokenResponse::new(provider, access.token, &named, &requested))
 }

@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use std::sync::Arc;
 
 pub async fn post(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -34,14 +34,14 @@ pub async fn get(State(provider): State<Arc<Provider>>, headers: HeaderMap, uri:
     }
 }
 
-fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+fn token(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OAuthError> {
     if !crate::web::forms::is_form(headers) {
         return Err(OAuthError::invalid_request("the token request must be application/x-www-form-urlencoded (RFC 6749 §3.2)"));
     }
     grant(provider, headers, Params::parse(&String::from_utf8_lossy(body)))
 }
 
-fn grant(provider: &Provider, headers: &HeaderMap, mut form: Params) -> Result<Map<String, Value>, OAuthError> {
+fn grant(provider: &Provider, headers: &HeaderMap, mut form: Params) -> Result<TokenResponse, OAuthError> {
     if provider.has(crate::faults::Fault::RepeatedParameterAccepted) {
         form.forget_repeats();
     }
@@ -50,7 +50,7 @@ fn grant(provider: &Provider, headers: &HeaderMap, mut form: Params) -> Result<M
     }
     let client = authenticate(provider, headers, &form)?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    type Handler = fn(&Provider, &Client, &Params) -> Result<Map<String, Value>, OAuthError>;
+    type Handler = fn(&Provider, &Client, &Params) -> Result<TokenResponse, OAuthError>;
     let (grant, handler): (GrantType, Handler) = match grant_type {
         "authorization_code" => (GrantType::AuthorizationCode, authorization_code::redeem),
         "refresh_token" => (GrantType::RefreshToken, refresh_token::refresh),
@@ -69,28 +69,43 @@ fn grant(provider: &Provider, headers: &HeaderMap, mut form: Params) -> Result<M
     handler(provider, client, &form)
 }
 
+/// RFC 6749 §5.1 (and OIDC Core §3.1.3.3): the members of a successful token response.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+impl TokenResponse {
+    /// The members about an access token of `granted` scope; no ID or refresh token yet.
+    fn new(provider: &Provider, access_token: String, granted: &[String], requested: &[String]) -> TokenResponse {
+        let about = provider.describe_access_token(granted, requested);
+        TokenResponse {
+            access_token,
+            token_type: about.token_type,
+            expires_in: about.expires_in,
+            scope: about.scope,
+            id_token: None,
+            refresh_token: None,
+        }
+    }
+}
+
 /// RFC 6749 §5.1: the JSON token response, never cached.
-fn success(body: Map<String, Value>) -> Response {
-    let mut response = Json(Value::Object(body)).into_response();
+fn success(body: TokenResponse) -> Response {
+    let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// The common members of a token response for an access token of `granted` scope.
-fn token_response(provider: &Provider, access_token: String, granted: &[String], requested: &[String]) -> Map<String, Value> {
-    let about = provider.describe_access_token(granted, requested);
-    let mut body = Map::new();
-    body.insert("access_token".into(), json!(access_token));
-    body.insert("token_type".into(), json!(about.token_type));
-    if let Some(secs) = about.expires_in {
-        body.insert("expires_in".into(), json!(secs));
-    }
-    if let Some(scope) = about.scope {
-        body.insert("scope".into(), json!(scope));
-    }
-    body
 }
 
 /// Whether a grant gets a refresh token: `offline_access` granted, or the client's setting, or
@@ -136,23 +151,26 @@ fn user_tokens(
     authz: &crate::model::grant::Authorization,
     scope: &[String],
     issue: Issue<'_>,
-) -> Result<Map<String, Value>, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let access = provider.mint_access_token(client, Some((authz, grant)), scope, issue.resource).map_err(signing_failed)?;
-    let mut body = token_response(provider, access.token.clone(), scope, scope);
-    if issue.id_token && scope.iter().any(|s| s == "openid") {
-        let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-        // OIDC Core §3.1.3.6: at_hash is OPTIONAL from the token endpoint.
-        let at_hash_of = Some(access.token.as_str()).filter(|_| !provider.has_variant(Variant::NoAtHashInCodeFlow));
-        let ctx = crate::tokens::IdTokenContext { nonce: issue.nonce, access_token: at_hash_of };
-        let id_token = provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?;
-        body.insert("id_token".into(), json!(id_token));
-    }
+    let id_token = match issue.id_token && scope.iter().any(|s| s == "openid") {
+        true => {
+            let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+            // OIDC Core §3.1.3.6: at_hash is OPTIONAL from the token endpoint.
+            let at_hash_of = Some(access.token.as_str()).filter(|_| !provider.has_variant(Variant::NoAtHashInCodeFlow));
+            let ctx = crate::tokens::IdTokenContext { nonce: issue.nonce, access_token: at_hash_of };
+            Some(provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?)
+        }
+        false => None,
+    };
+    let mut body = TokenResponse::new(provider, access.token, scope, scope);
+    body.id_token = id_token;
     // A concurrent replay of the code or refresh token may have revoked the grant since it was
     // redeemed. The tokens then name a grant that is gone, so they are dead on arrival: the
     // same outcome as a replay that comes after this response.
     if issue.refresh_token {
         let expires = crate::util::now_secs() + provider.config.lifetimes.refresh_token_secs;
-        body.insert("refresh_token".into(), json!(provider.store.issue_refresh_token(grant, expires)));
+        body.refresh_token = Some(provider.store.issue_refresh_token(grant, expires));
     }
     Ok(body)
 }

@@ -1,6 +1,6 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
-use super::{Issue, user_tokens};
+use super::{Issue, TokenResponse, user_tokens};
 use crate::config::{Client, ClientType};
 use crate::error::OAuthError;
 use crate::faults::Fault;
@@ -10,9 +10,8 @@ use crate::util::{now_secs, space_list};
 use crate::variants::Variant;
 use crate::web::params::Params;
 use axum::http::StatusCode;
-use serde_json::{Map, Value};
 
-pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Map<String, Value>, OAuthError> {
+pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let requested = space_list(form.get("scope"));
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
@@ -51,7 +50,7 @@ pub fn refresh(provider: &Provider, client: &Client, form: &Params) -> Result<Ma
     };
     let mut body = user_tokens(provider, client, grant_id, &grant.authz, &scope, issue)?;
     if !rotate {
-        body.insert("refresh_token".into(), serde_json::json!(token));
+        body.refresh_token = Some(token.to_string());
     }
     Ok(body)
 }
