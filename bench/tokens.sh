@@ -14,7 +14,7 @@
 # "per core" figures compare like with like. Medians of RUNS runs of SECONDS each.
 #
 #   bench/tokens.sh [RUNS] [SECONDS]        (5 runs of 10 s: about 10 minutes)
-# Results go to bench/results/tokens-<date>.md.
+# Results go to bench/results/tokens-<date>T<time>.md.
 set -euo pipefail
 runs="${1:-5}"
 seconds="${2:-10}"
@@ -29,7 +29,7 @@ bin="$root/target/release/oidc-harness"
 ceiling_bin="$root/target/release/examples/signing_ceiling"
 (cd peers/node-oidc-provider && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 work="$(mktemp -d)"
-out="$root/bench/results/tokens-$(date -u +%Y-%m-%d).md"
+out="$root/bench/results/tokens-$(date -u +%Y-%m-%dT%H%M).md"
 mkdir -p "$root/bench/results"
 
 # "median (min-max)" of numbers on stdin: this VM's runs differ by up to ~30%, so the spread is
