@@ -19,61 +19,66 @@ pub struct ConformArgs {
     /// Issuer URL of the deployment to test; everything else comes from its discovery document.
     /// Without it, the embedded reference server is started and tested.
     #[arg(long, value_name = "ISSUER_URL")]
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Client registrations, test user and login settings for --target (TOML); secrets are
     /// named by environment variable. Without it, suites that need a client are skipped.
     #[arg(long, value_name = "FILE", requires = "target")]
-    target_config: Option<PathBuf>,
+    pub(crate) target_config: Option<PathBuf>,
     /// What the target claims (TOML); the embedded IDaaS profile when absent.
     #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
+    pub(crate) profile: Option<PathBuf>,
     /// Where report.json, junit.xml, summary.md and report.html are written.
     #[arg(long, value_name = "DIR", default_value = "oidc-harness-report")]
-    report_dir: PathBuf,
+    pub(crate) report_dir: PathBuf,
     /// Run only this suite (repeatable).
     #[arg(long, value_name = "NAME")]
-    suite: Vec<String>,
+    pub(crate) suite: Vec<String>,
     /// Run only this check.
     #[arg(long, value_name = "ID")]
-    check: Option<String>,
+    pub(crate) check: Option<String>,
     /// A directory of extra scenario files (`*.toml`, the format of `scenarios/`), run after
     /// the built-in ones.
     #[arg(long, value_name = "DIR")]
-    scenarios: Option<PathBuf>,
+    pub(crate) scenarios: Option<PathBuf>,
     /// Checks this target is known to fail, each with a reason (TOML `[[expected]]` entries with
     /// `id` and `reason`): the run passes when only those fail.
     #[arg(long, value_name = "FILE")]
-    expected: Option<PathBuf>,
+    pub(crate) expected: Option<PathBuf>,
     /// Run the embedded reference server with this named fault (repeatable; see
     /// `oidc-harness serve --list-faults`), to see which checks catch it.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
-    fault: Vec<String>,
+    pub(crate) fault: Vec<String>,
     /// Run the embedded reference server with this named allowed variant (repeatable; see
     /// `oidc-harness serve --list-variants`), to see that every check passes it.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
-    variant: Vec<String>,
+    pub(crate) variant: Vec<String>,
     /// Print the suites and their checks, and exit.
     #[arg(long)]
-    list: bool,
+    pub(crate) list: bool,
     /// Exit 0 when no required check failed even if some were blocked or not run (the run is
     /// still reported as INCOMPLETE). Without it an incomplete run exits 3.
     #[arg(long)]
-    allow_incomplete: bool,
+    pub(crate) allow_incomplete: bool,
     /// A deadline for the whole run (`90s`, `10m`, `1h30m`): when it passes, the run stops, the
     /// checks not yet judged are reported as blocked, and the reports are written (INCOMPLETE).
     /// Ctrl-C and SIGTERM stop the run the same way.
     #[arg(long, value_name = "DURATION", default_value = limits::DEFAULT_RUN_TIMEOUT, value_parser = limits::parse_duration)]
-    timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Trust the CA certificates of this PEM file (besides the system's, which SSL_CERT_FILE
     /// replaces) for the target's TLS certificate.
     #[arg(long, value_name = "PEM", requires = "target")]
-    ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// Exit code of a run whose required checks did not all get judged (blocked or not run).
 pub const EXIT_INCOMPLETE: u8 = 3;
 
 pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
+    run_as(args, None)
+}
+
+/// A run; a `certification` heads the report as the certification for that relying party.
+pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) -> anyhow::Result<ExitCode> {
     let profile = match &args.profile {
         Some(path) => Profile::from_file(path)?,
         None => Profile::idaas(),
@@ -87,8 +92,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         print!("{}", check_list(&profile.name, &selected));
         return Ok(ExitCode::SUCCESS);
     }
-    let known: Vec<String> =
-        suites::all(&profile, &scenario_files).iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
+    let known: Vec<String> = selectable(&profile, &scenario_files).iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
     let expected = match &args.expected {
         Some(path) => Expected::from_file(path, &known)?,
         None => Expected::default(),
@@ -99,6 +103,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let mut report = runtime.block_on(conform(&args, profile, &selected, &scenario_files, settings))?;
+    report.certification = certification;
     expected.apply(&mut report);
     write_reports(&report, &args.report_dir)?;
     print_summary(&report, &args.report_dir);
@@ -150,8 +155,16 @@ fn check_list(profile: &str, suites: &[Suite]) -> String {
     out
 }
 
+/// The suites `--suite` may name: the protocol suites, then one per integration pack
+/// (`integration:NAME`), which run only when named (or through `certify`).
+pub fn selectable(profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> Vec<Suite> {
+    let mut all = suites::all(profile, scenario_files);
+    all.extend(crate::integration::packs().iter().map(crate::integration::Pack::suite));
+    all
+}
+
 fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> anyhow::Result<Vec<Suite>> {
-    let all = suites::all(profile, scenario_files);
+    let all = selectable(profile, scenario_files);
     let mut ids = std::collections::HashSet::new();
     for check in all.iter().flat_map(|s| s.checks.iter()) {
         if !ids.insert(check.id.as_ref()) {
@@ -164,7 +177,9 @@ fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate:
             bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
         }
     }
-    let mut selected: Vec<Suite> = all.into_iter().filter(|s| args.suite.is_empty() || args.suite.iter().any(|n| *n == s.name)).collect();
+    let named = |s: &Suite| args.suite.iter().any(|n| *n == s.name);
+    let by_default = |s: &Suite| args.suite.is_empty() && !s.name.starts_with(crate::integration::PREFIX);
+    let mut selected: Vec<Suite> = all.into_iter().filter(|s| named(s) || by_default(s)).collect();
     if let Some(id) = &args.check {
         selected.retain(|s| s.checks.iter().any(|c| c.id == id.as_str()));
         if selected.is_empty() {
@@ -249,6 +264,7 @@ async fn conform(
         duration_ms: clock.elapsed().as_millis() as u64,
         target: reports::Target { issuer, embedded: args.target.is_none(), metadata_from },
         profile: profile_name,
+        certification: None,
         checks: verdicts.checks,
         expected_but_passed: Vec::new(),
         exchanges: verdicts.exchanges,
@@ -321,7 +337,8 @@ pub async fn run_suites(
 /// deadline, a signal) leaves in `run` every verdict recorded so far.
 async fn drive_suites(ctx: &mut Context, run: &mut Run, scenario_files: &[crate::scenario::ScenarioFile], verbose: bool) {
     let run = &mut *run;
-    for suite in suites::all(&ctx.profile, scenario_files) {
+    let packs = crate::integration::packs();
+    for suite in selectable(&ctx.profile, scenario_files) {
         let suite = &suite;
         let before = run.results().len();
         match suite.name.as_ref() {
@@ -334,10 +351,13 @@ async fn drive_suites(ctx: &mut Context, run: &mut Run, scenario_files: &[crate:
             suites::userinfo::NAME if run.wants(suite) => suites::userinfo::run(ctx, run).await,
             suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(ctx, run).await,
             suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(ctx, run).await,
-            name if run.wants(suite) => match scenario_files.iter().find(|f| f.suite == name) {
-                Some(file) => crate::scenario::run(ctx, run, suite, file).await,
-                None => continue,
-            },
+            name if run.wants(suite) => {
+                match (scenario_files.iter().find(|f| f.suite == name), packs.iter().find(|p| p.suite().name == name)) {
+                    (Some(file), _) => crate::scenario::run(ctx, run, suite, file).await,
+                    (None, Some(pack)) => crate::integration::run(ctx, run, suite, pack).await,
+                    (None, None) => continue,
+                }
+            }
             _ => continue,
         }
         if verbose && run.wants(suite) {
@@ -362,6 +382,11 @@ pub async fn open_target(
                 Some(path) => Target::from_file(path, |var| std::env::var(var).ok())?,
                 None => Target::default(),
             };
+            // A misspelt pack name would silently certify with a stand-in client.
+            let packs: Vec<String> = crate::integration::packs().into_iter().map(|p| p.integration).collect();
+            if let Some(unknown) = target.integrations.keys().find(|name| !packs.contains(name)) {
+                bail!("the target file's [integrations.{unknown}] names no integration pack; the packs are: {}", packs.join(", "));
+            }
             let secrets = target.secrets();
             // The issuer exactly as given: a trailing slash is part of it (OIDC Discovery §4.3).
             (Context::new(url.to_string(), profile, target, secrets, settings), None)

@@ -1,11 +1,13 @@
 //! `oidc-harness`: the command line. A thin layer over the library crates: each subcommand
 //! parses its options, calls into a crate, and turns errors into one clear message.
 
+mod certify;
 mod conform;
 #[cfg(test)]
 mod doc_keys;
 mod engine;
 mod expected;
+mod integration;
 mod killmatrix;
 mod limits;
 mod load;
@@ -29,6 +31,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Certify a deployment (or the embedded reference server) for one relying party: its
+    /// integration pack emulates the RP on the wire and applies the RP's rules.
+    Certify(certify::CertifyArgs),
     /// Check a deployment (or the embedded reference server) against its profile.
     Conform(conform::ConformArgs),
     /// Check a profile file for contradictions and doubtful claims.
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
         .init();
     let result = match cli.command {
+        Command::Certify(args) => certify::run(args),
         Command::Conform(args) => conform::run(args),
         Command::Lint { profile } => lint(&profile),
         Command::Killmatrix(args) => killmatrix::run(args),

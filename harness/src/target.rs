@@ -40,6 +40,17 @@ pub enum AuthMethod {
     None,
 }
 
+impl AuthMethod {
+    /// The method's name (OIDC Core §9), as in the target file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
 /// A client registration at the target.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -222,13 +233,19 @@ pub struct Target {
     /// Endpoints the suites use instead of discovery's (the discovery checks still judge the
     /// published document).
     pub endpoints: BTreeMap<String, String>,
+    /// The clients registered for integration packs (`[integrations.NAME]`): the app a vendor
+    /// set up for that relying party, by pack name. A registration whose secret's environment
+    /// variable is not set is the sentence saying so: only `certify` of that pack needs it, so
+    /// the file still serves every other run.
+    pub integrations: BTreeMap<String, Result<Registration, String>>,
 }
 
 impl Target {
     /// Every secret of the target, for the redactor.
     pub fn secrets(&self) -> Vec<String> {
         let regs = [&self.confidential, &self.other_confidential, &self.public, &self.implicit, &self.service];
-        let client_secrets = regs.into_iter().flatten().filter_map(|r| r.secret.as_ref()).map(|s| s.expose().to_string());
+        let regs = regs.into_iter().flatten().chain(self.integrations.values().filter_map(|r| r.as_ref().ok()));
+        let client_secrets = regs.filter_map(|r| r.secret.as_ref()).map(|s| s.expose().to_string());
         let user = self.user.iter().map(|u| u.password.expose().to_string());
         let extra = self.extra_fields.values().map(|s| s.expose().to_string());
         client_secrets.chain(user).chain(extra).collect()
@@ -247,6 +264,7 @@ impl Target {
         for reg in [&mut target.confidential, &mut target.other_confidential, &mut target.public, &mut target.implicit, &mut target.service]
             .into_iter()
             .flatten()
+            .chain(target.integrations.values_mut().filter_map(|r| r.as_mut().ok()))
         {
             reg.secret = config.client(&reg.client_id).and_then(|c| c.client_secret.clone()).map(Secret::new);
         }
@@ -276,10 +294,10 @@ impl Target {
         };
         let reg = |name: &str, r: &Option<RegistrationFile>| -> Result<Option<Registration>, TargetError> {
             let Some(r) = r else { return Ok(None) };
-            let secret = secret(&format!("clients.{name}.secret_env"), &r.secret_env)?;
+            let secret = secret(&format!("{name}.secret_env"), &r.secret_env)?;
             let auth_method = r.auth_method.unwrap_or(if secret.is_some() { AuthMethod::ClientSecretBasic } else { AuthMethod::None });
             if auth_method != AuthMethod::None && secret.is_none() {
-                return Err(TargetError(format!("target file {origin}: `clients.{name}` authenticates with a secret: set secret_env")));
+                return Err(TargetError(format!("target file {origin}: `{name}` authenticates with a secret: set secret_env")));
             }
             Ok(Some(Registration {
                 client_id: r.client_id.clone(),
@@ -311,11 +329,11 @@ impl Target {
             origins.push(parsed.origin().ascii_serialization());
         }
         Ok(Target {
-            confidential: reg("confidential", &file.clients.confidential)?,
-            other_confidential: reg("other_confidential", &file.clients.other_confidential)?,
-            public: reg("public", &file.clients.public)?,
-            implicit: reg("implicit", &file.clients.implicit)?,
-            service: reg("service", &file.clients.service)?,
+            confidential: reg("clients.confidential", &file.clients.confidential)?,
+            other_confidential: reg("clients.other_confidential", &file.clients.other_confidential)?,
+            public: reg("clients.public", &file.clients.public)?,
+            implicit: reg("clients.implicit", &file.clients.implicit)?,
+            service: reg("clients.service", &file.clients.service)?,
             user,
             login: file.login,
             extra_fields,
@@ -324,6 +342,14 @@ impl Target {
             claims: file.claims,
             origins,
             endpoints: check_endpoints(&file.endpoints).map_err(|e| TargetError(format!("target file {origin}: {e}")))?,
+            integrations: file
+                .integrations
+                .iter()
+                .map(|(name, r)| {
+                    let registration = reg(&format!("integrations.{name}"), &Some(r.clone())).map(|r| r.expect("given"));
+                    (name.clone(), registration.map_err(|e| e.0))
+                })
+                .collect(),
         })
     }
 }
@@ -350,6 +376,8 @@ struct TargetFile {
     origins: Vec<String>,
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
+    #[serde(default)]
+    integrations: BTreeMap<String, RegistrationFile>,
 }
 
 /// `[endpoints]`: metadata members naming an endpoint (`…_endpoint`, `jwks_uri`), each a URL.
@@ -430,7 +458,7 @@ struct ClientsFile {
     service: Option<RegistrationFile>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistrationFile {
     client_id: String,
@@ -516,6 +544,18 @@ password_env = "ALICE_PASSWORD"
         let only_password = |var: &str| (var == "ALICE_PASSWORD").then(|| "pa55word".to_string());
         let err = Target::from_file(&write("missing", FILE), only_password).unwrap_err().to_string();
         assert!(err.contains("`clients.confidential.secret_env` names the environment variable WEB_SECRET, which is not set"), "{err}");
+    }
+
+    #[test]
+    fn an_integration_registration_without_its_secret_is_kept_as_the_reason() {
+        let text = "[integrations.salesforce]\nclient_id = \"sf\"\nsecret_env = \"SF_SECRET\"\nauth_method = \"client_secret_post\"\n\
+                    [integrations.generic]\nclient_id = \"g\"\nsecret_env = \"G_SECRET\"\n";
+        let target = Target::parse(text, "t.toml", |var| (var == "G_SECRET").then(|| "g-secret".to_string())).expect("the file is usable");
+        let why = target.integrations["salesforce"].as_ref().expect_err("no secret");
+        assert!(why.contains("integrations.salesforce.secret_env") && why.contains("SF_SECRET"), "{why}");
+        let generic = target.integrations["generic"].as_ref().expect("resolved");
+        assert_eq!((generic.client_id.as_str(), generic.auth_method), ("g", AuthMethod::ClientSecretBasic));
+        assert!(target.secrets().contains(&"g-secret".to_string()), "integration secrets are redacted too");
     }
 
     #[test]

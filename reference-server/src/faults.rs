@@ -88,6 +88,10 @@ pub enum Fault {
     SecretNotRequired,
     RevocationTrustsHint,
     OauthImplicitAccepted,
+    AcrUnlisted,
+    OfflineAccessIgnored,
+    UserinfoUnavailable,
+    ImplicitDefaultQuery,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -354,6 +358,26 @@ pub const CATALOG: &[Entry] = &[
         "oauth-implicit-accepted",
         "response_type=token (plain OAuth Implicit) gets tokens",
         "profile (Implicit for OIDC only), RFC 9700 §2.1.2",
+    ),
+    // Faults the integration packs catch (`oidc-harness certify`).
+    entry(
+        Fault::AcrUnlisted,
+        "acr-unlisted",
+        "ID tokens carry an acr that discovery's acr_values_supported does not list",
+        "OIDC Core §2 (acr), OIDC Discovery §3",
+    ),
+    entry(
+        Fault::OfflineAccessIgnored,
+        "offline-access-ignored",
+        "offline_access with prompt=consent gets no refresh token (clients that always get one still do)",
+        "OIDC Core §11",
+    ),
+    entry(Fault::UserinfoUnavailable, "userinfo-unavailable", "the UserInfo endpoint answers 503 to every request", "OIDC Core §5.3"),
+    entry(
+        Fault::ImplicitDefaultQuery,
+        "implicit-default-query",
+        "implicit responses without a response_mode come back in the query, not the fragment",
+        "OIDC Core §3.2.2.5, OAuth 2.0 Multiple Response Types §2.1",
     ),
 ];
 

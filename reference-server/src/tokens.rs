@@ -133,6 +133,9 @@ impl Provider {
         if let Ok(Value::Object(authentication)) = serde_json::to_value(Authentication::from(authz)) {
             claims.extend(authentication);
         }
+        if self.has(Fault::AcrUnlisted) {
+            claims.insert("acr".into(), json!("urn:oidc-harness:acr:unlisted"));
+        }
         if let Some(nonce) = ctx.nonce.filter(|_| !self.has(Fault::NonceDropped)) {
             claims.insert("nonce".into(), json!(nonce));
         }

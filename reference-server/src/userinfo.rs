@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn handle(State(provider): State<Arc<Provider>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    if provider.has(crate::faults::Fault::UserinfoUnavailable) {
+        return OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "UserInfo is unavailable").into_response();
+    }
     match userinfo(&provider, &method, &headers, &body) {
         Ok(claims) => {
             let mut response = Json(claims).into_response();

@@ -83,11 +83,15 @@ pub fn to_html(report: &Report) -> String {
     let status = report.status();
     let outcome = status.as_str();
     let mut out = String::new();
+    let what = match &report.certification {
+        Some(c) => format!("certify {}", esc(&c.integration)),
+        None => "conform".to_string(),
+    };
     let _ = write!(
         out,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>oidc-harness conform: {outcome}</title>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>oidc-harness {what}: {outcome}</title>\
          <style>{STYLE}</style><script>{SCRIPT}</script></head><body>\
-         <h1>oidc-harness conform: <span class=\"{}\">{outcome}</span></h1>\
+         <h1>oidc-harness {what}: <span class=\"{}\">{outcome}</span></h1>\
          <p>Target <code>{}</code>{}, profile <code>{}</code>, {} ms, oidc-harness {}; {}.</p>\
          <table><tr><th>checks</th><th>passed</th><th>failed</th><th>blocked</th><th>not run</th><th>warnings</th>\
          <th>expected failures</th><th>not applicable</th></tr>\
@@ -112,6 +116,17 @@ pub fn to_html(report: &Report) -> String {
         t.expected_failures,
         t.not_applicable
     );
+    if let Some(c) = &report.certification {
+        let _ = write!(out, "<p>Certification of the target as <strong>{}</strong> sees it. It sends:</p><ul>", esc(&c.relying_party));
+        for item in &c.sends {
+            let _ = write!(out, "<li>{}</li>", esc(item));
+        }
+        out.push_str("</ul><p>Sources:");
+        for url in &c.documentation {
+            let _ = write!(out, " <code>{}</code>", esc(url));
+        }
+        out.push_str("</p>");
+    }
     if !report.expected_but_passed.is_empty() {
         out.push_str("<h2>Expected to fail, but passed</h2><ul>");
         for e in &report.expected_but_passed {

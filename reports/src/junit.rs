@@ -11,7 +11,11 @@ use std::time::Duration;
 pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
     let status = report.status().as_str();
     let coverage = report.coverage().to_string();
-    let mut junit = quick_junit::Report::new(format!("oidc-harness conform {}: {status}", report.target.issuer));
+    let what = match &report.certification {
+        Some(c) => format!("certify {} ({})", c.integration, c.relying_party),
+        None => "conform".to_string(),
+    };
+    let mut junit = quick_junit::Report::new(format!("oidc-harness {what} {}: {status}", report.target.issuer));
     junit.set_time(Duration::from_millis(report.duration_ms));
     for suite_name in report.suites() {
         let mut suite = TestSuite::new(suite_name);

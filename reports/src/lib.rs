@@ -36,6 +36,9 @@ pub struct Report {
     pub target: Target,
     /// The profile's name (what the target claims).
     pub profile: String,
+    /// Set when the run certified the target for one relying party (`oidc-harness certify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<Certification>,
     pub checks: Vec<CheckResult>,
     /// Checks the expected-failures list names that passed: the list can shrink.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -43,6 +46,26 @@ pub struct Report {
     /// Every HTTP exchange a check cites, each distinct one once, redacted and bounded; checks
     /// refer to them by index (`CheckResult::evidence`). Last, so the file reads verdicts first.
     pub exchanges: Vec<Exchange>,
+}
+
+/// The relying party a certification run tested the target as: its integration pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certification {
+    /// The pack's name (`certify --integration NAME`).
+    pub integration: String,
+    /// The relying party, as its vendor names it.
+    pub relying_party: String,
+    /// What the relying party sends, item by item, in words.
+    pub sends: Vec<String>,
+    /// The vendor documentation its rules come from.
+    pub documentation: Vec<String>,
+}
+
+impl Certification {
+    /// The report's title: what was certified, and the verdict.
+    pub fn title(&self, status: Status) -> String {
+        format!("oidc-harness certify {}: {}", self.integration, status.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -393,6 +416,7 @@ pub(crate) mod sample {
             duration_ms: 1234,
             target: Target { issuer: "http://127.0.0.1:1/api/oidc".into(), embedded: true, metadata_from: Default::default() },
             profile: "idaas".into(),
+            certification: None,
             checks: vec![
                 check("discovery.issuer", "discovery", Verdict::Pass, ""),
                 check("discovery.no-introspection", "discovery", Verdict::Fail, "introspection_endpoint is advertised"),

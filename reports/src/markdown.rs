@@ -11,7 +11,15 @@ fn cell(text: &str) -> String {
 pub fn to_markdown(report: &Report) -> String {
     let t = report.totals();
     let mut out = String::new();
-    let _ = writeln!(out, "# oidc-harness conform: {}\n", report.status().as_str());
+    match &report.certification {
+        Some(c) => {
+            let _ = writeln!(out, "# {}\n", c.title(report.status()));
+            let _ = writeln!(out, "Certification of the target as **{}** sees it.\n", c.relying_party);
+        }
+        None => {
+            let _ = writeln!(out, "# oidc-harness conform: {}\n", report.status().as_str());
+        }
+    }
     let target = if report.target.embedded { " (embedded reference server)" } else { "" };
     let _ = writeln!(
         out,
@@ -47,6 +55,9 @@ pub fn to_markdown(report: &Report) -> String {
             let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&c.detail_with_expectation()));
         }
     }
+    if let Some(c) = &report.certification {
+        certification(&mut out, report, c);
+    }
     if !report.expected_but_passed.is_empty() {
         let _ = writeln!(out, "\n## Expected to fail, but passed: remove from the expected list\n");
         for e in &report.expected_but_passed {
@@ -54,6 +65,28 @@ pub fn to_markdown(report: &Report) -> String {
         }
     }
     out
+}
+
+/// A certification's own sections: what the relying party sends, and every rule it applies with
+/// its verdict (passes included: the certificate lists what was verified).
+fn certification(out: &mut String, report: &Report, c: &crate::Certification) {
+    let _ = writeln!(out, "\n## What {} sends\n", c.relying_party);
+    for item in &c.sends {
+        let _ = writeln!(out, "- {}", cell(item));
+    }
+    let _ = writeln!(out, "\n## Every rule it applies\n\n| verdict | rule | source | detail |\n|---|---|---|---|");
+    for check in &report.checks {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` {} | {} | {} |",
+            check.label(),
+            check.id,
+            cell(&check.title),
+            cell(&check.spec),
+            cell(&check.detail_with_expectation())
+        );
+    }
+    let _ = writeln!(out, "\nSources: {}", c.documentation.join(", "));
 }
 
 #[cfg(test)]
@@ -70,6 +103,23 @@ mod tests {
         let failed = md.split("## Failed").nth(1).unwrap();
         assert!(failed.contains("`discovery.no-introspection`") && failed.contains("RFC 6749 §5.2"));
         assert!(md.contains("## Warnings") && md.contains("## Not applicable"));
+    }
+
+    #[test]
+    fn a_certification_is_headed_by_its_relying_party_and_lists_every_rule() {
+        let mut report = sample::report();
+        report.certification = Some(crate::Certification {
+            integration: "salesforce".into(),
+            relying_party: "Salesforce Auth. Provider".into(),
+            sends: vec!["a redirect (GET) to the authorization endpoint".into()],
+            documentation: vec!["https://help.salesforce.com/".into()],
+        });
+        let md = to_markdown(&report);
+        assert!(md.starts_with("# oidc-harness certify salesforce: FAILED"), "{md}");
+        assert!(md.contains("as **Salesforce Auth. Provider** sees it"));
+        let rules = md.split("## Every rule it applies").nth(1).expect("the rules section");
+        assert!(rules.contains("| pass | `discovery.issuer`"), "passes are listed too: {rules}");
+        assert!(md.contains("- a redirect (GET) to the authorization endpoint"));
     }
 
     #[test]

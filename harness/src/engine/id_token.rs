@@ -75,6 +75,9 @@ pub struct Expected<'a> {
     pub at_hash_required: bool,
     /// The algorithms discovery lists in id_token_signing_alg_values_supported.
     pub listed_algs: Vec<String>,
+    /// The clock skew the relying party allows on `exp`, `iat` and `auth_time`; `SKEW_SECS`
+    /// when `None`.
+    pub skew_secs: Option<f64>,
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly with a fraction.
@@ -107,6 +110,7 @@ fn shown(value: &Value) -> String {
 /// could be had (the signature is then blocked, never passed).
 pub fn check(jwt: &Jwt, expected: &Expected<'_>, jwks: Option<&Value>, now: f64) -> Vec<(Rule, Outcome)> {
     let claims = &jwt.claims;
+    let skew = expected.skew_secs.unwrap_or(SKEW_SECS);
     let mut out = Vec::with_capacity(Rule::ALL.len());
     out.push((
         Rule::Signature,
@@ -148,14 +152,14 @@ pub fn check(jwt: &Jwt, expected: &Expected<'_>, jwks: Option<&Value>, now: f64)
     let (exp, iat) = (numeric_date(&claims["exp"]), numeric_date(&claims["iat"]));
     // After its own iat (skew cannot excuse a token issued already expired), and in the future
     // within the allowed clock skew.
-    let exp_ok = exp.is_some_and(|e| e + SKEW_SECS > now && iat.is_none_or(|i| e > i));
+    let exp_ok = exp.is_some_and(|e| e + skew > now && iat.is_none_or(|i| e > i));
     out.push((
         Rule::Exp,
         Outcome::expect(exp_ok, || format!("exp {} with iat {} (now {now:.0})", shown(&claims["exp"]), shown(&claims["iat"]))),
     ));
     out.push((
         Rule::Iat,
-        Outcome::expect(iat.is_some_and(|i| i <= now + SKEW_SECS), || format!("iat {} (now {now:.0})", shown(&claims["iat"]))),
+        Outcome::expect(iat.is_some_and(|i| i <= now + skew), || format!("iat {} (now {now:.0})", shown(&claims["iat"]))),
     ));
     out.push((
         Rule::Nonce,
@@ -171,10 +175,10 @@ pub fn check(jwt: &Jwt, expected: &Expected<'_>, jwks: Option<&Value>, now: f64)
         Rule::AuthTime,
         match (expected.max_age, auth_time) {
             (Some(_), None) => Outcome::Fail(format!("auth_time {} although max_age was sent", shown(&claims["auth_time"]))),
-            (Some(max_age), Some(t)) => Outcome::expect(t <= now + SKEW_SECS && t + max_age as f64 + SKEW_SECS >= now, || {
+            (Some(max_age), Some(t)) => Outcome::expect(t <= now + skew && t + max_age as f64 + skew >= now, || {
                 format!("auth_time {t} is older than max_age={max_age} allows (now {now:.0})")
             }),
-            (None, Some(t)) => Outcome::expect(t <= now + SKEW_SECS, || format!("auth_time {t} is in the future (now {now:.0})")),
+            (None, Some(t)) => Outcome::expect(t <= now + skew, || format!("auth_time {t} is in the future (now {now:.0})")),
             (None, None) => Outcome::NotApplicable("no max_age was sent and the token has no auth_time".into()),
         },
     ));

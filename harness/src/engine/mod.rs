@@ -27,6 +27,13 @@ pub struct Check {
     pub severity: Severity,
 }
 
+impl Check {
+    /// A check defined by data (a scenario file, an integration pack).
+    pub fn owned(id: &str, title: &str, spec: &str, severity: Severity) -> Check {
+        Check { id: Cow::Owned(id.into()), title: Cow::Owned(title.into()), spec: Cow::Owned(spec.into()), severity }
+    }
+}
+
 pub const fn required(id: &'static str, title: &'static str, spec: &'static str) -> Check {
     Check { id: Cow::Borrowed(id), title: Cow::Borrowed(title), spec: Cow::Borrowed(spec), severity: Severity::Required }
 }

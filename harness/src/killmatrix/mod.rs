@@ -80,7 +80,7 @@ pub fn run(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let scenario_files = crate::scenario::files();
     let base = Profile::idaas();
-    let suites = crate::suites::all(&base, &scenario_files);
+    let suites = crate::conform::selectable(&base, &scenario_files);
     let all_checks: Vec<String> = suites.iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
     let explained = explanations()?;
     if let Some(unknown) = explained.keys().find(|id| !all_checks.contains(id)) {
@@ -171,7 +171,7 @@ fn list(ids: &[String]) -> String {
 /// Starts a server for `job`, runs every suite against it, stops it.
 async fn run_one(job: Job) -> anyhow::Result<Vec<CheckResult>> {
     let scenario_files = crate::scenario::files();
-    let suites = crate::suites::all(&job.profile, &scenario_files);
+    let suites = crate::conform::selectable(&job.profile, &scenario_files);
     // The runs never compare tokens across servers, and generating the RSA keys afresh would
     // cost ~0.4 s a run.
     let config = Config { shared_process_keys: true, ..job.config };
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn every_explanation_names_a_check_and_says_something() {
         let profile = crate::profile::Profile::idaas();
-        let suites = crate::suites::all(&profile, &crate::scenario::files());
+        let suites = crate::conform::selectable(&profile, &crate::scenario::files());
         let ids: Vec<String> = suites.iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();
         let explained = super::explanations().expect("unkilled.toml parses");
         for (id, why) in &explained {

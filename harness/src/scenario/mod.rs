@@ -244,16 +244,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ScenarioFile, String> {
 
 /// The suite a scenario file defines: one check per scenario, in file order.
 pub fn suite(file: &ScenarioFile) -> Suite {
-    let checks = file
-        .scenarios
-        .iter()
-        .map(|s| Check {
-            id: Cow::Owned(s.id.clone()),
-            title: Cow::Owned(s.title.clone()),
-            spec: Cow::Owned(s.spec.clone()),
-            severity: s.severity,
-        })
-        .collect::<Vec<_>>();
+    let checks: Vec<Check> = file.scenarios.iter().map(|s| Check::owned(&s.id, &s.title, &s.spec, s.severity)).collect();
     Suite { name: Cow::Owned(file.suite.clone()), checks: Cow::Owned(checks) }
 }
 

@@ -392,6 +392,7 @@ fn check_id_token(ctx: &Context, run: &mut Run, ev: &[&Exchange], jwt: &Jwt, cli
         access_token: Some(access_token),
         at_hash_required: false,
         listed_algs: strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported").iter().map(|s| s.to_string()).collect(),
+        skew_secs: None,
     };
     for (rule, outcome) in id_token::check(jwt, &expected, ctx.jwks(), id_token::now()) {
         let check = match rule {

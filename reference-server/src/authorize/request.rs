@@ -93,6 +93,9 @@ fn validate_after_redirect_uri(
     if settings.has(Fault::FragmentModeIgnored) && response_mode == ResponseMode::Fragment && !response_type.is_implicit() {
         response_mode = ResponseMode::Query;
     }
+    if settings.has(Fault::ImplicitDefaultQuery) && response_type.is_implicit() && params.get("response_mode").is_none() {
+        response_mode = ResponseMode::Query;
+    }
     let nonce = check_nonce(settings, params, response_type)?;
     let code_challenge = check_pkce(settings, client, params, response_type)?;
     check_unsupported_parameters(settings, params)?;

@@ -112,10 +112,9 @@ fn success(body: TokenResponse) -> Response {
 /// always under the `refresh-without-offline-access` variant (OIDC Core §11: refresh tokens MAY
 /// be granted in other contexts).
 fn issues_refresh_token(provider: &Provider, client: &Client, scope: &[String]) -> bool {
+    let offline = scope.iter().any(|s| s == "offline_access") && !provider.has(crate::faults::Fault::OfflineAccessIgnored);
     client.allows(GrantType::RefreshToken)
-        && (client.always_issue_refresh_token
-            || scope.iter().any(|s| s == "offline_access")
-            || provider.has_variant(Variant::RefreshWithoutOfflineAccess))
+        && (client.always_issue_refresh_token || offline || provider.has_variant(Variant::RefreshWithoutOfflineAccess))
 }
 
 /// What a user's token response carries besides the access token.

@@ -25,7 +25,8 @@ pub fn sees_prefilled_username(config: &LoginConfig) -> bool {
 }
 
 /// Where the browser arrived at the client, and how the parameters were delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Query,
     Fragment,

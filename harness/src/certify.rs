@@ -1,0 +1,83 @@
+//! `oidc-harness certify`: a conform run of one integration pack (`integration:NAME`), its
+//! report headed as the certification for that relying party.
+
+use crate::conform::ConformArgs;
+use crate::integration;
+use crate::limits;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct CertifyArgs {
+    /// The relying party to certify for (`--list` prints the packs).
+    #[arg(long, value_name = "NAME", required_unless_present = "list")]
+    integration: Option<String>,
+    /// Print every integration pack with its rules, and exit.
+    #[arg(long)]
+    list: bool,
+    /// Issuer URL of the deployment to certify. Without it, the embedded reference server is
+    /// started and certified.
+    #[arg(long, value_name = "ISSUER_URL")]
+    target: Option<String>,
+    /// The target file for --target: the test user, and the client registered for the relying
+    /// party (`[integrations.NAME]`, see docs/INTEGRATIONS.md).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    target_config: Option<PathBuf>,
+    /// What the target claims (TOML); the embedded IDaaS profile when absent.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Where report.json, junit.xml, summary.md and report.html are written.
+    #[arg(long, value_name = "DIR", default_value = "oidc-harness-certification")]
+    report_dir: PathBuf,
+    /// Run the embedded reference server with this named fault (repeatable), to see which rules
+    /// catch it.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    fault: Vec<String>,
+    /// Run the embedded reference server with this named allowed variant (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    variant: Vec<String>,
+    /// Exit 0 when no rule failed even if some were blocked or not run.
+    #[arg(long)]
+    allow_incomplete: bool,
+    /// A deadline for the whole run (`90s`, `10m`).
+    #[arg(long, value_name = "DURATION", default_value = limits::DEFAULT_RUN_TIMEOUT, value_parser = limits::parse_duration)]
+    timeout: Duration,
+    /// Trust the CA certificates of this PEM file for the target's TLS certificate.
+    #[arg(long, value_name = "PEM", requires = "target")]
+    ca_file: Option<PathBuf>,
+}
+
+pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
+    if args.list {
+        print!("# Integration packs\n\n`oidc-harness certify --integration NAME`; the packs are `scenarios/integrations/*.toml`.\n");
+        print!("{}", integration::list(&integration::packs()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.integration.as_deref().unwrap_or_default();
+    let pack = integration::find(name).map_err(anyhow::Error::msg)?;
+    let certification = reports::Certification {
+        integration: pack.integration.clone(),
+        relying_party: pack.relying_party.clone(),
+        sends: pack.request.describe(),
+        documentation: pack.documentation.clone(),
+    };
+    eprintln!("certify: {} ({} rules)", pack.relying_party, pack.rules.len());
+    let conform = ConformArgs {
+        target: args.target,
+        target_config: args.target_config,
+        profile: args.profile,
+        report_dir: args.report_dir,
+        suite: vec![pack.suite().name.to_string()],
+        check: None,
+        scenarios: None,
+        expected: None,
+        fault: args.fault,
+        variant: args.variant,
+        list: false,
+        allow_incomplete: args.allow_incomplete,
+        timeout: args.timeout,
+        ca_file: args.ca_file,
+    };
+    crate::conform::run_as(conform, Some(certification))
+}

@@ -1,0 +1,437 @@
+//! Integration packs (`scenarios/integrations/*.toml`): a relying party vendors certify their
+//! provider against, as data. A pack says what the RP sends (its authorization request, how it
+//! authenticates at the token endpoint, what it calls afterwards) and which rules it applies to
+//! what comes back, each rule a named, cited check from the vocabulary `Test` implements. The
+//! engine emulates the RP on the wire (`run`), then judges every rule. docs/INTEGRATIONS.md
+//! describes the packs and the format.
+
+mod run;
+
+pub use run::run;
+
+use crate::engine::id_token::Rule;
+use crate::engine::{Check, Suite};
+use reports::Severity;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Suite names of packs: `integration:NAME` (`conform --suite integration:salesforce`).
+pub const PREFIX: &str = "integration:";
+
+/// The packs, embedded so the binary works from any directory; `certify --list` order.
+const FILES: [(&str, &str); 4] = [
+    ("scenarios/integrations/salesforce.toml", include_str!("../../../scenarios/integrations/salesforce.toml")),
+    ("scenarios/integrations/forgerock.toml", include_str!("../../../scenarios/integrations/forgerock.toml")),
+    ("scenarios/integrations/connectwise-home.toml", include_str!("../../../scenarios/integrations/connectwise-home.toml")),
+    ("scenarios/integrations/generic.toml", include_str!("../../../scenarios/integrations/generic.toml")),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// The pack's name: `certify --integration NAME`, `[integrations.NAME]` in a target file.
+    pub integration: String,
+    /// The relying party, as its vendor names it.
+    pub relying_party: String,
+    /// The vendor's public documentation the rules come from.
+    pub documentation: Vec<String>,
+    /// The target file's client used when it has no `[integrations.NAME]` registration.
+    pub client: Role,
+    pub request: Request,
+    #[serde(rename = "rule")]
+    pub rules: Vec<PackRule>,
+}
+
+/// A client of the target file (`[clients.ROLE]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Confidential,
+    OtherConfidential,
+    Public,
+    Implicit,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Confidential => "confidential",
+            Role::OtherConfidential => "other_confidential",
+            Role::Public => "public",
+            Role::Implicit => "implicit",
+        }
+    }
+}
+
+/// What the RP sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub response_type: ResponseType,
+    pub scope: String,
+    /// How the browser reaches the authorization endpoint: a redirect (GET) or a form POST.
+    #[serde(default)]
+    pub method: Method,
+    /// `response_mode`, when the RP sends one (`form_post`).
+    pub response_mode: Option<String>,
+    pub state: StateStyle,
+    #[serde(default)]
+    pub nonce: bool,
+    /// An S256 code challenge (RFC 7636).
+    #[serde(default)]
+    pub pkce: bool,
+    /// How the RP authenticates at the token endpoint; the registration's method when absent.
+    pub client_auth: Option<crate::target::AuthMethod>,
+    /// More authorization request parameters, sent as given.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// The registration's `resource` sent as `audience` (the profile's RFC 8707 alias).
+    #[serde(default)]
+    pub audience: bool,
+    /// The RP reads UserInfo afterwards, with the access token in the Authorization header.
+    pub userinfo: Option<UserinfoStyle>,
+    /// The clock skew the RP allows on `exp` and `iat`; the engine's default otherwise.
+    pub skew_secs: Option<u32>,
+}
+
+impl Request {
+    /// What the RP sends, in a few words per item, for the certification's header.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} to the authorization endpoint: response_type={}, scope={}{}",
+            match self.method {
+                Method::Get => "a redirect (GET)",
+                Method::Post => "a browser form POST",
+            },
+            self.response_type.as_str(),
+            self.scope,
+            self.response_mode.as_ref().map(|m| format!(", response_mode={m}")).unwrap_or_default()
+        )];
+        out.push(format!(
+            "state {}; {}; {}",
+            match self.state {
+                StateStyle::Opaque => "a long opaque value",
+                StateStyle::Uuid => "a UUID",
+            },
+            if self.nonce { "a nonce" } else { "no nonce" },
+            if self.pkce { "PKCE S256" } else { "no PKCE" }
+        ));
+        for (k, v) in &self.params {
+            out.push(format!("{k}={v}"));
+        }
+        if self.audience {
+            out.push("audience = the API's identifier (the registration's resource)".into());
+        }
+        if self.response_type == ResponseType::Code {
+            let auth = self.client_auth.map_or("the registration's client authentication", |a| a.as_str());
+            out.push(format!("the code redeemed at the token endpoint with {auth}"));
+        }
+        if self.userinfo.is_some() {
+            out.push("UserInfo read with the access token in the Authorization header".into());
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    Code,
+    IdToken,
+}
+
+impl ResponseType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseType::Code => "code",
+            ResponseType::IdToken => "id_token",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateStyle {
+    /// A long random value (the RP's own encoding).
+    Opaque,
+    /// A UUID (RFC 9562 version 4).
+    Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoStyle {
+    /// `Authorization: Bearer` (RFC 6750 §2.1).
+    Header,
+}
+
+/// One rule the RP applies: a check of the report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackRule {
+    pub id: String,
+    pub title: String,
+    pub spec: String,
+    pub severity: Severity,
+    pub check: Test,
+    /// `token_response`, `discovery_has`: the members that must be there.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// `id_token`: the standard rules the RP applies (`signature`, `alg`, `iss`, `aud`, `azp`,
+    /// `exp`, `iat`, `nonce`, `auth_time`, `sub`, `at_hash`).
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// `delivery`: how the response must reach the RP.
+    pub delivery: Option<crate::engine::login::Delivery>,
+}
+
+/// The vocabulary of rules the engine implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Test {
+    /// The discovery document has every member of `members`.
+    DiscoveryHas,
+    /// The authorization response reaches the RP with what `response_type` asked for, not an
+    /// error: the login as the RP sends it works. Every pack has this rule.
+    Completes,
+    /// `state` comes back unchanged.
+    StateEchoed,
+    /// The response arrived as `delivery` says (query, fragment, form_post).
+    Delivery,
+    /// The code is redeemed (200, a JSON object) and the body has `members`.
+    TokenResponse,
+    /// The ID token passes the standard rules named in `claims` (OIDC Core §3.1.3.7).
+    IdToken,
+    /// The ID token's `acr`, when present, is one of discovery's `acr_values_supported`.
+    AcrSupported,
+    /// The JWT access token's `aud` holds the audience the RP asked for.
+    AccessTokenAudience,
+    /// UserInfo answers the access token with a JSON object whose `sub` is the ID token's.
+    Userinfo,
+}
+
+impl Test {
+    /// The check's name in a pack file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Test::DiscoveryHas => "discovery_has",
+            Test::Completes => "completes",
+            Test::StateEchoed => "state_echoed",
+            Test::Delivery => "delivery",
+            Test::TokenResponse => "token_response",
+            Test::IdToken => "id_token",
+            Test::AcrSupported => "acr_supported",
+            Test::AccessTokenAudience => "access_token_audience",
+            Test::Userinfo => "userinfo",
+        }
+    }
+}
+
+impl Pack {
+    /// The pack's suite: one check per rule.
+    pub fn suite(&self) -> Suite {
+        let checks: Vec<Check> = self.rules.iter().map(|r| Check::owned(&r.id, &r.title, &r.spec, r.severity)).collect();
+        Suite { name: Cow::Owned(format!("{PREFIX}{}", self.integration)), checks: Cow::Owned(checks) }
+    }
+
+    /// The rule of `test`, when the pack has one (`parse` allows one per check but
+    /// `discovery_has`).
+    pub fn rule(&self, test: Test) -> Option<&PackRule> {
+        self.rules.iter().find(|r| r.check == test)
+    }
+}
+
+/// The embedded packs. A broken embedded file is a bug of this build (a unit test reads them).
+pub fn packs() -> Vec<Pack> {
+    FILES.iter().map(|(origin, text)| parse(text, origin).unwrap_or_else(|e| panic!("{e}"))).collect()
+}
+
+/// The pack named `name`, or an error listing the packs.
+pub fn find(name: &str) -> Result<Pack, String> {
+    let packs = packs();
+    let names: Vec<String> = packs.iter().map(|p| p.integration.clone()).collect();
+    packs
+        .into_iter()
+        .find(|p| p.integration == name)
+        .ok_or_else(|| format!("unknown integration `{name}`; the packs are: {}", names.join(", ")))
+}
+
+/// Reads a pack and checks what TOML cannot: every rule's parameters fit its check, the rules
+/// that need a token response come with a code flow, ids are unique and carry the pack's name.
+pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
+    let pack: Pack = toml::from_str(text).map_err(|e| format!("integration pack {origin}: {e}"))?;
+    let problem = |what: String| Err(format!("integration pack {origin}: {what}"));
+    let name_ok =
+        !pack.integration.is_empty() && pack.integration.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        return problem(format!("`integration` \"{}\" must be lowercase letters, digits and hyphens", pack.integration));
+    }
+    let request = &pack.request;
+    let code = request.response_type == ResponseType::Code;
+    for needed in [Test::Completes].into_iter().chain(code.then_some(Test::TokenResponse)) {
+        if pack.rule(needed).is_none() {
+            return problem(format!(
+                "has no rule with check = \"{}\": a pack judges every phase its login goes through, so a failure there is reported",
+                needed.name()
+            ));
+        }
+    }
+    if let Some(reserved) = request.params.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        return problem(format!("request.params sets `{reserved}`, which the engine sends (or judges) itself: use the request's own key"));
+    }
+    if request.response_type == ResponseType::IdToken && !request.nonce {
+        return problem("an implicit (id_token) request sends a nonce: OIDC Core §3.2.2.1 makes it REQUIRED".into());
+    }
+    if !request.scope.split(' ').any(|s| s == "openid") {
+        return problem("request.scope lacks openid: every pack is an OpenID Connect login".into());
+    }
+    if request.skew_secs.is_some_and(|s| s > 600) {
+        return problem("request.skew_secs is over 600: no relying party allows more than a few minutes (OIDC Core §2 exp)".into());
+    }
+    if request.userinfo.is_some() && pack.rule(Test::Userinfo).is_none() {
+        return problem("request.userinfo is set but no rule judges UserInfo: the report would claim a call it never judged".into());
+    }
+    let mut ids = std::collections::HashSet::new();
+    for rule in &pack.rules {
+        let at = format!("rule `{}`", rule.id);
+        if !rule.id.starts_with(&format!("{}.", pack.integration)) {
+            return problem(format!("{at}: ids start with the pack's name, `{}.`", pack.integration));
+        }
+        if !ids.insert(rule.id.as_str()) {
+            return problem(format!("{at} is defined twice"));
+        }
+        if rule.check != Test::DiscoveryHas && pack.rules.iter().filter(|r| r.check == rule.check).count() > 1 {
+            return problem(format!("{at}: a pack has one rule with check = \"{}\"", rule.check.name()));
+        }
+        for claim in &rule.claims {
+            let why = match claim.as_str() {
+                "nonce" if !request.nonce => "the request sends no nonce to compare with",
+                "auth_time" => "the request sends no max_age, so auth_time has nothing to be judged against",
+                "at_hash" if !code => "an id_token response has no access token to hash",
+                _ => continue,
+            };
+            return problem(format!("{at}: claims has `{claim}`, but {why}"));
+        }
+        if rule.check == Test::AcrSupported && pack.rule(Test::IdToken).is_none() {
+            return problem(format!("{at}: acr_supported reads the ID token, which needs an id_token rule"));
+        }
+        let wants_members = matches!(rule.check, Test::TokenResponse | Test::DiscoveryHas);
+        if wants_members == rule.members.is_empty() {
+            return problem(format!("{at}: `members` is for token_response and discovery_has, which need it"));
+        }
+        if (rule.check == Test::IdToken) == rule.claims.is_empty() {
+            return problem(format!("{at}: `claims` is for id_token, which needs it"));
+        }
+        if let Some(unknown) = rule.claims.iter().find(|c| id_token_rule(c).is_none()) {
+            let known: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+            return problem(format!("{at}: `{unknown}` is not one of the ID token rules ({})", known.join(", ")));
+        }
+        if (rule.check == Test::Delivery) != rule.delivery.is_some() {
+            return problem(format!("{at}: `delivery` is for check = \"delivery\", which needs it"));
+        }
+        if !code && matches!(rule.check, Test::TokenResponse | Test::AccessTokenAudience | Test::Userinfo) {
+            return problem(format!("{at}: {} needs the code flow (response_type = \"code\")", rule.check.name()));
+        }
+        if rule.check == Test::Userinfo && pack.request.userinfo.is_none() {
+            return problem(format!("{at}: the request does not read UserInfo (set request.userinfo)"));
+        }
+        if rule.check == Test::AccessTokenAudience && !pack.request.audience {
+            return problem(format!("{at}: the request names no audience (set request.audience = true)"));
+        }
+    }
+    if !code && (request.pkce || request.client_auth.is_some() || request.userinfo.is_some()) {
+        return problem("pkce, client_auth and userinfo are for the code flow".into());
+    }
+    Ok(pack)
+}
+
+/// Authorization parameters the engine sends from the request's own keys, or judges by them.
+const RESERVED: [&str; 11] = [
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "client_id",
+    "redirect_uri",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "audience",
+    "max_age",
+];
+
+/// The ID token rule named `name` in a pack.
+pub fn id_token_rule(name: &str) -> Option<Rule> {
+    Rule::ALL.into_iter().find(|r| r.name() == name)
+}
+
+/// `certify --list`: every pack with its relying party and rules, as Markdown.
+pub fn list(packs: &[Pack]) -> String {
+    let mut out = String::new();
+    for pack in packs {
+        out.push_str(&format!("\n## {} ({}): {} rules\n\n", pack.integration, pack.relying_party, pack.rules.len()));
+        out.push_str("| id | severity | rule | title |\n|---|---|---|---|\n");
+        for r in &pack.rules {
+            let severity = match r.severity {
+                Severity::Required => "required",
+                Severity::Recommended => "recommended",
+            };
+            out.push_str(&format!("| `{}` | {severity} | {} | {} |\n", r.id, r.spec, r.title.replace('|', "\\|")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_packs_parse_and_each_has_its_login_rule() {
+        let packs = packs();
+        let names: Vec<&str> = packs.iter().map(|p| p.integration.as_str()).collect();
+        assert_eq!(names, ["salesforce", "forgerock", "connectwise-home", "generic"]);
+        for pack in &packs {
+            assert!(pack.rule(Test::Completes).is_some(), "{}", pack.integration);
+            assert_eq!(pack.suite().name, format!("integration:{}", pack.integration));
+            assert!(!pack.documentation.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_pack_with_a_rule_that_does_not_fit_its_check_is_refused_naming_it() {
+        let base = include_str!("../../../scenarios/integrations/salesforce.toml");
+        let refused = |text: &str| parse(text, "test.toml").expect_err("refused");
+        assert!(refused(&base.replace("check = \"completes\"", "check = \"state_echoed\"")).contains("completes"));
+        assert!(refused(&base.replace("salesforce.state\"", "other.state\"")).contains("start with the pack's name"));
+        assert!(refused(&base.replace("claims = [\"signature\"", "claims = [\"signatur\"")).contains("`signatur`"));
+        assert!(refused(&base.replace("members = [\"access_token\", \"id_token\"]", "")).contains("`members`"));
+        assert!(refused(&base.replace("response_type = \"code\"", "response_type = \"id_token\"")).contains("nonce"));
+        let implicit = base.replace("response_type = \"code\"", "response_type = \"id_token\"").replace("nonce = false", "nonce = true");
+        assert!(refused(&implicit).contains("code flow"));
+        assert!(refused(&base.replace("nonce = false", "nonce = false\nparams = { state = \"x\" }")).contains("`state`"));
+        assert!(
+            refused(&base.replace("check = \"state_echoed\"", "check = \"completes\"")).contains("one rule with check = \"completes\"")
+        );
+        assert!(refused(&base.replace("claims = [\"signature\"", "claims = [\"nonce\", \"signature\"")).contains("sends no nonce"));
+        assert!(refused(&base.replace("scope = \"openid email profile\"", "scope = \"email profile\"")).contains("openid"));
+        assert!(refused(&base.replace("integration = \"salesforce\"", "integration = \"Sales Force\"")).contains("lowercase"));
+        assert!(refused(&base.replace("check = \"userinfo\"", "check = \"userinfo\"\nbogus = 1")).contains("bogus"));
+        assert!(refused(&base.replace("userinfo = \"header\"", "")).contains("request.userinfo"));
+    }
+
+    #[test]
+    fn find_names_the_packs_when_the_name_is_unknown() {
+        assert_eq!(find("forgerock").expect("known").integration, "forgerock");
+        assert!(find("okta").expect_err("unknown").contains("salesforce, forgerock, connectwise-home, generic"));
+    }
+}

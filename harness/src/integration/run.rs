@@ -1,0 +1,375 @@
+//! A pack's run: the RP emulated on the wire, phase by phase (authorization request, code
+//! redemption, ID token, UserInfo), then every rule judged on what came back. A rule whose
+//! phase could not happen is blocked by the rule that judged that phase (the pack's `completes`
+//! or `token_response` rule), so the root cause is reported once.
+
+use super::{Pack, PackRule, ResponseType, Role, StateStyle, Test};
+use crate::engine::jwt::Jwt;
+use crate::engine::login::{Arrival, describe_params};
+use crate::engine::{Check, Outcome, Run, Suite, id_token};
+use crate::profile::AccessTokenFormat;
+use crate::suites::flow::{authorize, authorize_by_post, pkce_pair, random, redeem};
+use crate::suites::{Context, answered, record_all, strings};
+use crate::target::Registration;
+use reports::Exchange;
+use serde_json::Value;
+
+/// What the RP got in one phase: the value, or why it got nothing (a failure of that phase's
+/// rule, which blocks the rules after it).
+type Got<T> = Result<T, String>;
+
+pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
+    let reg = match registration(ctx, pack) {
+        Ok(reg) => reg,
+        Err(why) => return record_all(run, suite, &suite.checks, &[], &Outcome::NotRun(why)),
+    };
+    let judge = Judge { suite, pack };
+    for rule in pack.rules.iter().filter(|r| r.check == Test::DiscoveryHas) {
+        let outcome = match &ctx.metadata {
+            // The discovery suite's verdicts are not part of a certification: a step, not a check.
+            None => Outcome::blocked_by_step("reading the discovery document", "no discovery document could be read"),
+            Some(doc) => has_members(doc, &rule.members, "discovery"),
+        };
+        judge.record(run, rule, &[], outcome);
+    }
+    let endpoints: &[&str] = match pack.request.response_type {
+        ResponseType::Code => &["authorization_endpoint", "token_endpoint"],
+        ResponseType::IdToken => &["authorization_endpoint"],
+    };
+    let not_now = match (&ctx.target.user, endpoints.iter().find(|m| ctx.endpoint(m).is_none())) {
+        (None, _) => Some(Outcome::NotRun("the target names no test user to log in with".into())),
+        // The discovery suite fails the document for it; the RP cannot even start.
+        (_, Some(member)) => Some(Outcome::blocked_by_step("reading the discovery document", format!("discovery gave no {member}"))),
+        _ => None,
+    };
+    if let Some(outcome) = not_now {
+        for rule in pack.rules.iter().filter(|r| r.check != Test::DiscoveryHas) {
+            judge.record(run, rule, &[], outcome.clone());
+        }
+        return;
+    }
+
+    // The authorization request, exactly as the RP sends it.
+    let request = &pack.request;
+    let state = match request.state {
+        StateStyle::Opaque => random("", 64),
+        StateStyle::Uuid => uuid_v4(),
+    };
+    let nonce = request.nonce.then(|| random("n", 32));
+    let (verifier, challenge) = pkce_pair();
+    let mut params: Vec<(&str, &str)> =
+        vec![("response_type", request.response_type.as_str()), ("scope", &request.scope), ("state", &state)];
+    if let Some(nonce) = &nonce {
+        params.push(("nonce", nonce));
+    }
+    if request.pkce {
+        params.extend([("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")]);
+    }
+    if let Some(mode) = &request.response_mode {
+        params.push(("response_mode", mode));
+    }
+    let audience = reg.resource.clone().filter(|_| request.audience);
+    if let Some(audience) = &audience {
+        params.push(("audience", audience));
+    }
+    params.extend(request.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let browser = ctx.http.browser();
+    let drive = match request.method {
+        super::Method::Get => authorize(ctx, &browser, &reg, &params).await,
+        super::Method::Post => authorize_by_post(ctx, &browser, &reg, &params).await,
+    };
+    let (flow, arrival): (Vec<Exchange>, Got<Arrival>) = match drive {
+        Ok(drive) => (drive.exchanges, drive.result),
+        Err(why) => (Vec::new(), Err(why)),
+    };
+    let last: Vec<&Exchange> = flow.last().into_iter().collect();
+    let wanted = request.response_type.as_str();
+    let arrival = arrival.and_then(|a| match a.params.contains_key(wanted) {
+        true => Ok(a),
+        false => Err(format!("the RP received {} instead of {wanted}", describe_params(&a.params))),
+    });
+    for rule in &pack.rules {
+        let outcome = match (rule.check, &arrival) {
+            (Test::Completes, Ok(_)) => Outcome::Pass,
+            (Test::Completes, Err(why)) => Outcome::Fail(why.clone()),
+            (Test::StateEchoed, Ok(a)) => Outcome::expect(a.params.get("state") == Some(&state), || match a.params.get("state") {
+                Some(other) => format!("state came back as \"{other}\""),
+                None => "state did not come back".into(),
+            }),
+            (Test::Delivery, Ok(a)) => {
+                let want = rule.delivery.expect("parse: a delivery rule names its delivery");
+                Outcome::expect(a.delivery == want, || format!("delivered in {}, the RP reads {}", a.delivery.name(), want.name()))
+            }
+            (Test::StateEchoed | Test::Delivery, Err(why)) => judge.blocked(Test::Completes, why),
+            _ => continue,
+        };
+        judge.record(run, rule, &last, outcome);
+    }
+    let arrival = match arrival {
+        Ok(arrival) => arrival,
+        Err(why) => {
+            let blocked = judge.blocked(Test::Completes, &why);
+            for rule in pack.rules.iter().filter(|r| later_phase(r.check)) {
+                judge.record(run, rule, &last, blocked.clone());
+            }
+            return;
+        }
+    };
+
+    // The code redeemed as the RP does it, then the tokens it got.
+    let mut evidence: Vec<Exchange> = last.into_iter().cloned().collect();
+    let authorization_evidence = evidence.len();
+    let tokens: Got<Value> = match request.response_type {
+        ResponseType::IdToken => Ok(serde_json::json!({ "id_token": arrival.params.get("id_token") })),
+        ResponseType::Code => {
+            let code = arrival.params.get("code").map(String::as_str).unwrap_or_default();
+            match redeem(ctx, &reg, code, request.pkce.then_some(verifier.as_str())).await {
+                Ok(r) => {
+                    evidence.push(r.exchange.clone());
+                    match r.json().filter(|b| r.status == 200 && b.is_object()) {
+                        Some(body) => Ok(body),
+                        None => Err(format!("the token endpoint answered {}", answered(&r))),
+                    }
+                }
+                Err(e) => {
+                    let why = format!("no answer from the token endpoint: {}", e.error.clone().unwrap_or_default());
+                    evidence.push(e);
+                    Err(why)
+                }
+            }
+        }
+    };
+    if let Some(rule) = pack.rule(Test::TokenResponse) {
+        let outcome = match &tokens {
+            Err(why) => Outcome::Fail(why.clone()),
+            Ok(body) => has_members(body, &rule.members, "the token response"),
+        };
+        let ev: Vec<&Exchange> = evidence.iter().skip(authorization_evidence).collect();
+        judge.record(run, rule, &ev, outcome);
+    }
+    let tokens = match tokens {
+        Ok(body) => body,
+        Err(why) => {
+            let blocked = judge.blocked(Test::TokenResponse, &why);
+            for rule in pack.rules.iter().filter(|r| later_phase(r.check) && r.check != Test::TokenResponse) {
+                judge.record(run, rule, &[], blocked.clone());
+            }
+            return;
+        }
+    };
+    // A member the token-response rule requires and did not get was failed there: what needs it
+    // is blocked by that rule; a member no rule requires fails what needs it.
+    let missing = |member: &str, why: String| -> Outcome {
+        match pack.rule(Test::TokenResponse).filter(|r| r.members.iter().any(|m| m == member)) {
+            Some(_) => judge.blocked(Test::TokenResponse, &why),
+            None => Outcome::Fail(why),
+        }
+    };
+    let access_token = tokens["access_token"].as_str().filter(|t| !t.is_empty()).map(str::to_string);
+    let id_token = tokens["id_token"].as_str().map(Jwt::decode);
+    if let Some(Ok(_)) = &id_token {
+        evidence.extend(ctx.jwks_for(tokens["id_token"].as_str().unwrap_or_default()).await);
+    }
+    let ev: Vec<&Exchange> = evidence.iter().collect();
+    let id_token: Result<Jwt, Outcome> = match id_token {
+        Some(Ok(jwt)) => Ok(jwt),
+        Some(Err(why)) => Err(Outcome::Fail(format!("the id_token is malformed: {why}"))),
+        None => Err(missing("id_token", "the RP got no id_token".into())),
+    };
+    for rule in &pack.rules {
+        let outcome = match (rule.check, &id_token) {
+            (Test::IdToken, Ok(jwt)) => {
+                let skew = request.skew_secs.map(f64::from);
+                let expected = id_token::Expected {
+                    issuer: &ctx.issuer,
+                    client_id: &reg.client_id,
+                    nonce: nonce.as_deref(),
+                    max_age: None,
+                    access_token: access_token.as_deref(),
+                    at_hash_required: false,
+                    listed_algs: strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    skew_secs: skew,
+                };
+                let mut results = id_token::check(jwt, &expected, ctx.jwks(), id_token::now());
+                results.retain(|(r, _)| rule.claims.iter().any(|c| c == r.name()));
+                id_token::fold(&results)
+            }
+            (Test::AcrSupported, Ok(jwt)) => acr_supported(jwt, ctx.metadata.as_ref()),
+            (Test::IdToken, Err(outcome)) => outcome.clone(),
+            // Judged by the id_token rule (every pack that checks acr has one, `parse` says so).
+            (Test::AcrSupported, Err(_)) => judge.blocked(Test::IdToken, "no ID token to read acr from"),
+            _ => continue,
+        };
+        judge.record(run, rule, &ev, outcome);
+    }
+    if let Some(rule) = pack.rule(Test::AccessTokenAudience) {
+        let outcome = match (&audience, ctx.profile.flows.access_token_format) {
+            (None, _) => Outcome::NotRun(format!(
+                "the registration has no resource to send as audience (set `resource` in the target's client for {})",
+                pack.integration
+            )),
+            (_, AccessTokenFormat::Opaque) => Outcome::NotApplicable("the profile says access tokens are opaque".into()),
+            (Some(audience), _) => match access_token.as_deref().map(Jwt::decode) {
+                None => missing("access_token", "the RP got no access_token".into()),
+                Some(Ok(jwt)) => {
+                    let aud = id_token::audiences(&jwt.claims);
+                    Outcome::expect(aud.contains(&audience.as_str()), || format!("aud {aud:?} lacks {audience}"))
+                }
+                Some(Err(why)) => Outcome::Fail(format!("the access token is not a JWT although the profile says JWT: {why}")),
+            },
+        };
+        judge.record(run, rule, &ev, outcome);
+    }
+    if let Some(rule) = pack.rule(Test::Userinfo) {
+        let (exchanges, outcome) = match (&access_token, &id_token) {
+            (None, _) => (vec![], missing("access_token", "the RP got no access_token to call UserInfo with".into())),
+            (Some(token), Ok(jwt)) => userinfo(ctx, token, jwt).await,
+            (Some(_), Err(_)) => (vec![], judge.blocked(Test::IdToken, "no ID token to compare UserInfo's sub with")),
+        };
+        let ev: Vec<&Exchange> = exchanges.iter().collect();
+        judge.record(run, rule, &ev, outcome);
+    }
+}
+
+/// The pack's rules, recorded under the pack's suite.
+struct Judge<'a> {
+    suite: &'a Suite,
+    pack: &'a Pack,
+}
+
+impl Judge<'_> {
+    fn check(&self, rule: &PackRule) -> &Check {
+        self.suite.checks.iter().find(|c| c.id == rule.id.as_str()).expect("a pack's suite has a check per rule")
+    }
+
+    fn record(&self, run: &mut Run, rule: &PackRule, evidence: &[&Exchange], outcome: Outcome) {
+        run.record(self.suite, self.check(rule), evidence, outcome);
+    }
+
+    /// Blocked by the rule that judged the phase `test` (or by the step, when the pack has no
+    /// such rule).
+    fn blocked(&self, test: Test, why: &str) -> Outcome {
+        match self.pack.rule(test) {
+            Some(rule) => Outcome::blocked_by(self.check(rule), why),
+            None => Outcome::blocked_by_step(test.name(), why),
+        }
+    }
+}
+
+/// Rules judged after the authorization response.
+fn later_phase(test: Test) -> bool {
+    matches!(test, Test::TokenResponse | Test::IdToken | Test::AcrSupported | Test::AccessTokenAudience | Test::Userinfo)
+}
+
+/// The client the RP is registered as: the target's `[integrations.NAME]`, else the pack's
+/// client role; authenticating at the token endpoint the way the RP does.
+fn registration(ctx: &Context, pack: &Pack) -> Result<Registration, String> {
+    let target = &ctx.target;
+    let by_role = match pack.client {
+        Role::Confidential => &target.confidential,
+        Role::OtherConfidential => &target.other_confidential,
+        Role::Public => &target.public,
+        Role::Implicit => &target.implicit,
+    };
+    let registered = match target.integrations.get(&pack.integration) {
+        Some(Err(why)) => return Err(why.clone()),
+        Some(Ok(reg)) => Some(reg),
+        None => by_role.as_ref(),
+    };
+    let Some(reg) = registered.cloned() else {
+        return Err(format!(
+            "the target file has no [integrations.{}] registration (nor a [clients.{}] to stand in)",
+            pack.integration,
+            pack.client.name()
+        ));
+    };
+    // The RP authenticates its own way; a registration made for another method would be refused
+    // for a reason of the setup, not of the provider.
+    match pack.request.client_auth {
+        Some(method) if method != reg.auth_method => Err(format!(
+            "{} authenticates with {}, the registration with {}: register the app for {} and say so in [integrations.{}] (auth_method)",
+            pack.relying_party,
+            method.as_str(),
+            reg.auth_method.as_str(),
+            method.as_str(),
+            pack.integration
+        )),
+        _ => Ok(reg),
+    }
+}
+
+/// OIDC Core §2 `acr` (a string) against OIDC Discovery §3 `acr_values_supported`, which is
+/// OPTIONAL: a document that lists none makes no promise to compare with.
+fn acr_supported(jwt: &Jwt, metadata: Option<&Value>) -> Outcome {
+    let acr = match &jwt.claims["acr"] {
+        Value::Null => return Outcome::PassNoted("the ID token has no acr".into()),
+        Value::String(acr) => acr.as_str(),
+        other => return Outcome::Fail(format!("acr is {other}, not a string (OIDC Core §2)")),
+    };
+    let supported = strings(metadata, "acr_values_supported");
+    if metadata.and_then(|m| m.get("acr_values_supported")).is_none() {
+        return Outcome::PassNoted(format!("acr \"{acr}\"; discovery lists no acr_values_supported to compare with"));
+    }
+    Outcome::expect(supported.contains(&acr), || format!("acr \"{acr}\" is not one of acr_values_supported [{}]", supported.join(", ")))
+}
+
+/// `members` of a JSON object that are absent or null, as a verdict about `what`.
+fn has_members(object: &Value, members: &[String], what: &str) -> Outcome {
+    let missing: Vec<&str> = members.iter().map(String::as_str).filter(|m| object.get(*m).is_none_or(Value::is_null)).collect();
+    Outcome::expect(missing.is_empty(), || format!("{what} lacks {}", missing.join(", ")))
+}
+
+/// UserInfo read with the access token in the Authorization header (RFC 6750 §2.1): a JSON object
+/// whose `sub` is the ID token's (OIDC Core §5.3.2).
+async fn userinfo(ctx: &Context, access_token: &str, id_token: &Jwt) -> (Vec<Exchange>, Outcome) {
+    let Some(endpoint) = ctx.endpoint("userinfo_endpoint") else {
+        return (vec![], Outcome::Fail("discovery names no userinfo_endpoint (nor does the target's [endpoints])".into()));
+    };
+    match ctx.http.send(ctx.http.get(endpoint).bearer_auth(access_token)).await {
+        Err(e) => {
+            let why = format!("no answer from UserInfo: {}", e.error.clone().unwrap_or_default());
+            (vec![e], Outcome::Fail(why))
+        }
+        Ok(r) => {
+            let outcome = match r.json().filter(|b| r.status == 200 && r.is_json() && b.is_object()) {
+                None => Outcome::Fail(format!("UserInfo answered {}", answered(&r))),
+                Some(body) => match (body["sub"].as_str(), id_token.claim_str("sub")) {
+                    (None, _) => Outcome::Fail("the UserInfo response has no sub".into()),
+                    // The ID token's own `sub` rule fails that; nothing to compare with here.
+                    (Some(_), None) => Outcome::blocked_by_step("the ID token's sub", "the ID token has no sub to compare with"),
+                    (Some(u), Some(t)) => Outcome::expect(u == t, || format!("UserInfo's sub \"{u}\" is not the ID token's \"{t}\"")),
+                },
+            };
+            (vec![r.exchange], outcome)
+        }
+    }
+}
+
+/// A random UUID, version 4 (RFC 9562 §5.4), as some RPs send for `state`.
+fn uuid_v4() -> String {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut b).expect("system random");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_state_is_a_version_4_uuid() {
+        let id = uuid_v4();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(uuid_v4(), id);
+    }
+}

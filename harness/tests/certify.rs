@@ -1,0 +1,163 @@
+//! `oidc-harness certify` as a vendor meets it: every pack passes the embedded reference server,
+//! each pack's rules fail a server that breaks them, the report is headed as the certification,
+//! and the packs are listed and documented.
+
+use reports::{Report, Verdict};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
+const PACKS: [&str; 4] = ["salesforce", "forgerock", "connectwise-home", "generic"];
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("oidc-harness-certify-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn certify(pack: &str, extra: &[&str]) -> (std::process::Output, Report, std::path::PathBuf) {
+    let dir = temp(&format!("{pack}-{}", extra.join("-")));
+    let out = Command::new(BIN).args(["certify", "--integration", pack, "--report-dir"]).arg(&dir).args(extra).output().unwrap();
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).expect("report.json")).unwrap();
+    (out, report, dir)
+}
+
+#[test]
+fn every_pack_certifies_the_embedded_reference_server_with_every_rule_judged() {
+    for pack in PACKS {
+        let (out, report, dir) = certify(pack, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{pack}: {stderr}");
+        let certification = report.certification.as_ref().expect("headed as a certification");
+        assert_eq!(certification.integration, pack);
+        assert!(!certification.sends.is_empty() && !certification.documentation.is_empty());
+        assert!(report.checks.len() >= 5, "{pack}");
+        assert!(report.checks.iter().all(|c| c.verdict == Verdict::Pass && c.suite == format!("integration:{pack}")), "{pack}: {stderr}");
+        let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+        assert!(summary.starts_with(&format!("# oidc-harness certify {pack}: PASSED")), "{summary}");
+        assert!(summary.contains("## Every rule it applies"));
+        let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+        assert!(html.contains(&format!("oidc-harness certify {pack}")));
+        for file in ["report.json", "junit.xml", "summary.md", "report.html"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            assert!(!text.contains("eyJhbGciOi"), "a JWT in {pack}'s {file}");
+            assert!(!text.contains("-secret"), "a client secret in {pack}'s {file}");
+        }
+    }
+}
+
+/// Each fault breaks one rule of the RP; the pack names it, and the login rule still passes.
+#[test]
+fn a_pack_fails_the_rule_its_relying_party_applies_and_only_that_one() {
+    for (pack, fault, rule) in [
+        ("salesforce", "userinfo-unavailable", "salesforce.userinfo"),
+        ("forgerock", "state-not-echoed", "forgerock.state"),
+        ("connectwise-home", "implicit-default-query", "connectwise-home.fragment"),
+        ("generic", "acr-unlisted", "generic.acr"),
+        ("generic", "offline-access-ignored", "generic.token-response"),
+    ] {
+        let (out, report, _) = certify(pack, &["--fault", fault]);
+        assert_eq!(out.status.code(), Some(1), "{pack} with {fault}: {}", String::from_utf8_lossy(&out.stderr));
+        let failed: Vec<&str> = report.checks.iter().filter(|c| c.verdict == Verdict::Fail).map(|c| c.id.as_str()).collect();
+        assert_eq!(failed, [rule], "{pack} with {fault}");
+        assert!(report.checks.iter().any(|c| c.id.ends_with(".login-completes") && c.verdict == Verdict::Pass));
+    }
+}
+
+/// `certify --target` against a live reference server with a target file of our own (`extra`
+/// after `[user]`): the exit code and the report.
+async fn certify_target(name: &str, pack: &str, extra: &str) -> (Option<i32>, String, Option<Report>) {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let issuer = server.issuer().to_string();
+    let dir = temp(name);
+    let target_file = dir.join("target.toml");
+    std::fs::write(&target_file, format!("[user]\nusername = \"bob\"\npassword_env = \"CERT_PASSWORD\"\n\n{extra}")).unwrap();
+    let pack = pack.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let out = Command::new(BIN)
+            .args(["certify", "--integration", &pack, "--target", &issuer, "--target-config"])
+            .arg(&target_file)
+            .arg("--report-dir")
+            .arg(&dir)
+            .envs([("CERT_PASSWORD", "bob-password"), ("SF_SECRET", "salesforce-secret")])
+            .output()
+            .unwrap();
+        let report = std::fs::read_to_string(dir.join("report.json")).ok().map(|t| Report::from_json(&t).unwrap());
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string(), report)
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    out
+}
+
+/// A login that breaks blocks every later rule on the one root cause: here the registration names
+/// a redirect URI the provider does not have, so the provider shows an error page.
+#[tokio::test]
+async fn a_broken_login_blocks_the_later_rules_on_the_login_rule() {
+    let registration = "[integrations.salesforce]\nclient_id = \"salesforce\"\nsecret_env = \"SF_SECRET\"\n\
+                        auth_method = \"client_secret_post\"\nredirect_uri = \"https://login.salesforce.com/services/authcallback/other\"\n";
+    let (code, stderr, report) = certify_target("broken-login", "salesforce", registration).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let report = report.expect("a report");
+    assert_eq!(report.certification.as_ref().map(|c| c.integration.as_str()), Some("salesforce"));
+    assert!(!report.target.embedded);
+    let login = report.checks.iter().find(|c| c.id == "salesforce.login-completes").unwrap();
+    assert_eq!(login.verdict, Verdict::Fail, "{}", login.detail);
+    for later in ["salesforce.state", "salesforce.token-response", "salesforce.id-token", "salesforce.userinfo"] {
+        let check = report.checks.iter().find(|c| c.id == later).unwrap();
+        assert_eq!((check.verdict, check.blocked_by.as_deref()), (Verdict::Blocked, Some("salesforce.login-completes")), "{later}");
+    }
+}
+
+/// A registration for another client authentication than the RP's is a setup problem, reported
+/// as not run with the fix, never as the provider failing; a misspelt pack name is refused.
+#[tokio::test]
+async fn a_registration_the_relying_party_could_not_use_is_not_run_and_a_misspelt_pack_is_refused() {
+    let basic = "[integrations.salesforce]\nclient_id = \"salesforce\"\nsecret_env = \"SF_SECRET\"\n\
+                 auth_method = \"client_secret_basic\"\nredirect_uri = \"https://login.salesforce.com/services/authcallback/oidc_harness\"\n";
+    let (code, stderr, report) = certify_target("wrong-method", "salesforce", basic).await;
+    assert_eq!(code, Some(3), "incomplete: {stderr}");
+    let report = report.expect("a report");
+    assert!(report.checks.iter().all(|c| c.verdict == Verdict::NotRun && c.detail.contains("auth_method")), "{stderr}");
+    let misspelt = basic.replace("integrations.salesforce", "integrations.salesfroce");
+    let (code, stderr, _) = certify_target("misspelt", "salesforce", &misspelt).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("[integrations.salesfroce] names no integration pack"), "{stderr}");
+}
+
+#[test]
+fn the_list_names_every_pack_and_docs_integrations_md_describes_each() {
+    let out = Command::new(BIN).args(["certify", "--list"]).output().unwrap();
+    assert!(out.status.success());
+    let list = String::from_utf8_lossy(&out.stdout);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/INTEGRATIONS.md")).unwrap();
+    for pack in PACKS {
+        assert!(list.contains(&format!("## {pack} (")), "{pack} in --list");
+        assert!(doc.contains(&format!("## {pack}")), "docs/INTEGRATIONS.md has no section for {pack}");
+    }
+    for section in list.split("\n## ").skip(1) {
+        let section = format!("## {}", section.trim());
+        assert!(doc.contains(&section), "docs/INTEGRATIONS.md lacks this part of `certify --list`; paste it:\n{section}");
+    }
+}
+
+#[test]
+fn an_unknown_pack_is_one_sentence_naming_the_packs() {
+    let out = Command::new(BIN).args(["certify", "--integration", "okta"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown integration `okta`") && stderr.contains("salesforce, forgerock"), "{stderr}");
+}
+
+#[test]
+fn conform_runs_a_pack_only_when_named() {
+    let dir = temp("conform-suite");
+    let out = Command::new(BIN).args(["conform", "--suite", "integration:generic", "--report-dir"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(report.certification.is_none());
+    assert!(report.checks.iter().all(|c| c.suite == "integration:generic"));
+    let out = Command::new(BIN).args(["conform", "--list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(!listed.contains("integration:"), "packs are not part of the default run");
+}
