@@ -178,7 +178,9 @@ fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate:
         }
     }
     let named = |s: &Suite| args.suite.iter().any(|n| *n == s.name);
-    let by_default = |s: &Suite| args.suite.is_empty() && !s.name.starts_with(crate::integration::PREFIX);
+    // A pack runs when named, or when `--check` names one of its rules.
+    let checked = |s: &Suite| args.check.as_deref().is_some_and(|id| s.checks.iter().any(|c| c.id == id));
+    let by_default = |s: &Suite| args.suite.is_empty() && (!s.name.starts_with(crate::integration::PREFIX) || checked(s));
     let mut selected: Vec<Suite> = all.into_iter().filter(|s| named(s) || by_default(s)).collect();
     if let Some(id) = &args.check {
         selected.retain(|s| s.checks.iter().any(|c| c.id == id.as_str()));

@@ -67,7 +67,7 @@ async fn prove(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
     }
     credential_endpoints(ctx)?;
     if selected.iter().any(|s| needs_login(&s.name)) {
-        login(ctx).await?;
+        login(ctx, selected).await?;
     }
     if selected.iter().any(|s| s.name == suites::client_credentials::NAME) {
         service_client(ctx).await?;
@@ -82,6 +82,7 @@ pub fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
     let has_client_secret = [&t.confidential, &t.other_confidential, &t.public, &t.implicit, &t.service]
         .into_iter()
         .flatten()
+        .chain(t.integrations.values().filter_map(|r| r.as_ref().ok()))
         .any(|r| r.secret.is_some() && r.auth_method != AuthMethod::None);
     if !has_client_secret {
         return Ok(());
@@ -100,19 +101,30 @@ pub fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The role of the first registration a login can be proven with.
-fn login_client(ctx: &Context) -> Option<(&'static str, &Registration)> {
+/// The first registration a login can be proven with, and where the target file has it: a
+/// client role, else the registration of a selected code-flow integration pack (a target file
+/// written for `certify` may have nothing else).
+fn login_client<'a>(ctx: &'a Context, selected: &[Suite]) -> Option<(String, &'a Registration)> {
     let t = &ctx.target;
-    [("confidential", &t.confidential), ("public", &t.public), ("implicit", &t.implicit)]
+    let role = [("confidential", &t.confidential), ("public", &t.public), ("implicit", &t.implicit)]
         .into_iter()
-        .find_map(|(role, reg)| reg.as_ref().filter(|r| r.redirect_uri.is_some()).map(|r| (role, r)))
+        .find_map(|(role, reg)| reg.as_ref().filter(|r| r.redirect_uri.is_some()).map(|r| (format!("clients.{role}"), r)));
+    role.or_else(|| {
+        let packs = crate::integration::packs();
+        selected.iter().find_map(|suite| {
+            let pack = packs.iter().find(|p| p.suite().name == suite.name)?;
+            let reg = t.integrations.get(&pack.integration)?.as_ref().ok()?;
+            (pack.request.response_type == crate::integration::ResponseType::Code && reg.redirect_uri.is_some())
+                .then(|| (format!("integrations.{}", pack.integration), reg))
+        })
+    })
 }
 
 /// One real login, submitted: the authorization request of the first client with a redirect URI
 /// must reach that client with a code, and a confidential client's code must be redeemable.
-async fn login(ctx: &Context) -> anyhow::Result<()> {
-    let Some((role, reg)) = login_client(ctx) else { return Ok(()) };
-    let client = format!("clients.{role} (client_id {})", reg.client_id);
+async fn login(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
+    let Some((table, reg)) = login_client(ctx, selected) else { return Ok(()) };
+    let client = format!("{table} (client_id {})", reg.client_id);
     let browser = ctx.http.browser();
     let auth = match code_authorization(ctx, &browser, reg, "openid", &[]).await {
         Ok(auth) => auth,
@@ -135,7 +147,7 @@ async fn login(ctx: &Context) -> anyhow::Result<()> {
         && refused_the_client(&response)
     {
         bail!(
-            "login preflight with {client}: the token endpoint refused the client's credentials ({}): check clients.{role}.secret_env \
+            "login preflight with {client}: the token endpoint refused the client's credentials ({}): check {table}.secret_env \
              and auth_method in the target file",
             suites::answered(&response)
         );

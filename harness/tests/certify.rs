@@ -78,7 +78,7 @@ async fn certify_target(name: &str, pack: &str, extra: &str) -> (Option<i32>, St
             .arg(&target_file)
             .arg("--report-dir")
             .arg(&dir)
-            .envs([("CERT_PASSWORD", "bob-password"), ("SF_SECRET", "salesforce-secret")])
+            .envs([("CERT_PASSWORD", "bob-password"), ("SF_SECRET", "salesforce-secret"), ("WEB_SECRET", "web-app-secret")])
             .output()
             .unwrap();
         let report = std::fs::read_to_string(dir.join("report.json")).ok().map(|t| Report::from_json(&t).unwrap());
@@ -90,13 +90,17 @@ async fn certify_target(name: &str, pack: &str, extra: &str) -> (Option<i32>, St
     out
 }
 
+/// A client role the preflight proves the login with (so the run starts).
+const CONFIDENTIAL: &str = "[clients.confidential]\nclient_id = \"web-app\"\nsecret_env = \"WEB_SECRET\"\n\
+                            redirect_uri = \"https://app.example.test/callback\"\n\n";
+
 /// A login that breaks blocks every later rule on the one root cause: here the registration names
 /// a redirect URI the provider does not have, so the provider shows an error page.
 #[tokio::test]
 async fn a_broken_login_blocks_the_later_rules_on_the_login_rule() {
     let registration = "[integrations.salesforce]\nclient_id = \"salesforce\"\nsecret_env = \"SF_SECRET\"\n\
                         auth_method = \"client_secret_post\"\nredirect_uri = \"https://login.salesforce.com/services/authcallback/other\"\n";
-    let (code, stderr, report) = certify_target("broken-login", "salesforce", registration).await;
+    let (code, stderr, report) = certify_target("broken-login", "salesforce", &format!("{CONFIDENTIAL}{registration}")).await;
     assert_eq!(code, Some(1), "{stderr}");
     let report = report.expect("a report");
     assert_eq!(report.certification.as_ref().map(|c| c.integration.as_str()), Some("salesforce"));
@@ -109,16 +113,24 @@ async fn a_broken_login_blocks_the_later_rules_on_the_login_rule() {
     }
 }
 
-/// A registration for another client authentication than the RP's is a setup problem, reported
-/// as not run with the fix, never as the provider failing; a misspelt pack name is refused.
+/// A registration the RP could not use is a setup problem, never the provider failing: for
+/// another client authentication than the RP's it is not run, naming the fix; alone in a target
+/// file, the login preflight proves it and stops with the setting to fix (exit 2). A misspelt
+/// pack name is refused.
 #[tokio::test]
-async fn a_registration_the_relying_party_could_not_use_is_not_run_and_a_misspelt_pack_is_refused() {
+async fn a_registration_the_relying_party_could_not_use_is_not_judged_and_a_misspelt_pack_is_refused() {
     let basic = "[integrations.salesforce]\nclient_id = \"salesforce\"\nsecret_env = \"SF_SECRET\"\n\
                  auth_method = \"client_secret_basic\"\nredirect_uri = \"https://login.salesforce.com/services/authcallback/oidc_harness\"\n";
-    let (code, stderr, report) = certify_target("wrong-method", "salesforce", basic).await;
+    let (code, stderr, report) = certify_target("wrong-method", "salesforce", &format!("{CONFIDENTIAL}{basic}")).await;
     assert_eq!(code, Some(3), "incomplete: {stderr}");
     let report = report.expect("a report");
     assert!(report.checks.iter().all(|c| c.verdict == Verdict::NotRun && c.detail.contains("auth_method")), "{stderr}");
+    let (code, stderr, _) = certify_target("wrong-method-alone", "salesforce", basic).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("login preflight with integrations.salesforce") && stderr.contains("integrations.salesforce.secret_env"),
+        "{stderr}"
+    );
     let misspelt = basic.replace("integrations.salesforce", "integrations.salesfroce");
     let (code, stderr, _) = certify_target("misspelt", "salesforce", &misspelt).await;
     assert_eq!(code, Some(2), "{stderr}");

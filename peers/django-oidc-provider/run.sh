@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs `oidc-harness conform` against django-oidc-provider 0.9.0 (pinned with hashes in
-# requirements.txt) on 127.0.0.1 and stops it afterwards. Called by .ci/run; runnable by hand
+# Runs `oidc-harness conform`, then `oidc-harness certify` for every integration pack, against
+# django-oidc-provider 0.9.0 (pinned with hashes in requirements.txt) on 127.0.0.1 and stops it
+# afterwards. Called by .ci/run; runnable by hand
 # from anywhere.
 #   peers/django-oidc-provider/run.sh [extra conform arguments]
 set -euo pipefail
@@ -45,3 +46,16 @@ cargo run --locked -q -p harness -- conform \
   --expected peers/django-oidc-provider/expected.toml \
   --report-dir "${OH_PEER_REPORT_DIR:-target/peers/django-oidc-provider}" \
   "$@"
+
+# Every integration pack against the same server (docs/INTEGRATIONS.md), the fixture's clients
+# standing in for the relying parties' registrations (targets/django-oidc-provider.toml). The
+# library has no resource indicators, so the generic pack's audience rule is not run: incomplete
+# is allowed, a failure is not.
+for pack in salesforce forgerock connectwise-home generic; do
+  cargo run --locked -q -p harness -- certify --integration "$pack" \
+    --target "$issuer" \
+    --target-config targets/django-oidc-provider.toml \
+    --profile profiles/django-oidc-provider.toml \
+    --allow-incomplete \
+    --report-dir "${OH_PEER_REPORT_DIR:-target/peers/django-oidc-provider}-certify-$pack"
+done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `oidc-harness conform` against node-oidc-provider (pinned in package-lock.json) on
-# 127.0.0.1 and stops it afterwards. Called by .ci/run; runnable by hand from anywhere.
+# Runs `oidc-harness conform`, then `oidc-harness certify` for every integration pack, against
+# node-oidc-provider (pinned in package-lock.json) on 127.0.0.1 and stops it afterwards. Called by .ci/run; runnable by hand from anywhere.
 #   peers/node-oidc-provider/run.sh [extra conform arguments]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,3 +24,14 @@ cargo run --locked -q -p harness -- conform \
   --expected peers/node-oidc-provider/expected.toml \
   --report-dir "${OH_PEER_REPORT_DIR:-target/peers/node-oidc-provider}" \
   "$@"
+
+# Every integration pack against the same server (docs/INTEGRATIONS.md): node-oidc-provider is
+# certified for each relying party, with the fixture's clients standing in for their
+# registrations (targets/node-oidc-provider.toml, [integrations.*]).
+for pack in salesforce forgerock connectwise-home generic; do
+  cargo run --locked -q -p harness -- certify --integration "$pack" \
+    --target "$issuer" \
+    --target-config targets/node-oidc-provider.toml \
+    --profile profiles/node-oidc-provider.toml \
+    --report-dir "${OH_PEER_REPORT_DIR:-target/peers/node-oidc-provider}-certify-$pack"
+done

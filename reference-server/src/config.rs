@@ -820,7 +820,7 @@ impl Default for Config {
                     client_type: ClientType::Confidential,
                     auth_method: AuthMethod::ClientSecretBasic,
                     grant_types: vec![GrantType::AuthorizationCode],
-                    redirect_uris: vec!["https://forgerock.example.test/am/oauth2/client/form_post/oidc-harness".into()],
+                    redirect_uris: vec!["https://forgerock.example.test/login/oidc-harness".into()],
                     post_logout_redirect_uris: vec![],
                     scopes: scopes(&oidc_scopes),
                     resources: vec![],

@@ -10,6 +10,7 @@ mod run;
 pub use run::run;
 
 use crate::engine::id_token::Rule;
+use crate::engine::login::Delivery;
 use crate::engine::{Check, Suite};
 use reports::Severity;
 use serde::Deserialize;
@@ -191,7 +192,7 @@ pub struct PackRule {
     #[serde(default)]
     pub claims: Vec<String>,
     /// `delivery`: how the response must reach the RP.
-    pub delivery: Option<crate::engine::login::Delivery>,
+    pub delivery: Option<Delivery>,
 }
 
 /// The vocabulary of rules the engine implements.
@@ -296,6 +297,23 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
     }
     if request.skew_secs.is_some_and(|s| s > 600) {
         return problem("request.skew_secs is over 600: no relying party allows more than a few minutes (OIDC Core §2 exp)".into());
+    }
+    // What arrives where: the mode the RP asks for, else the response type's default (OAuth 2.0
+    // Multiple Response Types §2.1, §5).
+    let mode = match request.response_mode.as_deref() {
+        None if code => Delivery::Query,
+        None => Delivery::Fragment,
+        Some("query") if code => Delivery::Query,
+        Some("fragment") => Delivery::Fragment,
+        Some("form_post") => Delivery::FormPost,
+        Some(other) => return problem(format!("request.response_mode `{other}` is not one this response type may use")),
+    };
+    if let Some(rule) = pack.rules.iter().find(|r| r.delivery.is_some_and(|d| d != mode)) {
+        return problem(format!(
+            "rule `{}`: the request makes the response arrive in {}, so the rule could never pass",
+            rule.id,
+            mode.name()
+        ));
     }
     if request.userinfo.is_some() && pack.rule(Test::Userinfo).is_none() {
         return problem("request.userinfo is set but no rule judges UserInfo: the report would claim a call it never judged".into());
@@ -425,6 +443,9 @@ mod tests {
         assert!(refused(&base.replace("claims = [\"signature\"", "claims = [\"nonce\", \"signature\"")).contains("sends no nonce"));
         assert!(refused(&base.replace("scope = \"openid email profile\"", "scope = \"email profile\"")).contains("openid"));
         assert!(refused(&base.replace("integration = \"salesforce\"", "integration = \"Sales Force\"")).contains("lowercase"));
+        let generic = include_str!("../../../scenarios/integrations/generic.toml");
+        assert!(refused(&generic.replace("delivery = \"query\"", "delivery = \"fragment\"")).contains("could never pass"));
+        assert!(refused(&generic.replace("prompt = \"consent\" }", "prompt = \"consent\" }\nresponse_mode = \"jwt\"")).contains("`jwt`"));
         assert!(refused(&base.replace("check = \"userinfo\"", "check = \"userinfo\"\nbogus = 1")).contains("bogus"));
         assert!(refused(&base.replace("userinfo = \"header\"", "")).contains("request.userinfo"));
     }
