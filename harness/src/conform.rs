@@ -439,7 +439,7 @@ pub fn embedded_config(faults: &[String], variants: &[String]) -> anyhow::Result
 /// Every secret of the embedded server's configuration: redacted wherever it might appear.
 fn embedded_secrets(config: &reference_server::Config) -> Vec<String> {
     let clients = config.clients.iter().filter_map(|c| c.client_secret.clone());
-    let users = config.users.iter().flat_map(|u| std::iter::once(u.password.clone()).chain(u.otp.clone()));
+    let users = config.users.iter().flat_map(|u| std::iter::once(u.password.clone()).chain(u.otp.clone()).chain(u.totp_secret.clone()));
     clients.chain(users).collect()
 }
 

@@ -11,11 +11,12 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Parameters, JSON members and form inputs whose values are secrets or tokens (compared
 /// without regard to case).
-const SECRET_NAMES: [&str; 39] = [
+const SECRET_NAMES: [&str; 40] = [
     "client_secret",
     "password",
     "passwd",
     "otp",
+    "totp",
     "code",
     "code_verifier",
     "refresh_token",
@@ -53,7 +54,8 @@ const SECRET_NAMES: [&str; 39] = [
     "consent_challenge",
 ];
 
-fn is_secret_name(name: &str) -> bool {
+/// Whether a parameter, field or member named `name` holds a secret (redacted by name).
+pub fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 

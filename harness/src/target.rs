@@ -70,6 +70,9 @@ pub struct Registration {
 pub struct TestUser {
     pub username: String,
     pub password: Secret,
+    /// The user's RFC 6238 TOTP secret (base32, checked when the file is read): the login
+    /// driver fills one-time-code fields with its current code.
+    pub totp: Option<Secret>,
 }
 
 /// How the login driver finds its way through the target's pages. Every field is optional: a
@@ -246,7 +249,7 @@ impl Target {
         let regs = [&self.confidential, &self.other_confidential, &self.public, &self.implicit, &self.service];
         let regs = regs.into_iter().flatten().chain(self.integrations.values().filter_map(|r| r.as_ref().ok()));
         let client_secrets = regs.filter_map(|r| r.secret.as_ref()).map(|s| s.expose().to_string());
-        let user = self.user.iter().map(|u| u.password.expose().to_string());
+        let user = self.user.iter().flat_map(|u| std::iter::once(&u.password).chain(&u.totp)).map(|s| s.expose().to_string());
         let extra = self.extra_fields.values().map(|s| s.expose().to_string());
         client_secrets.chain(user).chain(extra).collect()
     }
@@ -311,10 +314,19 @@ impl Target {
         };
         let user = match &file.user {
             None => None,
-            Some(u) => Some(TestUser {
-                username: u.username.clone(),
-                password: secret("user.password_env", &Some(u.password_env.clone()))?.unwrap_or_else(|| Secret::new("")),
-            }),
+            Some(u) => {
+                let totp = secret("user.totp_secret_env", &u.totp_secret_env)?;
+                if totp.as_ref().is_some_and(|t| reference_server::totp::decode_secret(t.expose()).is_none()) {
+                    return Err(TargetError(format!(
+                        "target file {origin}: the TOTP secret in user.totp_secret_env is not base32 (RFC 4648), as authenticator apps show it"
+                    )));
+                }
+                Some(TestUser {
+                    username: u.username.clone(),
+                    password: secret("user.password_env", &Some(u.password_env.clone()))?.unwrap_or_else(|| Secret::new("")),
+                    totp,
+                })
+            }
         };
         let mut extra_fields = BTreeMap::new();
         for (field, var) in &file.login.extra_field_env {
@@ -476,6 +488,7 @@ struct RegistrationFile {
 struct UserFile {
     username: String,
     password_env: String,
+    totp_secret_env: Option<String>,
 }
 
 #[cfg(test)]

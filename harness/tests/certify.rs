@@ -66,11 +66,16 @@ fn a_pack_fails_the_rule_its_relying_party_applies_and_only_that_one() {
 /// `certify --target` against a live reference server with a target file of our own (`extra`
 /// after `[user]`): the exit code and the report.
 async fn certify_target(name: &str, pack: &str, extra: &str) -> (Option<i32>, String, Option<Report>) {
+    certify_with(name, pack, &format!("[user]\nusername = \"bob\"\npassword_env = \"CERT_PASSWORD\"\n\n{extra}")).await
+}
+
+/// `certify --target` against a live reference server with the target file `text`.
+async fn certify_with(name: &str, pack: &str, text: &str) -> (Option<i32>, String, Option<Report>) {
     let server = reference_server::start(reference_server::Config::default()).await.unwrap();
     let issuer = server.issuer().to_string();
     let dir = temp(name);
     let target_file = dir.join("target.toml");
-    std::fs::write(&target_file, format!("[user]\nusername = \"bob\"\npassword_env = \"CERT_PASSWORD\"\n\n{extra}")).unwrap();
+    std::fs::write(&target_file, text).unwrap();
     let pack = pack.to_string();
     let out = tokio::task::spawn_blocking(move || {
         let out = Command::new(BIN)
@@ -78,7 +83,15 @@ async fn certify_target(name: &str, pack: &str, extra: &str) -> (Option<i32>, St
             .arg(&target_file)
             .arg("--report-dir")
             .arg(&dir)
-            .envs([("CERT_PASSWORD", "bob-password"), ("SF_SECRET", "salesforce-secret"), ("WEB_SECRET", "web-app-secret")])
+            .envs([
+                ("CERT_PASSWORD", "bob-password"),
+                ("ALICE_PASSWORD", "alice-password"),
+                // The reference server's alice: the RFC 6238 test secret; and a wrong one.
+                ("ALICE_TOTP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+                ("WRONG_TOTP", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+                ("SF_SECRET", "salesforce-secret"),
+                ("WEB_SECRET", "web-app-secret"),
+            ])
             .output()
             .unwrap();
         let report = std::fs::read_to_string(dir.join("report.json")).ok().map(|t| Report::from_json(&t).unwrap());
@@ -135,6 +148,25 @@ async fn a_registration_the_relying_party_could_not_use_is_not_judged_and_a_miss
     let (code, stderr, _) = certify_target("misspelt", "salesforce", &misspelt).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("[integrations.salesfroce] names no integration pack"), "{stderr}");
+}
+
+/// A user with a second factor: the driver fills the TOTP code of `[user] totp_secret_env` into
+/// the one-time-code field when the request needs it (acr_values asking for MFA), and a wrong
+/// secret stops the run at the login preflight.
+#[tokio::test]
+async fn a_totp_user_completes_a_login_that_needs_the_second_factor() {
+    let target = |totp_env: &str| {
+        format!(
+            "[user]\nusername = \"alice\"\npassword_env = \"ALICE_PASSWORD\"\ntotp_secret_env = \"{totp_env}\"\n\n\
+             [authorize.extra]\nacr_values = \"urn:idaas:acr:mfa\"\n\n{CONFIDENTIAL}"
+        )
+    };
+    let (code, stderr, report) = certify_with("totp", "forgerock", &target("ALICE_TOTP")).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(report.expect("a report").checks.iter().all(|c| c.verdict == Verdict::Pass));
+    let (code, stderr, _) = certify_with("totp-wrong", "forgerock", &target("WRONG_TOTP")).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("login preflight"), "{stderr}");
 }
 
 #[test]

@@ -398,6 +398,10 @@ pub struct User {
     /// The user's one-time code when `otp` is enrolled (a fixed code: this is a test IdP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
+    /// An RFC 6238 TOTP secret (base32, as authenticator apps show it): its current code is
+    /// accepted as the one-time code too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
     /// Org memberships; the first is the default `org_id`.
     #[serde(default)]
     pub orgs: Vec<String>,
@@ -605,8 +609,22 @@ impl Config {
                     return Err(invalid(format!("user[{i}].orgs[{j}]"), format!("unknown org `{org}`")));
                 }
             }
-            if u.methods.iter().any(|m| m == "otp") && u.otp.is_none() {
-                return Err(invalid(format!("user[{i}].otp"), "required when `otp` is among the user's methods"));
+            if let Some(secret) = &u.totp_secret {
+                match crate::totp::decode_secret(secret) {
+                    None => {
+                        return Err(invalid(format!("user[{i}].totp_secret"), "must be base32 (RFC 4648), as authenticator apps show it"));
+                    }
+                    Some(bytes) if bytes.len() < crate::totp::MIN_SECRET_BYTES => {
+                        return Err(invalid(
+                            format!("user[{i}].totp_secret"),
+                            "must be at least 128 bits (RFC 4226 §4): 26 base32 characters",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if u.methods.iter().any(|m| m == "otp") && u.otp.is_none() && u.totp_secret.is_none() {
+                return Err(invalid(format!("user[{i}].otp"), "required (or totp_secret) when `otp` is among the user's methods"));
             }
             if u.sub.is_empty() || u.sub.len() > 255 {
                 return Err(invalid(format!("user[{i}].sub"), "must be 1 to 255 characters (OIDC Core §2)"));
@@ -873,6 +891,8 @@ impl Default for Config {
                     sub: "u-alice-7f3a".into(),
                     methods: vec!["pwd".into(), "otp".into()],
                     otp: Some("246810".into()),
+                    // The RFC 6238 test secret ("12345678901234567890").
+                    totp_secret: Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into()),
                     orgs: vec!["org-acme".into(), "org-globex".into()],
                     claims: claims(serde_json::json!({
                         "name": "Alice Adams", "given_name": "Alice", "family_name": "Adams",
@@ -888,6 +908,7 @@ impl Default for Config {
                     sub: "u-bob-21c9".into(),
                     methods: vec!["pwd".into()],
                     otp: None,
+                    totp_secret: None,
                     orgs: vec!["org-globex".into()],
                     claims: claims(serde_json::json!({
                         "name": "Bob Brown", "given_name": "Bob", "family_name": "Brown",
@@ -975,6 +996,21 @@ mod tests {
         config.users[1].orgs.push("org-nowhere".into());
         let err = config.validate().unwrap_err().to_string();
         assert_eq!(err, "config key `user[1].orgs[1]`: unknown org `org-nowhere`");
+    }
+
+    #[test]
+    fn a_totp_secret_must_be_base32_of_at_least_128_bits() {
+        for (secret, says) in [("not base32!", "base32"), ("JBSWY3DPEHPK3PXP", "128 bits")] {
+            let mut config = Config::default();
+            config.users[0].totp_secret = Some(secret.into());
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("user[0].totp_secret") && err.contains(says), "{err}");
+        }
+        let mut config = Config::default();
+        config.users[0].otp = None;
+        config.validate().expect("a TOTP secret alone serves the otp method");
+        config.users[0].totp_secret = None;
+        assert!(config.validate().unwrap_err().to_string().contains("user[0].otp"));
     }
 
     #[test]

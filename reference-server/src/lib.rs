@@ -41,6 +41,7 @@ pub mod settings;
 mod store;
 mod token;
 mod tokens;
+pub mod totp;
 mod userinfo;
 mod util;
 pub mod variants;

@@ -355,10 +355,14 @@ fn sign_in(
     }
     let needed = requirement(&provider.config, &found.request, user);
     if needed.methods.iter().any(|m| m == "otp") {
-        let otp_ok = match (otp, &user.otp) {
-            (Some(given), Some(expected)) => constant_time_eq(given, expected),
-            _ => false,
+        let fixed = |given: &str| user.otp.as_deref().is_some_and(|expected| constant_time_eq(given, expected));
+        let totp = |given: &str| {
+            user.totp_secret
+                .as_deref()
+                .and_then(crate::totp::decode_secret)
+                .is_some_and(|secret| crate::totp::verify(&secret, given, now_secs()))
         };
+        let otp_ok = otp.is_some_and(|given| fixed(given) | totp(given));
         if !otp_ok {
             return Err("This sign-in needs your one-time code, and the code given is missing or incorrect.");
         }

@@ -426,7 +426,20 @@ fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result
         fills.push((name, user.username.clone()));
     }
     fills.extend(extra_fills(form, creds));
+    fills.extend(totp_fill(form, user, creds, crate::engine::id_token::now() as u64));
     Ok((form.fields(&fills, form.default_button()), prefilled))
+}
+
+/// The test user's current TOTP code (RFC 6238) in the form's one-time-code field: an input with
+/// `autocomplete="one-time-code"` or named `otp` / `totp`, not filled as an extra field. Only a
+/// field whose name the redactor knows as secret is filled, so the code never reaches a report.
+fn totp_fill(form: &Form, user: &TestUser, creds: &Credentials<'_>, now: u64) -> Option<(String, String)> {
+    let secret = reference_server::totp::decode_secret(user.totp.as_ref()?.expose())?;
+    let (name, _, _) = form.texts().find(|(name, autocomplete, _)| {
+        let looks = autocomplete.contains("one-time-code") || ["otp", "totp"].contains(&name.to_ascii_lowercase().as_str());
+        looks && !creds.extra.contains_key(*name) && crate::redact::is_secret_name(name)
+    })?;
+    Some((name.to_string(), reference_server::totp::code(&secret, now)))
 }
 
 /// The login form's username field: as configured, the only editable text or email input, or
@@ -557,7 +570,27 @@ mod tests {
     }
 
     fn alice() -> TestUser {
-        TestUser { username: "alice".into(), password: Secret::new("pw") }
+        TestUser { username: "alice".into(), password: Secret::new("pw"), totp: None }
+    }
+
+    #[test]
+    fn a_totp_user_gets_the_current_code_in_the_one_time_code_field_and_only_there() {
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let user = TestUser { totp: Some(Secret::new(secret)), ..alice() };
+        let (config, extra) = (LoginConfig::default(), BTreeMap::new());
+        let now = 1_234_567_890;
+        let f = form(
+            r#"<form><input name="username"><input type="password" name="password">
+            <input name="otp" autocomplete="one-time-code"></form>"#,
+        );
+        let fill = totp_fill(&f, &user, &creds(&config, &extra), now);
+        assert_eq!(fill, Some(("otp".to_string(), "005924".to_string())), "RFC 6238's T = 1234567890 row");
+        // A one-time-code field under a name the redactor does not know is left alone: its code
+        // would reach the evidence.
+        let unknown =
+            form(r#"<form><input type="password" name="password"><input name="verification" autocomplete="one-time-code"></form>"#);
+        assert_eq!(totp_fill(&unknown, &user, &creds(&config, &extra), now), None);
+        assert_eq!(totp_fill(&f, &alice(), &creds(&config, &extra), now), None, "no secret, no code");
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
