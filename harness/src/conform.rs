@@ -102,7 +102,9 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
         None => ClientSettings::default(),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let mut report = runtime.block_on(conform(&args, profile, &selected, &scenario_files, settings))?;
+    // Progress lines name the command the user ran.
+    let command = if certification.is_some() { "certify" } else { "conform" };
+    let mut report = runtime.block_on(conform(&args, command, profile, &selected, &scenario_files, settings))?;
     report.certification = certification;
     expected.apply(&mut report);
     write_reports(&report, &args.report_dir)?;
@@ -193,6 +195,7 @@ fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate:
 
 async fn conform(
     args: &ConformArgs,
+    command: &str,
     profile: Profile,
     selected: &[Suite],
     scenario_files: &[crate::scenario::ScenarioFile],
@@ -220,13 +223,13 @@ async fn conform(
         with.push(format!("variant {}", args.variant.join(", ")));
     }
     let with = if with.is_empty() { String::new() } else { format!(" with {}", with.join(" and ")) };
-    eprintln!("conform: {issuer} ({what}{with}), profile {}", ctx.profile.name);
+    eprintln!("{command}: {issuer} ({what}{with}), profile {}", ctx.profile.name);
     if args.target.is_some() && args.target_config.is_none() {
         let skipped: Vec<&str> =
             selected.iter().map(|s| s.name.as_ref()).filter(|n| ![suites::discovery::NAME, suites::jwks::NAME].contains(n)).collect();
         if !skipped.is_empty() {
             eprintln!(
-                "conform: no --target-config, so no clients and no test user: the checks of {} will be reported as not run",
+                "{command}: no --target-config, so no clients and no test user: the checks of {} will be reported as not run",
                 skipped.join(", ")
             );
         }
@@ -250,7 +253,7 @@ async fn conform(
     };
     if let Some(why) = stopped {
         run.clear_progress();
-        eprintln!("conform: {why}; the checks not judged yet are reported as blocked");
+        eprintln!("{command}: {why}; the checks not judged yet are reported as blocked");
         run.stop(why);
     }
     let verdicts = run.into_results(selected);
