@@ -101,30 +101,53 @@ pub fn credential_endpoints(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first registration a login can be proven with, and where the target file has it: a
-/// client role, else the registration of a selected code-flow integration pack (a target file
-/// written for `certify` may have nothing else).
-fn login_client<'a>(ctx: &'a Context, selected: &[Suite]) -> Option<(String, &'a Registration)> {
+/// The first registration a login can be proven with, where the target file has it, and whether
+/// it signs in with the implicit flow: a client role (the code flow), else the registration of a
+/// selected integration pack (a target file written for `certify` may have nothing else), with
+/// the pack's flow.
+fn login_client<'a>(ctx: &'a Context, selected: &[Suite]) -> Option<(String, &'a Registration, bool)> {
     let t = &ctx.target;
     let role = [("confidential", &t.confidential), ("public", &t.public), ("implicit", &t.implicit)]
         .into_iter()
-        .find_map(|(role, reg)| reg.as_ref().filter(|r| r.redirect_uri.is_some()).map(|r| (format!("clients.{role}"), r)));
+        .find_map(|(role, reg)| reg.as_ref().filter(|r| r.redirect_uri.is_some()).map(|r| (format!("clients.{role}"), r, false)));
     role.or_else(|| {
         let packs = crate::integration::packs();
         selected.iter().find_map(|suite| {
             let pack = packs.iter().find(|p| p.suite().name == suite.name)?;
-            let reg = t.integrations.get(&pack.integration)?.as_ref().ok()?;
-            (pack.request.response_type == crate::integration::ResponseType::Code && reg.redirect_uri.is_some())
-                .then(|| (format!("integrations.{}", pack.integration), reg))
+            let reg = t.integrations.get(&pack.integration)?.as_ref().ok().filter(|r| r.redirect_uri.is_some())?;
+            let implicit = pack.request.response_type == crate::integration::ResponseType::IdToken;
+            Some((format!("integrations.{}", pack.integration), reg, implicit))
         })
     })
+}
+
+/// An implicit login (`response_type=id_token`, OIDC Core §3.2.2.1) must reach the client with
+/// an ID token.
+async fn implicit_login(ctx: &Context, client: &str, reg: &Registration) -> anyhow::Result<()> {
+    let (state, nonce) = (crate::suites::flow::random("s", 24), crate::suites::flow::random("n", 24));
+    let params = [("response_type", "id_token"), ("scope", "openid"), ("state", state.as_str()), ("nonce", nonce.as_str())];
+    let done = match crate::suites::flow::authorized(ctx, &ctx.http.browser(), reg, &params).await {
+        Ok(done) => done,
+        Err((why, _)) => bail!("login preflight with {client}: {}", ctx.http.redactor().text(&login_failure(&why))),
+    };
+    if !done.arrival.params.contains_key("id_token") {
+        let error = done.arrival.params.get("error").map_or("no id_token and no error".to_string(), |e| format!("error={e}"));
+        bail!(
+            "login preflight with {client}: the client received {error} instead of an id_token: check the client's client_id and \
+             redirect_uri in the target file, and that the client may use the implicit flow"
+        );
+    }
+    Ok(())
 }
 
 /// One real login, submitted: the authorization request of the first client with a redirect URI
 /// must reach that client with a code, and a confidential client's code must be redeemable.
 async fn login(ctx: &Context, selected: &[Suite]) -> anyhow::Result<()> {
-    let Some((table, reg)) = login_client(ctx, selected) else { return Ok(()) };
+    let Some((table, reg, implicit)) = login_client(ctx, selected) else { return Ok(()) };
     let client = format!("{table} (client_id {})", reg.client_id);
+    if implicit {
+        return implicit_login(ctx, &client, reg).await;
+    }
     let browser = ctx.http.browser();
     let auth = match code_authorization(ctx, &browser, reg, "openid", &[]).await {
         Ok(auth) => auth,

@@ -144,6 +144,19 @@ async fn a_registration_the_relying_party_could_not_use_is_not_judged_and_a_miss
         stderr.contains("login preflight with integrations.salesforce") && stderr.contains("integrations.salesforce.secret_env"),
         "{stderr}"
     );
+    // An implicit-only registration alone is proven with an implicit login: a wrong password
+    // stops the run naming the setting, rather than failing ConnectWise Home's rules.
+    let implicit = "[integrations.connectwise-home]\nclient_id = \"connectwise-home\"\nredirect_uri = \"https://home.connectwise.example.test/oidc/callback\"\n";
+    let (code, stderr, _) = certify_with(
+        "implicit-alone",
+        "connectwise-home",
+        &format!("[user]\nusername = \"bob\"\npassword_env = \"WEB_SECRET\"\n\n{implicit}"),
+    )
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("login preflight with integrations.connectwise-home") && stderr.contains("password"), "{stderr}");
+    let (code, stderr, _) = certify_target("implicit-alone-right", "connectwise-home", implicit).await;
+    assert_eq!(code, Some(0), "{stderr}");
     let misspelt = basic.replace("integrations.salesforce", "integrations.salesfroce");
     let (code, stderr, _) = certify_target("misspelt", "salesforce", &misspelt).await;
     assert_eq!(code, Some(2), "{stderr}");
