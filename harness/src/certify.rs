@@ -51,7 +51,7 @@ pub struct CertifyArgs {
 pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         print!("# Integration packs\n\n`oidc-harness certify --integration NAME`; the packs are `scenarios/integrations/*.toml`.\n");
-        print!("{}", integration::list(&integration::packs()));
+        print!("{}", integration::list(integration::packs()));
         return Ok(ExitCode::SUCCESS);
     }
     let name = args.integration.as_deref().unwrap_or_default();
@@ -68,7 +68,7 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         target_config: args.target_config,
         profile: args.profile,
         report_dir: args.report_dir,
-        suite: vec![pack.suite().name.to_string()],
+        suite: vec![pack.suite_name()],
         check: None,
         scenarios: None,
         expected: None,

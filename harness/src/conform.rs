@@ -357,7 +357,7 @@ async fn drive_suites(ctx: &mut Context, run: &mut Run, scenario_files: &[crate:
             suites::lifecycle::NAME if run.wants(suite) => suites::lifecycle::run(ctx, run).await,
             suites::client_credentials::NAME if run.wants(suite) => suites::client_credentials::run(ctx, run).await,
             name if run.wants(suite) => {
-                match (scenario_files.iter().find(|f| f.suite == name), packs.iter().find(|p| p.suite().name == name)) {
+                match (scenario_files.iter().find(|f| f.suite == name), packs.iter().find(|p| p.suite_name() == name)) {
                     (Some(file), _) => crate::scenario::run(ctx, run, suite, file).await,
                     (None, Some(pack)) => crate::integration::run(ctx, run, suite, pack).await,
                     (None, None) => continue,
@@ -388,8 +388,8 @@ pub async fn open_target(
                 None => Target::default(),
             };
             // A misspelt pack name would silently certify with a stand-in client.
-            let packs: Vec<String> = crate::integration::packs().into_iter().map(|p| p.integration).collect();
-            if let Some(unknown) = target.integrations.keys().find(|name| !packs.contains(name)) {
+            let packs: Vec<&str> = crate::integration::packs().iter().map(|p| p.integration.as_str()).collect();
+            if let Some(unknown) = target.integrations.keys().find(|name| !packs.contains(&name.as_str())) {
                 bail!("the target file's [integrations.{unknown}] names no integration pack; the packs are: {}", packs.join(", "));
             }
             let secrets = target.secrets();

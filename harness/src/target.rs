@@ -32,24 +32,9 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    None,
-}
-
-impl AuthMethod {
-    /// The method's name (OIDC Core §9), as in the target file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::None => "none",
-        }
-    }
-}
+/// The client authentication methods (OIDC Core §9): the reference server's enum, so the
+/// target file and the server's configuration name them alike.
+pub use reference_server::config::AuthMethod;
 
 /// A client registration at the target.
 #[derive(Debug, Clone)]

@@ -241,7 +241,12 @@ impl Pack {
     /// The pack's suite: one check per rule.
     pub fn suite(&self) -> Suite {
         let checks: Vec<Check> = self.rules.iter().map(|r| Check::owned(&r.id, &r.title, &r.spec, r.severity)).collect();
-        Suite { name: Cow::Owned(format!("{PREFIX}{}", self.integration)), checks: Cow::Owned(checks) }
+        Suite { name: Cow::Owned(self.suite_name()), checks: Cow::Owned(checks) }
+    }
+
+    /// `integration:NAME`, the pack's suite name.
+    pub fn suite_name(&self) -> String {
+        format!("{PREFIX}{}", self.integration)
     }
 
     /// The rule of `test`, when the pack has one (`parse` allows one per check but
@@ -251,17 +256,19 @@ impl Pack {
     }
 }
 
-/// The embedded packs. A broken embedded file is a bug of this build (a unit test reads them).
-pub fn packs() -> Vec<Pack> {
-    FILES.iter().map(|(origin, text)| parse(text, origin).unwrap_or_else(|e| panic!("{e}"))).collect()
+/// The embedded packs, read once. A broken embedded file is a bug of this build (a unit test
+/// reads them).
+pub fn packs() -> &'static [Pack] {
+    static PACKS: std::sync::LazyLock<Vec<Pack>> =
+        std::sync::LazyLock::new(|| FILES.iter().map(|(origin, text)| parse(text, origin).unwrap_or_else(|e| panic!("{e}"))).collect());
+    &PACKS
 }
 
 /// The pack named `name`, or an error listing the packs.
-pub fn find(name: &str) -> Result<Pack, String> {
-    let packs = packs();
-    let names: Vec<String> = packs.iter().map(|p| p.integration.clone()).collect();
-    packs
-        .into_iter()
+pub fn find(name: &str) -> Result<&'static Pack, String> {
+    let names: Vec<&str> = packs().iter().map(|p| p.integration.as_str()).collect();
+    packs()
+        .iter()
         .find(|p| p.integration == name)
         .ok_or_else(|| format!("unknown integration `{name}`; the packs are: {}", names.join(", ")))
 }
@@ -418,7 +425,7 @@ mod tests {
         let packs = packs();
         let names: Vec<&str> = packs.iter().map(|p| p.integration.as_str()).collect();
         assert_eq!(names, ["salesforce", "forgerock", "connectwise-home", "generic"]);
-        for pack in &packs {
+        for pack in packs {
             assert!(pack.rule(Test::Completes).is_some(), "{}", pack.integration);
             assert_eq!(pack.suite().name, format!("integration:{}", pack.integration));
             assert!(!pack.documentation.is_empty());
