@@ -11,11 +11,15 @@ use std::time::Duration;
 #[derive(clap::Args)]
 pub struct CertifyArgs {
     /// The relying party to certify for (`--list` prints the packs).
-    #[arg(long, value_name = "NAME", required_unless_present = "list")]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "entra_test_jwks"])]
     integration: Option<String>,
     /// Print every integration pack with its rules, and exit.
     #[arg(long)]
     list: bool,
+    /// Print the JWKS of the emulated Microsoft Entra ID's published test key (what a provider
+    /// under test trusts for `entra-eam` hints), and exit.
+    #[arg(long)]
+    entra_test_jwks: bool,
     /// Issuer URL of the deployment to certify. Without it, the embedded reference server is
     /// started and certified.
     #[arg(long, value_name = "ISSUER_URL")]
@@ -52,6 +56,11 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         print!("# Integration packs\n\n`oidc-harness certify --integration NAME`; the packs are `scenarios/integrations/*.toml`.\n");
         print!("{}", integration::list(integration::packs()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.entra_test_jwks {
+        let jwks = serde_json::json!({ "keys": [reference_server::entra::test_key().public_jwk()] });
+        println!("{}", serde_json::to_string_pretty(&jwks)?);
         return Ok(ExitCode::SUCCESS);
     }
     let name = args.integration.as_deref().unwrap_or_default();

@@ -205,7 +205,11 @@ async fn conform(
     let clock = Instant::now();
     // Listening from the start: a signal during the preflight stops the run once it begins.
     let mut stop = std::pin::pin!(stop_requested(args.timeout)?);
-    let config = embedded_config(&args.fault, &args.variant)?;
+    let mut config = embedded_config(&args.fault, &args.variant)?;
+    // A relying party that reads the provider over https only gets an embedded server on https.
+    if selected.iter().any(crate::integration::needs_https) {
+        config.tls = Some(reference_server::config::Tls::default());
+    }
     // A variant that is a deployment's own choice is judged against a profile that states it,
     // unless the user gave a profile of their own.
     let profile = match &args.profile {
@@ -412,8 +416,12 @@ pub async fn start_embedded(config: reference_server::Config, profile: Profile) 
     let mut secrets = embedded_secrets(&config);
     let server = reference_server::start(config).await.context("starting the embedded reference server")?;
     secrets.push(server.admin_token().to_string());
-    // Plain HTTP on 127.0.0.1: no certificates to trust.
-    let ctx = Context::new(server.issuer().to_string(), profile, target, secrets, ClientSettings::default());
+    // Over HTTPS the harness trusts exactly the server's self-signed certificate.
+    let settings = match server.certificate_pem() {
+        Some(pem) => ClientSettings::trusting(pem).map_err(|e| anyhow::anyhow!("the embedded server's certificate: {e}"))?,
+        None => ClientSettings::default(),
+    };
+    let ctx = Context::new(server.issuer().to_string(), profile, target, secrets, settings);
     Ok((server, ctx))
 }
 

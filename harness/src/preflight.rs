@@ -113,7 +113,8 @@ fn login_client<'a>(ctx: &'a Context, selected: &[Suite]) -> Option<(String, &'a
     role.or_else(|| {
         let packs = crate::integration::packs();
         selected.iter().find_map(|suite| {
-            let pack = packs.iter().find(|p| p.suite_name() == suite.name)?;
+            // A login that needs the RP's id_token_hint is for the pack to judge, not a setup step.
+            let pack = packs.iter().find(|p| p.suite_name() == suite.name && p.request.id_token_hint.is_none())?;
             let reg = t.integrations.get(&pack.integration)?.as_ref().ok().filter(|r| r.redirect_uri.is_some())?;
             let implicit = pack.request.response_type == crate::integration::ResponseType::IdToken;
             Some((format!("integrations.{}", pack.integration), reg, implicit))

@@ -257,7 +257,9 @@ impl Target {
             reg.secret = config.client(&reg.client_id).and_then(|c| c.client_secret.clone()).map(Secret::new);
         }
         if let Some(user) = &mut target.user {
-            user.password = Secret::new(config.user_by_username(&user.username).map(|u| u.password.clone()).unwrap_or_default());
+            let configured = config.user_by_username(&user.username);
+            user.password = Secret::new(configured.map(|u| u.password.clone()).unwrap_or_default());
+            user.totp = configured.and_then(|u| u.totp_secret.clone()).map(Secret::new);
         }
         target
     }

@@ -6,7 +6,7 @@ use reports::{Report, Verdict};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
-const PACKS: [&str; 4] = ["salesforce", "forgerock", "connectwise-home", "generic"];
+const PACKS: [&str; 5] = ["entra-eam", "salesforce", "forgerock", "connectwise-home", "generic"];
 
 fn temp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("oidc-harness-certify-{}-{name}", std::process::id()));
@@ -54,6 +54,11 @@ fn a_pack_fails_the_rule_its_relying_party_applies_and_only_that_one() {
         ("connectwise-home", "implicit-default-query", "connectwise-home.fragment"),
         ("generic", "acr-unlisted", "generic.acr"),
         ("generic", "offline-access-ignored", "generic.token-response"),
+        ("entra-eam", "eam-hint-sub-ignored", "entra-eam.sub"),
+        ("entra-eam", "eam-amr-string", "entra-eam.amr"),
+        ("entra-eam", "eam-amr-two-methods", "entra-eam.amr"),
+        ("entra-eam", "eam-acr-unrequested", "entra-eam.acr"),
+        ("entra-eam", "x5c-missing", "entra-eam.x5c"),
     ] {
         let (out, report, _) = certify(pack, &["--fault", fault]);
         assert_eq!(out.status.code(), Some(1), "{pack} with {fault}: {}", String::from_utf8_lossy(&out.stderr));
@@ -180,6 +185,46 @@ async fn a_totp_user_completes_a_login_that_needs_the_second_factor() {
     let (code, stderr, _) = certify_with("totp-wrong", "forgerock", &target("WRONG_TOTP")).await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("login preflight"), "{stderr}");
+}
+
+/// Entra's hint refused because it has expired: the login fails, and every rule after it is
+/// blocked by it rather than failed.
+#[test]
+fn a_refused_entra_hint_is_one_failure_and_the_token_rules_are_blocked_by_it() {
+    let (out, report, _) = certify("entra-eam", &["--fault", "eam-hint-expired-rejected"]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed: Vec<&str> = report.checks.iter().filter(|c| c.verdict == Verdict::Fail).map(|c| c.id.as_str()).collect();
+    assert_eq!(failed, ["entra-eam.login-completes"]);
+    let login = report.checks.iter().find(|c| c.id == "entra-eam.login-completes").unwrap();
+    assert!(login.detail.contains("access_denied") && login.detail.contains("expired"), "{}", login.detail);
+    for id in ["entra-eam.sub", "entra-eam.amr", "entra-eam.id-token"] {
+        let check = report.checks.iter().find(|c| c.id == id).unwrap();
+        assert_eq!((check.verdict, check.blocked_by.as_deref()), (Verdict::Blocked, Some("entra-eam.login-completes")), "{id}");
+    }
+}
+
+/// Entra reads discovery over https only: a provider on plain HTTP fails exactly that rule (the
+/// embedded server serves HTTPS for this pack; this one is started without `[tls]`).
+#[tokio::test]
+async fn a_plain_http_provider_fails_only_entras_https_rule() {
+    let text = "[user]\nusername = \"alice\"\npassword_env = \"ALICE_PASSWORD\"\ntotp_secret_env = \"ALICE_TOTP\"\n\n\
+                [integrations.entra-eam]\nclient_id = \"entra-eam\"\n";
+    let (code, stderr, report) = certify_with("entra-http", "entra-eam", text).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let report = report.expect("a report");
+    let failed: Vec<&str> = report.checks.iter().filter(|c| c.verdict == Verdict::Fail).map(|c| c.id.as_str()).collect();
+    assert_eq!(failed, ["entra-eam.discovery-url"], "{stderr}");
+    let check = report.checks.iter().find(|c| c.id == "entra-eam.discovery-url").unwrap();
+    assert!(check.detail.contains("is not https"), "{}", check.detail);
+}
+
+#[test]
+fn the_entra_test_jwks_is_the_published_key() {
+    let out = Command::new(BIN).args(["certify", "--entra-test-jwks"]).output().unwrap();
+    assert!(out.status.success());
+    let jwks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
 }
 
 #[test]

@@ -12,7 +12,10 @@ fn print_default_config_is_valid_toml_the_server_accepts() {
     let text = String::from_utf8(out.stdout).unwrap();
     let config = reference_server::Config::from_toml(&text).expect("printed config parses");
     let ids: Vec<_> = config.clients.iter().map(|c| c.client_id.as_str()).collect();
-    assert_eq!(ids, ["web-app", "web-app-post", "spa-app", "service-client", "salesforce", "forgerock", "connectwise-home", "generic-app"]);
+    assert_eq!(
+        ids,
+        ["web-app", "web-app-post", "spa-app", "service-client", "salesforce", "forgerock", "connectwise-home", "entra-eam", "generic-app"]
+    );
     assert_eq!(config.users.len(), 2);
     assert_eq!(config.orgs.len(), 2);
 }

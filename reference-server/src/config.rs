@@ -43,6 +43,10 @@ pub struct Config {
     /// What one HTTP client may cost the server (connections, time); see `edge`.
     #[serde(default)]
     pub http: Http,
+    /// Serve HTTPS (`[tls]`, see `tls`): with the PEM files named, or an empty table for a
+    /// self-signed certificate made at start. Plain HTTP when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
     /// "Manage OIDC and OAuth tokens": at most this many token grants per user per application;
     /// the oldest is dropped when a new one is issued.
     #[serde(default = "default_max_grants")]
@@ -266,6 +270,17 @@ pub struct KeyFile {
     pub pkcs8_pem_file: std::path::PathBuf,
 }
 
+/// `[tls]`: the certificate chain (PEM, the end-entity first) and its private key (PEM, PKCS#8,
+/// SEC1 or PKCS#1); neither for a self-signed certificate for the loopback names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_pem_file: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pem_file: Option<std::path::PathBuf>,
+}
+
 /// An authentication context class and the authentication methods (RFC 8176 names) a login
 /// must have used to satisfy it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -373,6 +388,45 @@ pub struct Client {
     /// Issue refresh tokens without `offline_access` (the profile's per-client setting).
     #[serde(default)]
     pub always_issue_refresh_token: bool,
+    /// `[clients.entra]`: this client is Microsoft Entra ID calling the server as an External
+    /// Authentication Method (see `entra`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra: Option<EntraApp>,
+}
+
+/// Microsoft Entra ID as a client (an External Authentication Method): its requests carry an
+/// `id_token_hint` it signed, naming a user it has signed in; the server asks that user for a
+/// second factor only and answers with the hint's `sub`, one `acr` and one `amr`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntraApp {
+    /// The hints' `iss`: the tenant's `https://login.microsoftonline.com/{tenant id}/v2.0`.
+    pub hint_issuer: String,
+    /// The hints' `aud`: the application id of the provider's app in Entra; the client_id when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_audience: Option<String>,
+    /// The tenant's signing keys (a JWKS file, from Entra's `jwks_uri`); the published test key
+    /// of the harness's emulated Entra when absent (`entra::TEST_KEY_PEM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_jwks_file: Option<std::path::PathBuf>,
+}
+
+impl EntraApp {
+    /// Where Entra takes an EAM's answer: the redirect URI of every EAM application.
+    pub const REDIRECT_URI: &str = "https://login.microsoftonline.com/common/federation/externalauthprovider";
+    /// The tenant of the harness's emulated Entra (made up: no real tenant).
+    pub const TEST_TENANT: &str = "0e1d0c7a-5eaa-4a11-9e5e-000000000eaa";
+
+    /// The harness's emulated Entra: its tenant's v2.0 issuer, trusted through the published
+    /// test key.
+    pub fn emulated() -> EntraApp {
+        EntraApp {
+            hint_issuer: format!("https://login.microsoftonline.com/{}/v2.0", EntraApp::TEST_TENANT),
+            hint_audience: None,
+            hint_jwks_file: None,
+        }
+    }
 }
 
 impl Client {
@@ -687,6 +741,20 @@ impl Config {
                 }
             }
         }
+        if let Some(entra) = &c.entra {
+            if !c.allows(GrantType::Implicit) || c.allows(GrantType::AuthorizationCode) {
+                return Err(invalid(
+                    key("grant_types"),
+                    "Entra asks for an id_token by form post: an entra client has grant_types = [\"implicit\"]",
+                ));
+            }
+            if !entra.hint_issuer.starts_with("https://") {
+                return Err(invalid(
+                    key("entra.hint_issuer"),
+                    "must be the tenant's https issuer, https://login.microsoftonline.com/{tenant id}/v2.0",
+                ));
+            }
+        }
         for (j, r) in c.resources.iter().chain(&c.default_resource).enumerate() {
             if self.resource_server(r).is_none() {
                 return Err(invalid(key(&format!("resources[{j}]")), format!("unknown resource server `{r}`")));
@@ -732,6 +800,7 @@ impl Default for Config {
             lifetimes: Lifetimes::default(),
             limits: Limits::default(),
             http: Http::default(),
+            tls: None,
             max_tokens_per_user_per_client: default_max_grants(),
             signing_algorithms: default_algorithms(),
             keys: Vec::new(),
@@ -761,6 +830,7 @@ impl Default for Config {
                     require_pkce: false,
                     consent: true,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
                 Client {
                     client_id: "web-app-post".into(),
@@ -778,6 +848,7 @@ impl Default for Config {
                     require_pkce: true,
                     consent: false,
                     always_issue_refresh_token: true,
+                    entra: None,
                 },
                 Client {
                     client_id: "spa-app".into(),
@@ -795,6 +866,7 @@ impl Default for Config {
                     require_pkce: true,
                     consent: true,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
                 Client {
                     client_id: "service-client".into(),
@@ -812,6 +884,7 @@ impl Default for Config {
                     require_pkce: false,
                     consent: false,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
                 // The relying parties of the integration packs (`oidc-harness certify`), each
                 // registered as its vendor's setup guide registers it.
@@ -831,6 +904,7 @@ impl Default for Config {
                     require_pkce: false,
                     consent: false,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
                 Client {
                     client_id: "forgerock".into(),
@@ -848,6 +922,7 @@ impl Default for Config {
                     require_pkce: false,
                     consent: false,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
                 Client {
                     client_id: "connectwise-home".into(),
@@ -865,6 +940,27 @@ impl Default for Config {
                     require_pkce: false,
                     consent: false,
                     always_issue_refresh_token: false,
+                    entra: None,
+                },
+                // Microsoft Entra ID, calling this server as an External Authentication Method
+                // with hints from the harness's emulated tenant.
+                Client {
+                    client_id: "entra-eam".into(),
+                    client_secret: None,
+                    client_type: ClientType::Public,
+                    auth_method: AuthMethod::None,
+                    grant_types: vec![GrantType::Implicit],
+                    redirect_uris: vec![EntraApp::REDIRECT_URI.into()],
+                    post_logout_redirect_uris: vec![],
+                    scopes: scopes(&["openid"]),
+                    resources: vec![],
+                    default_resource: None,
+                    id_token_signing_alg: Alg::RS256,
+                    access_token_signing_alg: Alg::RS256,
+                    require_pkce: false,
+                    consent: false,
+                    always_issue_refresh_token: false,
+                    entra: Some(EntraApp::emulated()),
                 },
                 Client {
                     client_id: "generic-app".into(),
@@ -882,6 +978,7 @@ impl Default for Config {
                     require_pkce: true,
                     consent: true,
                     always_issue_refresh_token: false,
+                    entra: None,
                 },
             ],
             users: vec![
@@ -906,9 +1003,10 @@ impl Default for Config {
                     username: "bob".into(),
                     password: "bob-password".into(),
                     sub: "u-bob-21c9".into(),
-                    methods: vec!["pwd".into()],
+                    // A TOTP app: the second factor Microsoft Entra asks for (`entra`).
+                    methods: vec!["pwd".into(), "otp".into()],
                     otp: None,
-                    totp_secret: None,
+                    totp_secret: Some("MJXWELLUN52HALLTMVRXEZLUFUZDAMRWEE".into()),
                     orgs: vec!["org-globex".into()],
                     claims: claims(serde_json::json!({
                         "name": "Bob Brown", "given_name": "Bob", "family_name": "Brown",

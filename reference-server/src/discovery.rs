@@ -136,6 +136,16 @@ pub fn metadata(provider: &Provider) -> Value {
     let mut scopes: Vec<&str> = config.clients.iter().flat_map(|c| c.scopes.iter().map(String::as_str)).collect();
     scopes.sort_unstable();
     scopes.dedup();
+    if provider.has(Fault::OpenidScopeUnlisted) {
+        scopes.retain(|s| *s != "openid");
+    }
+    // The acr values ID tokens may carry: the configured levels, and Entra's when an Entra
+    // client is configured (`entra`).
+    let mut acr_values: Vec<&str> = config.acr_levels.iter().map(|l| l.value.as_str()).collect();
+    if config.clients.iter().any(|c| c.entra.is_some()) {
+        acr_values.push(crate::entra::ACR_POSSESSION_OR_INHERENCE);
+    }
+    let claim_types: &[&str] = if provider.has(Fault::ClaimTypesWithoutNormal) { &["aggregated", "distributed"] } else { &["normal"] };
     let mut auth_methods: Vec<&str> =
         config.clients.iter().map(|c| c.auth_method).filter(|m| *m != AuthMethod::None).map(AuthMethod::as_str).collect();
     auth_methods.sort_unstable();
@@ -165,8 +175,8 @@ pub fn metadata(provider: &Provider) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-        "acr_values_supported": config.acr_levels.iter().map(|l| &l.value).collect::<Vec<_>>(),
-        "claim_types_supported": ["normal"],
+        "acr_values_supported": acr_values,
+        "claim_types_supported": claim_types,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "org_id",
             "name", "given_name", "family_name", "preferred_username", "email", "email_verified",

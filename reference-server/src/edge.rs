@@ -14,6 +14,7 @@
 //!   RFC 6749 §5.2 shape with `Connection: close` (RFC 9110 §15.5.9);
 //! - a response write that makes no progress for the client timeout drops the connection;
 //! - a handler that panics answers 500 `server_error` instead of dropping the connection;
+//! - over HTTPS (`[tls]`), the handshake too must end within the client timeout;
 //! - on shutdown nothing new is accepted, requests in flight get the grace period (RFC 9112
 //!   §9.6: a graceful close), then the connections still open are dropped.
 
@@ -35,6 +36,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 /// Bytes of a request head (request line and headers): as much as a body may carry, so a GET
@@ -74,9 +76,9 @@ impl From<Http> for Limits {
     }
 }
 
-/// Serves `app` on `listener` until `stop` completes, then drains the connections (see the
-/// module docs).
-pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: impl Future<Output = ()>) {
+/// Serves `app` on `listener` (over TLS with `tls`) until `stop` completes, then drains the
+/// connections (see the module docs).
+pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, app: Router, limits: Limits, stop: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (closing, closing_seen) = watch::channel(false);
@@ -88,7 +90,7 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, st
             Some(ended) = connections.join_next() => log_end(ended),
             accepted = accept(&listener, &slots, &refusals) => {
                 if let Some((stream, slot)) = accepted {
-                    connections.spawn(connection(stream, app.clone(), limits, closing_seen.clone(), slot));
+                    connections.spawn(connection(stream, tls.clone(), app.clone(), limits, closing_seen.clone(), slot));
                 }
             }
         }
@@ -163,8 +165,28 @@ fn log_end(ended: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// One connection, holding its slot until it closes.
-async fn connection(stream: TcpStream, app: Router, limits: Limits, mut closing: watch::Receiver<bool>, _slot: OwnedSemaphorePermit) {
+/// One connection, holding its slot until it closes: the TLS handshake first under `tls`.
+async fn connection(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    limits: Limits,
+    closing: watch::Receiver<bool>,
+    slot: OwnedSemaphorePermit,
+) {
+    let Some(tls) = tls else { return http(stream, app, limits, closing, slot).await };
+    match tokio::time::timeout(limits.client_timeout, tls.accept(stream)).await {
+        Ok(Ok(stream)) => http(stream, app, limits, closing, slot).await,
+        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!("TLS handshake not done within the client timeout: closed"),
+    }
+}
+
+/// HTTP/1.1 on one connection's stream.
+async fn http<S>(stream: S, app: Router, limits: Limits, mut closing: watch::Receiver<bool>, _slot: OwnedSemaphorePermit)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let io = StallGuard { io: TokioIo::new(stream), limit: limits.client_timeout, stalled: None };
     let timeout = limits.client_timeout;
     let service = hyper::service::service_fn(move |request| answer(app.clone(), request, timeout));

@@ -92,6 +92,14 @@ pub enum Fault {
     OfflineAccessIgnored,
     UserinfoUnavailable,
     ImplicitDefaultQuery,
+    EamHintExpiredRejected,
+    EamHintSubIgnored,
+    EamAmrString,
+    EamAmrTwoMethods,
+    EamAcrUnrequested,
+    EamIdTokenEs256,
+    OpenidScopeUnlisted,
+    ClaimTypesWithoutNormal,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -378,6 +386,54 @@ pub const CATALOG: &[Entry] = &[
         "implicit-default-query",
         "implicit responses without a response_mode come back in the query, not the fragment",
         "OIDC Core §3.2.2.5, OAuth 2.0 Multiple Response Types §2.1",
+    ),
+    entry(
+        Fault::EamHintExpiredRejected,
+        "eam-hint-expired-rejected",
+        "Entra's id_token_hint is refused because it has expired (Entra sends it expired)",
+        "Entra EAM: validate the hint's signature, issuer and audience, not its expiry",
+    ),
+    entry(
+        Fault::EamHintSubIgnored,
+        "eam-hint-sub-ignored",
+        "the ID token for Entra carries the account's own sub instead of the hint's",
+        "Entra EAM: sub is the id_token_hint's sub",
+    ),
+    entry(
+        Fault::EamAmrString,
+        "eam-amr-string",
+        "the ID token for Entra has amr as a string, not a JSON array",
+        "OIDC Core §2 (amr), Entra EAM",
+    ),
+    entry(
+        Fault::EamAmrTwoMethods,
+        "eam-amr-two-methods",
+        "the ID token for Entra names two methods in amr (otp and pwd)",
+        "Entra EAM: amr holds the one method used",
+    ),
+    entry(
+        Fault::EamAcrUnrequested,
+        "eam-acr-unrequested",
+        "the ID token for Entra has an acr Entra did not ask for",
+        "OIDC Core §5.5.1.1, Entra EAM: acr is one of the requested values",
+    ),
+    entry(
+        Fault::EamIdTokenEs256,
+        "eam-id-token-es256",
+        "the ID token for Entra is signed ES256 (Entra verifies RS256 only)",
+        "Entra EAM: RS256",
+    ),
+    entry(
+        Fault::OpenidScopeUnlisted,
+        "openid-scope-unlisted",
+        "discovery's scopes_supported omits openid",
+        "OIDC Discovery §3 (scopes_supported)",
+    ),
+    entry(
+        Fault::ClaimTypesWithoutNormal,
+        "claim-types-without-normal",
+        "discovery's claim_types_supported lists aggregated and distributed but not normal",
+        "OIDC Discovery §3, OIDC Core §5.6",
     ),
 ];
 

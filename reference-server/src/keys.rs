@@ -387,6 +387,21 @@ impl KeySet {
     }
 }
 
+/// The DER inside a `PRIVATE KEY` PEM block (RFC 7468 §10).
+pub fn pkcs8_from_pem(pem: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    if pem.contains("-----BEGIN RSA PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----") {
+        return Err("this is not PKCS#8; convert it with `openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW`".into());
+    }
+    let body = pem
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END PRIVATE KEY-----").next())
+        .ok_or("no -----BEGIN PRIVATE KEY----- block")?;
+    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("bad base64 in the PEM block: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,7 @@ mod authorize;
 pub mod config;
 mod discovery;
 mod edge;
+pub mod entra;
 pub mod error;
 pub mod faults;
 pub mod keys;
@@ -39,6 +40,7 @@ mod revocation;
 mod rules;
 pub mod settings;
 mod store;
+mod tls;
 mod token;
 mod tokens;
 pub mod totp;
@@ -81,6 +83,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route("/authorize", authorize)
         .route("/login", get(authorize::pages::login_page).post(authorize::pages::login_submit))
         .route("/api/login", post(authorize::pages::login_api))
+        .route("/second-factor", get(authorize::second_factor::page_get).post(authorize::second_factor::submit))
         .route("/consent", get(authorize::pages::consent_page).post(authorize::pages::consent_submit))
         .route("/token", token)
         .route("/userinfo", get(userinfo::handle).post(userinfo::handle))
@@ -198,12 +201,15 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Keys(#[from] keys::KeyError),
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A running server. Dropping it stops accepting connections as `shutdown` does, without
 /// waiting for the connections in flight.
 pub struct Server {
     base_url: String,
+    certificate_pem: Option<String>,
     provider: Arc<Provider>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -211,9 +217,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// `http://127.0.0.1:PORT`: where the server listens (the issuer may name a public origin).
+    /// `http://127.0.0.1:PORT` (`https://` under `[tls]`): where the server listens (the issuer
+    /// may name a public origin).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The certificate the server presents over HTTPS (`[tls]`), as PEM: a client trusts it to
+    /// reach a self-signed server. `None` over plain HTTP.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// `http://127.0.0.1:PORT/api/oidc` (with a trailing `/` under the `issuer-trailing-slash`
@@ -260,19 +273,22 @@ pub async fn start_on(config: Config, addr: SocketAddr) -> Result<Server, StartE
     config.validate()?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
-    let base_url = format!("http://{local}");
+    let tls = config.tls.as_ref().map(tls::identity).transpose().map_err(StartError::Tls)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{local}");
     let admin_token = config.admin_token.clone().unwrap_or_else(util::random_token);
     let origin = config.public_origin.clone().unwrap_or_else(|| base_url.clone());
     let limits = edge::Limits::from(config.http);
     let provider = Arc::new(Provider::new(config, format!("{origin}{ISSUER_PATH}"), admin_token)?);
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(provider.clone());
-    let task = tokio::spawn(edge::serve(listener, app, limits, async {
+    let (acceptor, certificate_pem) = tls.map(|t| (t.acceptor, t.certificate_pem)).unzip();
+    let task = tokio::spawn(edge::serve(listener, acceptor, app, limits, async {
         // A dropped sender (the handle is gone) stops the server too.
         let _ = stopped.await;
     }));
     let sweeper = tokio::spawn(sweep_forever(provider.clone()));
-    Ok(Server { base_url, provider, stop: Some(stop), task, sweeper })
+    Ok(Server { base_url, certificate_pem, provider, stop: Some(stop), task, sweeper })
 }
 
 async fn sweep_forever(provider: Arc<Provider>) {

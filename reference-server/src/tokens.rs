@@ -106,11 +106,12 @@ impl Provider {
     pub fn mint_id_token(&self, client: &Client, user: &User, authz: &Authorization, ctx: IdTokenContext<'_>) -> Result<String, KeyError> {
         let clock = now();
         let now = clock.as_secs();
-        let alg = client.id_token_signing_alg;
+        let alg = if self.has(Fault::EamIdTokenEs256) && client.entra.is_some() { Alg::ES256 } else { client.id_token_signing_alg };
         let mut claims = crate::rules::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
         let iss = if self.has(Fault::WrongIssInIdToken) { format!("{}/", self.issuer) } else { self.issuer.clone() };
         claims.insert("iss".into(), json!(iss));
-        let sub = if self.has(Fault::SubNotStable) { format!("{}.{}", user.sub, random_token()) } else { user.sub.clone() };
+        // The authorization's subject: the account's, or the one Entra named (`entra`).
+        let sub = if self.has(Fault::SubNotStable) { format!("{}.{}", authz.sub, random_token()) } else { authz.sub.clone() };
         claims.insert("sub".into(), json!(sub));
         let aud = if self.has(Fault::AudMissingClient) { "oidc-harness-another-client" } else { client.client_id.as_str() };
         claims.insert("aud".into(), self.id_token_audience(client, aud));
@@ -132,6 +133,9 @@ impl Provider {
         }
         if let Ok(Value::Object(authentication)) = serde_json::to_value(Authentication::from(authz)) {
             claims.extend(authentication);
+        }
+        if self.has(Fault::EamAmrString) && client.entra.is_some() {
+            claims.insert("amr".into(), json!(authz.amr.join(" ")));
         }
         if self.has(Fault::AcrUnlisted) {
             claims.insert("acr".into(), json!("urn:oidc-harness:acr:unlisted"));

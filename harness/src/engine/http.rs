@@ -87,6 +87,15 @@ impl ClientSettings {
         Ok(settings)
     }
 
+    /// Trusts the certificate of a PEM text besides the system's roots: the embedded server's
+    /// self-signed one.
+    pub fn trusting(pem: &str) -> Result<ClientSettings, String> {
+        let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| describe(&e))?;
+        let settings = ClientSettings { roots, ..ClientSettings::default() };
+        settings.builder(None).build().map_err(|e| describe(&e))?;
+        Ok(settings)
+    }
+
     #[cfg(test)]
     pub fn with_timeout(self, timeout: Duration) -> ClientSettings {
         ClientSettings { timeout, ..self }

@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 pub const PREFIX: &str = "integration:";
 
 /// The packs, embedded so the binary works from any directory; `certify --list` order.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
+    ("scenarios/integrations/entra-eam.toml", include_str!("../../../scenarios/integrations/entra-eam.toml")),
     ("scenarios/integrations/salesforce.toml", include_str!("../../../scenarios/integrations/salesforce.toml")),
     ("scenarios/integrations/forgerock.toml", include_str!("../../../scenarios/integrations/forgerock.toml")),
     ("scenarios/integrations/connectwise-home.toml", include_str!("../../../scenarios/integrations/connectwise-home.toml")),
@@ -37,8 +38,9 @@ pub struct Pack {
     pub relying_party: String,
     /// The vendor's public documentation the rules come from.
     pub documentation: Vec<String>,
-    /// The target file's client used when it has no `[integrations.NAME]` registration.
-    pub client: Role,
+    /// The target file's client used when it has no `[integrations.NAME]` registration; none
+    /// when the RP needs an application of its own (Microsoft Entra's trusts only its hints).
+    pub client: Option<Role>,
     pub request: Request,
     #[serde(rename = "rule")]
     pub rules: Vec<PackRule>,
@@ -94,6 +96,21 @@ pub struct Request {
     pub userinfo: Option<UserinfoStyle>,
     /// The clock skew the RP allows on `exp` and `iat`; the engine's default otherwise.
     pub skew_secs: Option<u32>,
+    /// The redirect URI the RP always sends (Microsoft Entra's is fixed); the registration's
+    /// when absent.
+    pub redirect_uri: Option<String>,
+    /// An `id_token_hint` the RP sends naming the test user.
+    pub id_token_hint: Option<HintStyle>,
+}
+
+/// Who signs the `id_token_hint` the RP sends, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintStyle {
+    /// Microsoft Entra ID's, emulated: RS256 by the published test key
+    /// (`reference_server::entra::TEST_KEY_PEM`), `iss` the emulated tenant's v2.0 issuer, `aud`
+    /// the client id, `preferred_username` the test user, and already expired, as Entra sends it.
+    Entra,
 }
 
 impl Request {
@@ -130,6 +147,16 @@ impl Request {
         }
         if self.userinfo.is_some() {
             out.push("UserInfo read with the access token in the Authorization header".into());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            out.push(format!("redirect_uri={uri}"));
+        }
+        if self.id_token_hint == Some(HintStyle::Entra) {
+            out.push(format!(
+                "id_token_hint: RS256 by the emulated Microsoft Entra ID (issuer {}, the published test key), about the test user, \
+                 already expired",
+                reference_server::entra::test_issuer()
+            ));
         }
         out
     }
@@ -193,6 +220,14 @@ pub struct PackRule {
     pub claims: Vec<String>,
     /// `delivery`: how the response must reach the RP.
     pub delivery: Option<Delivery>,
+    /// `discovery_values`: the discovery member whose list must hold `values`.
+    pub member: Option<String>,
+    /// `discovery_values`, `id_token_alg`: the values required.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `discovery_values`: the member is OPTIONAL, and judged only when present.
+    #[serde(default)]
+    pub if_present: bool,
 }
 
 /// The vocabulary of rules the engine implements.
@@ -218,6 +253,23 @@ pub enum Test {
     AccessTokenAudience,
     /// UserInfo answers the access token with a JSON object whose `sub` is the ID token's.
     Userinfo,
+    /// The discovery URL the RP reads is https, without query or fragment, and answers with a
+    /// `Content-Length`.
+    DiscoveryUrl,
+    /// The discovery list `member` holds every one of `values` (absent: judged only without
+    /// `if_present`).
+    DiscoveryValues,
+    /// Every key of the JWKS carries an `x5c` certificate chain (RFC 7517 §4.7).
+    JwksX5c,
+    /// The ID token is signed with one of `values`.
+    IdTokenAlg,
+    /// The ID token's `sub` is the `id_token_hint`'s.
+    HintSubject,
+    /// The ID token has exactly one `acr`, one the RP's `claims` request asked for.
+    AcrRequested,
+    /// `amr` is a JSON array of exactly one method, one that satisfies the `acr` (Microsoft
+    /// Entra's possession and inherence methods).
+    AmrOneMethod,
 }
 
 impl Test {
@@ -233,6 +285,13 @@ impl Test {
             Test::AcrSupported => "acr_supported",
             Test::AccessTokenAudience => "access_token_audience",
             Test::Userinfo => "userinfo",
+            Test::DiscoveryUrl => "discovery_url",
+            Test::DiscoveryValues => "discovery_values",
+            Test::JwksX5c => "jwks_x5c",
+            Test::IdTokenAlg => "id_token_alg",
+            Test::HintSubject => "hint_subject",
+            Test::AcrRequested => "acr_requested",
+            Test::AmrOneMethod => "amr_one_method",
         }
     }
 }
@@ -249,11 +308,25 @@ impl Pack {
         format!("{PREFIX}{}", self.integration)
     }
 
+    /// The `acr` values the request's `claims` parameter asks for in the ID token (OIDC Core
+    /// §5.5.1.1).
+    pub fn requested_acr(&self) -> Vec<String> {
+        let claims = self.request.params.get("claims").and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+        let values = claims.as_ref().and_then(|c| c["id_token"]["acr"]["values"].as_array().cloned()).unwrap_or_default();
+        values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+    }
+
     /// The rule of `test`, when the pack has one (`parse` allows one per check but
-    /// `discovery_has`).
+    /// `discovery_has` and `discovery_values`).
     pub fn rule(&self, test: Test) -> Option<&PackRule> {
         self.rules.iter().find(|r| r.check == test)
     }
+}
+
+/// Whether `suite` is a pack whose RP reads the provider over https only (it has a
+/// `discovery_url` rule): the embedded server then serves HTTPS.
+pub fn needs_https(suite: &Suite) -> bool {
+    packs().iter().any(|p| p.suite_name() == suite.name && p.rule(Test::DiscoveryUrl).is_some())
 }
 
 /// The embedded packs, read once. A broken embedded file is a bug of this build (a unit test
@@ -334,7 +407,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
         if !ids.insert(rule.id.as_str()) {
             return problem(format!("{at} is defined twice"));
         }
-        if rule.check != Test::DiscoveryHas && pack.rules.iter().filter(|r| r.check == rule.check).count() > 1 {
+        let repeatable = matches!(rule.check, Test::DiscoveryHas | Test::DiscoveryValues);
+        if !repeatable && pack.rules.iter().filter(|r| r.check == rule.check).count() > 1 {
             return problem(format!("{at}: a pack has one rule with check = \"{}\"", rule.check.name()));
         }
         for claim in &rule.claims {
@@ -346,8 +420,28 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
             };
             return problem(format!("{at}: claims has `{claim}`, but {why}"));
         }
-        if rule.check == Test::AcrSupported && pack.rule(Test::IdToken).is_none() {
-            return problem(format!("{at}: acr_supported reads the ID token, which needs an id_token rule"));
+        let reads_id_token =
+            matches!(rule.check, Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod);
+        if reads_id_token && pack.rule(Test::IdToken).is_none() {
+            return problem(format!("{at}: {} reads the ID token, which needs an id_token rule", rule.check.name()));
+        }
+        if (rule.check == Test::DiscoveryValues) != rule.member.is_some() {
+            return problem(format!("{at}: `member` is for discovery_values, which needs it"));
+        }
+        if rule.if_present && rule.check != Test::DiscoveryValues {
+            return problem(format!("{at}: `if_present` is for discovery_values"));
+        }
+        if matches!(rule.check, Test::DiscoveryValues | Test::IdTokenAlg) == rule.values.is_empty() {
+            return problem(format!("{at}: `values` is for discovery_values and id_token_alg, which need it"));
+        }
+        if rule.check == Test::HintSubject && request.id_token_hint.is_none() {
+            return problem(format!("{at}: the request sends no id_token_hint (set request.id_token_hint)"));
+        }
+        if matches!(rule.check, Test::AcrRequested | Test::AmrOneMethod) && pack.requested_acr().is_empty() {
+            return problem(format!(
+                "{at}: {} judges against the acr values the request asks for: request.params.claims must ask for id_token acr values",
+                rule.check.name()
+            ));
         }
         let wants_members = matches!(rule.check, Test::TokenResponse | Test::DiscoveryHas);
         if wants_members == rule.members.is_empty() {
@@ -380,7 +474,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
 }
 
 /// Authorization parameters the engine sends from the request's own keys, or judges by them.
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 12] = [
+    "id_token_hint",
     "response_type",
     "scope",
     "state",
@@ -424,7 +519,7 @@ mod tests {
     fn the_embedded_packs_parse_and_each_has_its_login_rule() {
         let packs = packs();
         let names: Vec<&str> = packs.iter().map(|p| p.integration.as_str()).collect();
-        assert_eq!(names, ["salesforce", "forgerock", "connectwise-home", "generic"]);
+        assert_eq!(names, ["entra-eam", "salesforce", "forgerock", "connectwise-home", "generic"]);
         for pack in packs {
             assert!(pack.rule(Test::Completes).is_some(), "{}", pack.integration);
             assert_eq!(pack.suite().name, format!("integration:{}", pack.integration));
@@ -458,8 +553,24 @@ mod tests {
     }
 
     #[test]
+    fn the_entra_checks_are_refused_without_what_they_judge() {
+        let base = include_str!("../../../scenarios/integrations/entra-eam.toml");
+        let refused = |text: &str| parse(text, "test.toml").expect_err("refused");
+        assert!(refused(&base.replace("id_token_hint = \"entra\"\n", "")).contains("sends no id_token_hint"));
+        assert!(refused(&base.replace("params = { claims = ", "params = { other = ")).contains("acr values"));
+        assert!(refused(&base.replace("member = \"scopes_supported\"\n", "")).contains("`member`"));
+        assert!(
+            refused(&base.replace("values = [\"RS256\"]\n\n[[rule]]\nid = \"entra-eam.x5c\"", "\n[[rule]]\nid = \"entra-eam.x5c\""))
+                .contains("`values`")
+        );
+        assert!(refused(&base.replace("check = \"jwks_x5c\"", "check = \"jwks_x5c\"\nif_present = true")).contains("`if_present`"));
+        assert!(refused(&base.replace("check = \"amr_one_method\"", "check = \"amr_one_method\"\nmember = \"amr\"")).contains("`member`"));
+        assert!(refused(&base.replace("params = { claims", "params = { id_token_hint = \"x\", claims")).contains("`id_token_hint`"));
+    }
+
+    #[test]
     fn find_names_the_packs_when_the_name_is_unknown() {
         assert_eq!(find("forgerock").expect("known").integration, "forgerock");
-        assert!(find("okta").expect_err("unknown").contains("salesforce, forgerock, connectwise-home, generic"));
+        assert!(find("okta").expect_err("unknown").contains("entra-eam, salesforce, forgerock, connectwise-home, generic"));
     }
 }

@@ -24,14 +24,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
         Err(why) => return record_all(run, suite, &suite.checks, &[], &Outcome::NotRun(why)),
     };
     let judge = Judge { suite, pack };
-    for rule in pack.rules.iter().filter(|r| r.check == Test::DiscoveryHas) {
-        let outcome = match &ctx.metadata {
-            // The discovery suite's verdicts are not part of a certification: a step, not a check.
-            None => Outcome::blocked_by_step("reading the discovery document", "no discovery document could be read"),
-            Some(doc) => has_members(doc, &rule.members, "discovery"),
-        };
-        judge.record(run, rule, &[], outcome);
-    }
+    judge_discovery(ctx, run, &judge).await;
     let endpoints: &[&str] = match pack.request.response_type {
         ResponseType::Code => &["authorization_endpoint", "token_endpoint"],
         ResponseType::IdToken => &["authorization_endpoint"],
@@ -43,7 +36,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
         _ => None,
     };
     if let Some(outcome) = not_now {
-        for rule in pack.rules.iter().filter(|r| r.check != Test::DiscoveryHas) {
+        for rule in pack.rules.iter().filter(|r| !discovery_phase(r.check)) {
             judge.record(run, rule, &[], outcome.clone());
         }
         return;
@@ -73,6 +66,10 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
         params.push(("audience", audience));
     }
     params.extend(request.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let hint = request.id_token_hint.map(|style| emulated_hint(style, &reg, ctx.target.user.as_ref().map(|u| u.username.as_str())));
+    if let Some((hint, _)) = &hint {
+        params.push(("id_token_hint", hint));
+    }
     let browser = ctx.http.browser();
     let drive = match request.method {
         super::Method::Get => authorize(ctx, &browser, &reg, &params).await,
@@ -198,9 +195,29 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
                 id_token::fold(&results)
             }
             (Test::AcrSupported, Ok(jwt)) => acr_supported(jwt, ctx.metadata.as_ref()),
+            (Test::IdTokenAlg, Ok(jwt)) => {
+                let alg = jwt.header["alg"].as_str().unwrap_or_default();
+                Outcome::expect(rule.values.iter().any(|v| v == alg), || format!("signed with {alg}, not {}", rule.values.join(" or ")))
+            }
+            (Test::HintSubject, Ok(jwt)) => {
+                let hinted = hint.as_ref().map(|(_, sub)| sub.as_str()).unwrap_or_default();
+                match jwt.claim_str("sub") {
+                    Some(sub) => Outcome::expect(sub == hinted, || format!("sub \"{sub}\" is not the id_token_hint's \"{hinted}\"")),
+                    None => Outcome::Fail("the ID token has no sub".into()),
+                }
+            }
+            (Test::AcrRequested, Ok(jwt)) => acr_requested(jwt, &pack.requested_acr()),
+            // The method is judged against an acr the RP accepts; a wrong acr is the acr rule's.
+            (Test::AmrOneMethod, Ok(jwt)) if matches!(acr_requested(jwt, &pack.requested_acr()), Outcome::Fail(_)) => {
+                judge.blocked(Test::AcrRequested, "the ID token's acr is not one the RP asked for")
+            }
+            (Test::AmrOneMethod, Ok(jwt)) => amr_one_method(jwt),
             (Test::IdToken, Err(outcome)) => outcome.clone(),
-            // Judged by the id_token rule (every pack that checks acr has one, `parse` says so).
-            (Test::AcrSupported, Err(_)) => judge.blocked(Test::IdToken, "no ID token to read acr from"),
+            // Judged by the id_token rule (every pack that reads the ID token has one, `parse`
+            // says so).
+            (Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod, Err(_)) => {
+                judge.blocked(Test::IdToken, "no ID token to read")
+            }
             _ => continue,
         };
         judge.record(run, rule, &ev, outcome);
@@ -261,31 +278,189 @@ impl Judge<'_> {
 
 /// Rules judged after the authorization response.
 fn later_phase(test: Test) -> bool {
-    matches!(test, Test::TokenResponse | Test::IdToken | Test::AcrSupported | Test::AccessTokenAudience | Test::Userinfo)
+    matches!(
+        test,
+        Test::TokenResponse
+            | Test::IdToken
+            | Test::AcrSupported
+            | Test::AccessTokenAudience
+            | Test::Userinfo
+            | Test::IdTokenAlg
+            | Test::HintSubject
+            | Test::AcrRequested
+            | Test::AmrOneMethod
+    )
+}
+
+/// Rules about what the provider publishes: judged before any login, and whether or not one
+/// can happen.
+fn discovery_phase(test: Test) -> bool {
+    matches!(test, Test::DiscoveryHas | Test::DiscoveryUrl | Test::DiscoveryValues | Test::JwksX5c)
+}
+
+/// The rules about the discovery document and the JWKS, as the RP reads them.
+async fn judge_discovery(ctx: &Context, run: &mut Run, judge: &Judge<'_>) {
+    // The discovery suite's verdicts are not part of a certification: a step, not a check.
+    let unread = || Outcome::blocked_by_step("reading the discovery document", "no discovery document could be read");
+    for rule in judge.pack.rules.iter().filter(|r| discovery_phase(r.check)) {
+        let mut evidence = Vec::new();
+        let outcome = match (rule.check, &ctx.metadata) {
+            (Test::DiscoveryUrl, _) => {
+                let (exchange, outcome) = discovery_url(ctx).await;
+                evidence.extend(exchange);
+                outcome
+            }
+            (_, None) => unread(),
+            (Test::DiscoveryHas, Some(doc)) => has_members(doc, &rule.members, "discovery"),
+            (Test::DiscoveryValues, Some(doc)) => has_values(doc, rule),
+            (Test::JwksX5c, Some(_)) => match ctx.jwks() {
+                None => Outcome::blocked_by_step("reading the JWKS", "no JWKS could be read from jwks_uri"),
+                Some(jwks) => every_key_has_x5c(jwks),
+            },
+            _ => continue,
+        };
+        let evidence: Vec<&Exchange> = evidence.iter().collect();
+        judge.record(run, rule, &evidence, outcome);
+    }
+}
+
+/// The discovery URL the RP is given (the issuer's, OIDC Discovery §4.1): https, no query or
+/// fragment, and a `Content-Length` on its answer.
+async fn discovery_url(ctx: &Context) -> (Option<Exchange>, Outcome) {
+    let url = ctx.discovery_url();
+    let parsed = match url::Url::parse(&url) {
+        Ok(parsed) => parsed,
+        Err(e) => return (None, Outcome::Fail(format!("the discovery URL {url} does not parse: {e}"))),
+    };
+    let problem = match () {
+        _ if parsed.scheme() != "https" => Some(format!("the discovery URL {url} is not https")),
+        _ if parsed.query().is_some() || parsed.fragment().is_some() => Some(format!("the discovery URL {url} has a query or fragment")),
+        _ if !parsed.path().ends_with("/.well-known/openid-configuration") => {
+            Some(format!("the discovery URL {url} does not end with /.well-known/openid-configuration"))
+        }
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        return (None, Outcome::Fail(problem));
+    }
+    match ctx.http.send(ctx.http.get(&url)).await {
+        Err(e) => {
+            let why = format!("no answer at {url}: {}", e.error.clone().unwrap_or_default());
+            (Some(e), Outcome::Fail(why))
+        }
+        Ok(r) => {
+            let outcome = match (r.status, r.header("content-length")) {
+                (200, Some(length)) => Outcome::PassNoted(format!("https, Content-Length {length}")),
+                (200, None) => Outcome::Fail("the discovery document is sent without Content-Length (chunked)".into()),
+                (status, _) => Outcome::Fail(format!("{status} at {url}")),
+            };
+            (Some(r.exchange), outcome)
+        }
+    }
+}
+
+/// A discovery list that must hold `rule.values` (OIDC Discovery §3).
+fn has_values(doc: &Value, rule: &super::PackRule) -> Outcome {
+    let member = rule.member.as_deref().expect("parse: a discovery_values rule names its member");
+    match &doc[member] {
+        Value::Null if rule.if_present => Outcome::PassNoted(format!("discovery has no {member} (OPTIONAL)")),
+        Value::Null => Outcome::Fail(format!("discovery has no {member}")),
+        Value::Array(list) => {
+            let missing: Vec<&str> = rule.values.iter().map(String::as_str).filter(|v| !list.iter().any(|x| x == v)).collect();
+            Outcome::expect(missing.is_empty(), || format!("{member} lacks {}", missing.join(", ")))
+        }
+        other => Outcome::Fail(format!("{member} is {other}, not a JSON array")),
+    }
+}
+
+/// RFC 7517 §4.7: every key carries a non-empty `x5c` (Microsoft Entra reads the certificate).
+fn every_key_has_x5c(jwks: &Value) -> Outcome {
+    let keys = jwks["keys"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if keys.is_empty() {
+        return Outcome::Fail("the JWKS has no keys".into());
+    }
+    let without: Vec<String> = keys
+        .iter()
+        .filter(|k| !k["x5c"].as_array().is_some_and(|chain| !chain.is_empty() && chain.iter().all(Value::is_string)))
+        .map(|k| k["kid"].as_str().map_or_else(|| "a key without kid".to_string(), |kid| format!("kid {kid}")))
+        .collect();
+    Outcome::expect(without.is_empty(), || format!("no x5c on {}", without.join(", ")))
+}
+
+/// OIDC Core §5.5.1.1: one `acr`, a string, among the values the `claims` request asked for.
+fn acr_requested(jwt: &Jwt, requested: &[String]) -> Outcome {
+    match &jwt.claims["acr"] {
+        Value::String(acr) if requested.contains(acr) => Outcome::PassNoted(format!("acr \"{acr}\"")),
+        Value::String(acr) => Outcome::Fail(format!("acr \"{acr}\" is not one the RP asked for ({})", requested.join(", "))),
+        Value::Null => Outcome::Fail("the ID token has no acr".into()),
+        other => Outcome::Fail(format!("acr is {other}, not one string (OIDC Core §2)")),
+    }
+}
+
+/// OIDC Core §2 `amr` is a JSON array; Microsoft Entra takes exactly one method, one that
+/// satisfies the token's `acr`.
+fn amr_one_method(jwt: &Jwt) -> Outcome {
+    let acr = jwt.claim_str("acr").unwrap_or_default();
+    match &jwt.claims["amr"] {
+        Value::Array(list) => match list.as_slice() {
+            [Value::String(method)] if reference_server::entra::satisfies(acr, method) => Outcome::PassNoted(format!("amr [\"{method}\"]")),
+            [Value::String(method)] => Outcome::Fail(format!("amr method \"{method}\" does not satisfy acr \"{acr}\"")),
+            _ => Outcome::Fail(format!("amr holds {} values, not exactly one method: {}", list.len(), jwt.claims["amr"])),
+        },
+        Value::Null => Outcome::Fail("the ID token has no amr".into()),
+        other => Outcome::Fail(format!("amr is {other}, not a JSON array (OIDC Core §2)")),
+    }
+}
+
+/// The `id_token_hint` the RP sends, and the `sub` it names. Entra's: RS256 by the published test
+/// key, its `sub` random per run (Entra's pairwise identifiers are opaque), expired five minutes.
+fn emulated_hint(style: super::HintStyle, reg: &Registration, username: Option<&str>) -> (String, String) {
+    match style {
+        super::HintStyle::Entra => {
+            let now = id_token::now() as u64;
+            let sub = random("", 43);
+            let claims = serde_json::json!({
+                "iss": reference_server::entra::test_issuer(),
+                "aud": reg.client_id,
+                "sub": sub,
+                "oid": uuid_v4(),
+                "tid": reference_server::entra::TEST_TENANT,
+                "preferred_username": username.unwrap_or_default(),
+                "iat": now - 900,
+                "nbf": now - 900,
+                "exp": now - 300,
+                "ver": "2.0",
+            });
+            let jwt = reference_server::entra::test_key()
+                .sign_jwt(reference_server::keys::JwsType::Jwt, &claims)
+                .expect("the published test key signs");
+            (jwt, sub)
+        }
+    }
 }
 
 /// The client the RP is registered as: the target's `[integrations.NAME]`, else the pack's
 /// client role; authenticating at the token endpoint the way the RP does.
 fn registration(ctx: &Context, pack: &Pack) -> Result<Registration, String> {
     let target = &ctx.target;
-    let by_role = match pack.client {
-        Role::Confidential => &target.confidential,
-        Role::OtherConfidential => &target.other_confidential,
-        Role::Public => &target.public,
-        Role::Implicit => &target.implicit,
-    };
+    let by_role = pack.client.and_then(|role| match role {
+        Role::Confidential => target.confidential.as_ref(),
+        Role::OtherConfidential => target.other_confidential.as_ref(),
+        Role::Public => target.public.as_ref(),
+        Role::Implicit => target.implicit.as_ref(),
+    });
     let registered = match target.integrations.get(&pack.integration) {
         Some(Err(why)) => return Err(why.clone()),
         Some(Ok(reg)) => Some(reg),
-        None => by_role.as_ref(),
+        None => by_role,
     };
-    let Some(reg) = registered.cloned() else {
-        return Err(format!(
-            "the target file has no [integrations.{}] registration (nor a [clients.{}] to stand in)",
-            pack.integration,
-            pack.client.name()
-        ));
+    let Some(mut reg) = registered.cloned() else {
+        let stand_in = pack.client.map(|role| format!(" (nor a [clients.{}] to stand in)", role.name())).unwrap_or_default();
+        return Err(format!("the target file has no [integrations.{}] registration{stand_in}", pack.integration));
     };
+    if let Some(uri) = &pack.request.redirect_uri {
+        reg.redirect_uri = Some(uri.clone());
+    }
     // The RP authenticates its own way; a registration made for another method would be refused
     // for a reason of the setup, not of the provider.
     match pack.request.client_auth {

@@ -6,6 +6,7 @@
 //! with the checks no fault kills, each with the reason from `unkilled.toml`.
 
 use crate::conform::{run_suites, start_embedded};
+use crate::engine::Suite;
 use crate::profile::Profile;
 use anyhow::Context as _;
 use reference_server::Config;
@@ -175,9 +176,18 @@ async fn run_one(job: Job) -> anyhow::Result<Vec<CheckResult>> {
     // The runs never compare tokens across servers, and generating the RSA keys afresh would
     // cost ~0.4 s a run.
     let config = Config { shared_process_keys: true, ..job.config };
-    let (server, mut ctx) = start_embedded(config, job.profile).await?;
-    let results = run_suites(&mut ctx, &suites, &scenario_files, None, false).await;
-    server.shutdown().await;
+    // The suites of relying parties that read the provider over https only get a server on https
+    // of their own; the rest keep plain HTTP, as `conform` runs them.
+    let (https, http): (Vec<Suite>, Vec<Suite>) = suites.into_iter().partition(crate::integration::needs_https);
+    let mut results = Vec::new();
+    for (suites, tls) in [(http, None), (https, Some(reference_server::config::Tls::default()))] {
+        if suites.is_empty() {
+            continue;
+        }
+        let (server, mut ctx) = start_embedded(Config { tls, ..config.clone() }, job.profile.clone()).await?;
+        results.extend(run_suites(&mut ctx, &suites, &scenario_files, None, false).await);
+        server.shutdown().await;
+    }
     Ok(results)
 }
 

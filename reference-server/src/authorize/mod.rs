@@ -8,6 +8,7 @@
 pub mod pages;
 pub mod request;
 pub mod respond;
+pub mod second_factor;
 
 use crate::faults::Fault;
 use crate::model::grant::{Authorization, Code, Grant};
@@ -54,6 +55,9 @@ fn authorize(provider: &Provider, headers: &HeaderMap, params: &Params) -> Respo
             return reply_error(&reply_to, provider, error, &description);
         }
     };
+    if let Some(trust) = provider.entra.get(&request.client_id) {
+        return second_factor::start(provider, params, trust, request);
+    }
     let now = now_secs();
     let session = cookies::get(headers, cookies::SESSION).and_then(|id| provider.store.session(id, now).map(|s| (id.to_string(), s)));
     match session {
@@ -175,25 +179,38 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
     if !request.accepts_subject(&user.sub) {
         return deny("the signed-in user is not the one the request asked for (OIDC Core §3.1.2.2)");
     }
-    let requirement = requirement(&provider.config, request, user);
-    if requirement.unsatisfiable {
-        return deny("none of the essential acr values can be satisfied for this user (OIDC Core §5.5.1.1)");
-    }
-    let requested_org = request.org_id.as_ref().filter(|_| !provider.has(Fault::OrgIdIgnored));
-    let org_id = match requested_org {
-        Some(org) if !user.orgs.contains(org) => return deny("the user is not a member of the requested org_id"),
-        Some(org) => Some(org.clone()),
-        None => user.orgs.first().cloned(),
+    let (sub, acr, amr, org_id) = match &request.entra {
+        // Entra's answer: its own `sub` for the user, the acr it asked for, the one method.
+        Some(entra) => {
+            let Some((acr, amr)) = second_factor::answer(provider, request, user) else {
+                return deny("the account can no longer perform a method Entra asked for");
+            };
+            let sub = if provider.has(Fault::EamHintSubIgnored) { user.sub.clone() } else { entra.hint_sub.clone() };
+            (sub, Some(acr), amr, None)
+        }
+        None => {
+            let requirement = requirement(&provider.config, request, user);
+            if requirement.unsatisfiable {
+                return deny("none of the essential acr values can be satisfied for this user (OIDC Core §5.5.1.1)");
+            }
+            let requested_org = request.org_id.as_ref().filter(|_| !provider.has(Fault::OrgIdIgnored));
+            let org_id = match requested_org {
+                Some(org) if !user.orgs.contains(org) => return deny("the user is not a member of the requested org_id"),
+                Some(org) => Some(org.clone()),
+                None => user.orgs.first().cloned(),
+            };
+            (user.sub.clone(), acr_claim(&provider.config, &requirement, &session.amr), amr_claim(&session.amr), org_id)
+        }
     };
     let authz = Authorization {
         client_id: client.client_id.clone(),
-        sub: user.sub.clone(),
+        sub,
         scope: request.scope.clone(),
         resources: request.resources.clone(),
         auth_time: session.auth_time,
         max_age: request.max_age,
-        acr: acr_claim(&provider.config, &requirement, &session.amr),
-        amr: amr_claim(&session.amr),
+        acr,
+        amr,
         org_id,
         claims: request.claims.clone(),
     };

@@ -11,7 +11,7 @@ use super::{finish, proceed};
 use crate::config::User;
 use crate::model::session::{Interaction, Session};
 use crate::provider::Provider;
-use crate::rules::authentication::{may_need_otp, requirement};
+use crate::rules::authentication::{may_need_otp, one_time_code_ok, requirement};
 use crate::util::{constant_time_eq, html_escape, now_secs, random_token};
 use crate::variants::Variant;
 use crate::web::cookies;
@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub(crate) const EXPIRED: &str = "This sign-in page has expired or was already used. Start again from the application.";
 
 /// The interaction named by `interaction_id`, if it is live.
-fn interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(String, Interaction), Response> {
+pub(super) fn interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(String, Interaction), Response> {
     let id = interaction_id.ok_or_else(|| error_page(StatusCode::BAD_REQUEST, EXPIRED))?;
     let found = provider.store.interaction(id, now_secs()).ok_or_else(|| error_page(StatusCode::BAD_REQUEST, EXPIRED))?;
     Ok((id.to_string(), found))
@@ -34,7 +34,7 @@ fn interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(Str
 
 /// A form post must come from the browser that started the interaction (cookie) and from our
 /// own form (CSRF token).
-fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result<(String, Interaction), Response> {
+pub(super) fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result<(String, Interaction), Response> {
     if !crate::web::forms::is_form(headers) {
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
@@ -354,18 +354,8 @@ fn sign_in(
         return Err("This application asked for a different account. Sign in with that account.");
     }
     let needed = requirement(&provider.config, &found.request, user);
-    if needed.methods.iter().any(|m| m == "otp") {
-        let fixed = |given: &str| user.otp.as_deref().is_some_and(|expected| constant_time_eq(given, expected));
-        let totp = |given: &str| {
-            user.totp_secret
-                .as_deref()
-                .and_then(crate::totp::decode_secret)
-                .is_some_and(|secret| crate::totp::verify(&secret, given, now_secs()))
-        };
-        let otp_ok = otp.is_some_and(|given| fixed(given) | totp(given));
-        if !otp_ok {
-            return Err("This sign-in needs your one-time code, and the code given is missing or incorrect.");
-        }
+    if needed.methods.iter().any(|m| m == "otp") && !otp.is_some_and(|given| one_time_code_ok(user, given, now_secs())) {
+        return Err("This sign-in needs your one-time code, and the code given is missing or incorrect.");
     }
     // A fresh session id at every login (no session fixation); the old session ends.
     if let Some(old) = cookies::get(headers, cookies::SESSION) {

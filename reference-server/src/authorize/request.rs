@@ -98,7 +98,7 @@ fn validate_after_redirect_uri(
     }
     let nonce = check_nonce(settings, params, response_type)?;
     let code_challenge = check_pkce(settings, client, params, response_type)?;
-    check_unsupported_parameters(settings, params)?;
+    check_unsupported_parameters(settings, client, params)?;
     let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
     let claims = if settings.has(Fault::ClaimsParameterIgnored) { None } else { check_claims(settings, params)? };
@@ -122,6 +122,7 @@ fn validate_after_redirect_uri(
         claims,
         resources,
         org_id: params.get("org_id").map(str::to_string),
+        entra: None,
     })
 }
 
@@ -388,11 +389,13 @@ const KNOWN_PARAMETERS: [&str; 23] = [
 /// The profile's unsupported parameters: ignored, or `invalid_request` in strict mode.
 pub const UNSUPPORTED_PARAMETERS: [&str; 3] = ["display", "id_token_hint", "ui_locales"];
 
-fn check_unsupported_parameters(settings: &Settings, params: &Params) -> StepResult<()> {
+fn check_unsupported_parameters(settings: &Settings, client: &Client, params: &Params) -> StepResult<()> {
     if !settings.config.strict {
         return Ok(());
     }
-    match UNSUPPORTED_PARAMETERS.iter().find(|p| params.contains(p)) {
+    // Microsoft Entra's requests name their user in the hint, which the server reads (`entra`).
+    let consumed = |p: &&&str| client.entra.is_some() && **p == "id_token_hint";
+    match UNSUPPORTED_PARAMETERS.iter().filter(|p| !consumed(p)).find(|p| params.contains(p)) {
         Some(p) => invalid_request(format!("parameter {p} is not supported by this server")),
         None => Ok(()),
     }

@@ -61,6 +61,18 @@ pub struct AuthRequest {
     /// RFC 8707 §2.1: the resource servers the grant will cover, in order, without repeats.
     pub resources: Vec<String>,
     pub org_id: Option<String>,
+    /// Microsoft Entra's request as an External Authentication Method: whom its verified
+    /// `id_token_hint` names (`entra`); set by the authorization endpoint, never by a parameter.
+    pub entra: Option<EntraLogin>,
+}
+
+/// The user an Entra `id_token_hint` names, once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraLogin {
+    /// Entra's `sub` for the user, which the ID token answers with.
+    pub hint_sub: String,
+    /// This server's account for the user (its `sub`).
+    pub user_sub: String,
 }
 
 impl AuthRequest {

@@ -48,6 +48,15 @@ pub fn may_need_otp(config: &Config, request: &AuthRequest) -> bool {
             .any(|l| l.methods.iter().any(|m| m == "otp"))
 }
 
+/// Whether `given` is the user's one-time code: the fixed code, or the current RFC 6238 code of
+/// its TOTP secret.
+pub fn one_time_code_ok(user: &User, given: &str, now: u64) -> bool {
+    let fixed = user.otp.as_deref().is_some_and(|expected| crate::util::constant_time_eq(given, expected));
+    let totp =
+        user.totp_secret.as_deref().and_then(crate::totp::decode_secret).is_some_and(|secret| crate::totp::verify(&secret, given, now));
+    fixed | totp
+}
+
 /// RFC 8176 §2: `mfa` is added when more than one factor was used.
 pub fn amr_claim(performed: &[String]) -> Vec<String> {
     let mut amr = performed.to_vec();

@@ -453,6 +453,7 @@ mod tests {
             claims: None,
             resources: Vec::new(),
             org_id: None,
+            entra: None,
         };
         Interaction { request, csrf: "c".into(), session: None, expires }
     }

@@ -7,9 +7,9 @@ use std::path::Path;
 
 const ENDPOINTS: [&str; 7] = ["authorize", "token", "userinfo", "revocation", "logout", "discovery", "admin"];
 /// Everything below the endpoints, lowest first.
-const LOWER: [&str; 15] = [
-    "error", "util", "totp", "faults", "variants", "config", "settings", "model", "web", "rules", "store", "keys", "provider", "tokens",
-    "edge",
+const LOWER: [&str; 17] = [
+    "error", "util", "totp", "faults", "variants", "config", "settings", "model", "web", "rules", "store", "keys", "entra", "provider",
+    "tokens", "tls", "edge",
 ];
 
 /// The top-level module a source file belongs to (`store/handles.rs` -> `store`).

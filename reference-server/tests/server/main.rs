@@ -8,6 +8,7 @@ mod client_credentials;
 mod code_flow;
 mod discovery;
 mod edge;
+mod entra;
 mod errors;
 mod fuzz;
 mod implicit;

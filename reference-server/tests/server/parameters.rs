@@ -85,9 +85,18 @@ async fn acr_values_asks_for_the_second_factor_and_sets_acr_and_amr() {
     assert_eq!(id["amr"], json!(["otp", "pwd", "mfa"]));
 }
 
+/// The default configuration with bob's TOTP (his second factor) taken away.
+fn bob_with_password_only() -> reference_server::Config {
+    let mut config = reference_server::Config::default();
+    let bob = config.users.iter_mut().find(|u| u.username == BOB.0).expect("bob");
+    bob.methods = vec!["pwd".into()];
+    bob.totp_secret = None;
+    config
+}
+
 #[tokio::test]
 async fn acr_is_the_first_requested_value_the_user_can_satisfy() {
-    let rig = rig().await;
+    let rig = rig_with(bob_with_password_only()).await;
     let id = id_token_claims(&rig, &[("acr_values", "urn:idaas:acr:mfa urn:idaas:acr:password")], BOB, None).await;
     assert_eq!(id["acr"], "urn:idaas:acr:password", "bob has no second factor");
     assert_eq!(id["amr"], json!(["pwd"]));
@@ -95,7 +104,7 @@ async fn acr_is_the_first_requested_value_the_user_can_satisfy() {
 
 #[tokio::test]
 async fn an_essential_acr_the_user_cannot_meet_fails_the_login() {
-    let rig = rig().await;
+    let rig = rig_with(bob_with_password_only()).await;
     let claims = json!({"id_token": {"acr": {"essential": true, "values": ["urn:idaas:acr:mfa"]}}}).to_string();
     let result = rig.browser().flow(&web(&[("claims", &claims)]), BOB, None).await;
     assert_eq!(result.param("error"), "access_denied");

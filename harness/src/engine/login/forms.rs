@@ -47,6 +47,9 @@ pub(super) fn on_page(page_url: &url::Url, body: &str, redirect_uri: &str, creds
     if let Some(form) = login_form(&forms, creds.config) {
         return sign_in(page_url, form, creds);
     }
+    if let Some(form) = forms.iter().find(|f| is_one_time_code_form(f, creds)) {
+        return second_factor(page_url, form, creds);
+    }
     if let Some((form, username_field)) = identifier_form(&forms, creds) {
         let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
         let prefilled_username = form.value_of(&username_field);
@@ -83,6 +86,29 @@ fn sign_in(page_url: &url::Url, form: &Form, creds: &Credentials<'_>) -> Result<
     let user = creds.user.ok_or("the target shows a login page but the target file names no test user")?;
     let (fields, prefilled_username) = login_fields(form, user, creds)?;
     Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username })
+}
+
+/// A second-factor page (the user is already known, as when Microsoft Entra sends its user to an
+/// External Authentication Method): no password, and one editable text field, the one-time code.
+fn is_one_time_code_form(form: &Form, creds: &Credentials<'_>) -> bool {
+    let texts: Vec<(&str, &str, bool)> = form.texts().filter(|(name, _, _)| !creds.extra.contains_key(*name)).collect();
+    form.passwords().is_empty()
+        && !form.other_purpose()
+        && matches!(texts.as_slice(), [(name, autocomplete, _)] if is_one_time_code(name, autocomplete))
+}
+
+/// A one-time-code field: `autocomplete="one-time-code"` (HTML §4.10.18.7.2) or named `otp` / `totp`.
+fn is_one_time_code(name: &str, autocomplete: &str) -> bool {
+    autocomplete.contains("one-time-code") || ["otp", "totp"].contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Fills the one-time code of a second-factor page with the test user's current TOTP code.
+fn second_factor(page_url: &url::Url, form: &Form, creds: &Credentials<'_>) -> Result<PageAction, String> {
+    let user = creds.user.ok_or("the target asks for a one-time code but the target file names no test user")?;
+    let fill = totp_fill(form, user, creds, crate::engine::id_token::now() as u64)
+        .ok_or("the target asks for a one-time code: set user.totp_secret_env in the target file to the test user's TOTP secret")?;
+    let fields = form.fields(&[fill], form.default_button());
+    Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username: None })
 }
 
 /// A form as a browser sees it: its successful controls in tree order, and its submit buttons.
@@ -436,8 +462,7 @@ fn login_fields(form: &Form, user: &TestUser, creds: &Credentials<'_>) -> Result
 fn totp_fill(form: &Form, user: &TestUser, creds: &Credentials<'_>, now: u64) -> Option<(String, String)> {
     let secret = reference_server::totp::decode_secret(user.totp.as_ref()?.expose())?;
     let (name, _, _) = form.texts().find(|(name, autocomplete, _)| {
-        let looks = autocomplete.contains("one-time-code") || ["otp", "totp"].contains(&name.to_ascii_lowercase().as_str());
-        looks && !creds.extra.contains_key(*name) && crate::redact::is_secret_name(name)
+        is_one_time_code(name, autocomplete) && !creds.extra.contains_key(*name) && crate::redact::is_secret_name(name)
     })?;
     Some((name.to_string(), reference_server::totp::code(&secret, now)))
 }
@@ -591,6 +616,28 @@ mod tests {
             form(r#"<form><input type="password" name="password"><input name="verification" autocomplete="one-time-code"></form>"#);
         assert_eq!(totp_fill(&unknown, &user, &creds(&config, &extra), now), None);
         assert_eq!(totp_fill(&f, &alice(), &creds(&config, &extra), now), None, "no secret, no code");
+    }
+
+    #[test]
+    fn a_second_factor_page_gets_the_current_code_and_nothing_else() {
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let user = TestUser { totp: Some(Secret::new(secret)), ..alice() };
+        let config = LoginConfig::default();
+        let extra = BTreeMap::new();
+        let with_totp = Credentials { user: Some(&user), ..creds(&config, &extra) };
+        let page = r#"<form method="post" action="/second-factor"><input type="hidden" name="csrf" value="c">
+            <input type="text" name="otp" autocomplete="one-time-code"><button type="submit">Verify</button></form>"#;
+        let url = url::Url::parse("https://idp.example.test/second-factor?interaction=i").unwrap();
+        let PageAction::Login { submit, .. } = on_page(&url, page, "https://rp.example.test/cb", &with_totp).unwrap() else {
+            panic!("a login")
+        };
+        let fields: BTreeMap<String, String> = submit.fields.into_iter().collect();
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["csrf", "otp"]);
+        assert_eq!(fields["otp"].len(), 6);
+        let plain = alice();
+        let without = Credentials { user: Some(&plain), ..creds(&config, &extra) };
+        let e = on_page(&url, page, "https://rp.example.test/cb", &without).err().expect("no secret");
+        assert!(e.contains("totp_secret_env"), "{e}");
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
