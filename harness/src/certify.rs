@@ -11,7 +11,7 @@ use std::time::Duration;
 #[derive(clap::Args)]
 pub struct CertifyArgs {
     /// The relying party to certify for (`--list` prints the packs).
-    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "entra_test_jwks"])]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "entra_test_jwks", "custom_control_json"])]
     integration: Option<String>,
     /// Print every integration pack with its rules, and exit.
     #[arg(long)]
@@ -20,6 +20,10 @@ pub struct CertifyArgs {
     /// under test trusts for `entra-eam` hints), and exit.
     #[arg(long)]
     entra_test_jwks: bool,
+    /// Print the Conditional Access custom control's JSON (ca-custom-controls) for --target and
+    /// the client id of its `[integrations.ca-custom-controls]` in --target-config, and exit.
+    #[arg(long, requires = "target_config")]
+    custom_control_json: bool,
     /// Issuer URL of the deployment to certify. Without it, the embedded reference server is
     /// started and certified.
     #[arg(long, value_name = "ISSUER_URL")]
@@ -63,6 +67,9 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&jwks)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if args.custom_control_json {
+        return custom_control_json(&args);
+    }
     let name = args.integration.as_deref().unwrap_or_default();
     let pack = integration::find(name).map_err(anyhow::Error::msg)?;
     let certification = reports::Certification {
@@ -89,4 +96,22 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         ca_file: args.ca_file,
     };
     crate::conform::run_as(conform, Some(certification))
+}
+
+/// `--custom-control-json`: what the Entra administrator pastes into Conditional Access for the
+/// target's custom-control application.
+fn custom_control_json(args: &CertifyArgs) -> anyhow::Result<ExitCode> {
+    let pack = integration::find("ca-custom-controls").map_err(anyhow::Error::msg)?;
+    let (Some(issuer), Some(path)) = (&args.target, &args.target_config) else {
+        anyhow::bail!("--custom-control-json needs --target (the issuer) and --target-config");
+    };
+    let target = crate::target::Target::from_file(path, |var| std::env::var(var).ok())?;
+    let client_id = match target.integrations.get(&pack.integration) {
+        Some(Ok(reg)) => reg.client_id.clone(),
+        Some(Err(why)) => anyhow::bail!("{why}"),
+        None => anyhow::bail!("the target file has no [integrations.{}] naming the application's client_id", pack.integration),
+    };
+    let control = pack.custom_control(issuer, &client_id).expect("the ca-custom-controls pack names its control");
+    println!("{}", serde_json::to_string_pretty(&control)?);
+    Ok(ExitCode::SUCCESS)
 }

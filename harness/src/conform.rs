@@ -206,7 +206,8 @@ async fn conform(
     // Listening from the start: a signal during the preflight stops the run once it begins.
     let mut stop = std::pin::pin!(stop_requested(args.timeout)?);
     let mut config = embedded_config(&args.fault, &args.variant)?;
-    // A relying party that reads the provider over https only gets an embedded server on https.
+    // A relying party that reads the provider over https only gets an embedded server on https,
+    // for the whole run (the kill matrix gives such packs a server of their own instead).
     if selected.iter().any(crate::integration::needs_https) {
         config.tls = Some(reference_server::config::Tls::default());
     }
@@ -416,7 +417,7 @@ pub async fn start_embedded(config: reference_server::Config, profile: Profile) 
     let mut secrets = embedded_secrets(&config);
     let server = reference_server::start(config).await.context("starting the embedded reference server")?;
     secrets.push(server.admin_token().to_string());
-    // Over HTTPS the harness trusts exactly the server's self-signed certificate.
+    // Over HTTPS the harness trusts the server's self-signed certificate (and the system's roots).
     let settings = match server.certificate_pem() {
         Some(pem) => ClientSettings::trusting(pem).map_err(|e| anyhow::anyhow!("the embedded server's certificate: {e}"))?,
         None => ClientSettings::default(),

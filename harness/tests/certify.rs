@@ -6,7 +6,7 @@ use reports::{Report, Verdict};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oidc-harness");
-const PACKS: [&str; 5] = ["entra-eam", "salesforce", "forgerock", "connectwise-home", "generic"];
+const PACKS: [&str; 6] = ["entra-eam", "ca-custom-controls", "salesforce", "forgerock", "connectwise-home", "generic"];
 
 fn temp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("oidc-harness-certify-{}-{name}", std::process::id()));
@@ -59,6 +59,11 @@ fn a_pack_fails_the_rule_its_relying_party_applies_and_only_that_one() {
         ("entra-eam", "eam-amr-two-methods", "entra-eam.amr"),
         ("entra-eam", "eam-acr-unrequested", "entra-eam.acr"),
         ("entra-eam", "x5c-missing", "entra-eam.x5c"),
+        ("entra-eam", "eam-id-token-es256", "entra-eam.rs256"),
+        ("ca-custom-controls", "control-claim-missing", "ca-custom-controls.control-claims"),
+        ("ca-custom-controls", "eam-hint-sub-ignored", "ca-custom-controls.sub"),
+        ("entra-eam", "eam-hint-unverified", "entra-eam.hint-verified"),
+        ("ca-custom-controls", "eam-hint-unverified", "ca-custom-controls.hint-verified"),
     ] {
         let (out, report, _) = certify(pack, &["--fault", fault]);
         assert_eq!(out.status.code(), Some(1), "{pack} with {fault}: {}", String::from_utf8_lossy(&out.stderr));
@@ -216,6 +221,31 @@ async fn a_plain_http_provider_fails_only_entras_https_rule() {
     assert_eq!(failed, ["entra-eam.discovery-url"], "{stderr}");
     let check = report.checks.iter().find(|c| c.id == "entra-eam.discovery-url").unwrap();
     assert!(check.detail.contains("is not https"), "{}", check.detail);
+}
+
+#[test]
+fn the_custom_control_json_names_the_target_its_application_and_the_controls_claim() {
+    let dir = temp("custom-control-json");
+    let file = dir.join("target.toml");
+    std::fs::write(&file, "[integrations.ca-custom-controls]\nclient_id = \"cc-app\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["certify", "--custom-control-json", "--target", "https://idp.example.test/oauth", "--target-config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let control: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(control["ClientId"], "cc-app");
+    assert_eq!(control["DiscoveryUrl"], "https://idp.example.test/oauth/.well-known/openid-configuration");
+    assert_eq!(control["Controls"][0]["ClaimsRequested"][0], serde_json::json!({"Type": "CustomMfa", "Value": "MfaDone", "Values": null}));
+    std::fs::write(&file, "[integrations.salesforce]\nclient_id = \"sf\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["certify", "--custom-control-json", "--target", "https://idp.example.test", "--target-config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[integrations.ca-custom-controls]"));
 }
 
 #[test]

@@ -14,7 +14,18 @@ fn print_default_config_is_valid_toml_the_server_accepts() {
     let ids: Vec<_> = config.clients.iter().map(|c| c.client_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["web-app", "web-app-post", "spa-app", "service-client", "salesforce", "forgerock", "connectwise-home", "entra-eam", "generic-app"]
+        [
+            "web-app",
+            "web-app-post",
+            "spa-app",
+            "service-client",
+            "salesforce",
+            "forgerock",
+            "connectwise-home",
+            "entra-eam",
+            "ca-custom-controls",
+            "generic-app"
+        ]
     );
     assert_eq!(config.users.len(), 2);
     assert_eq!(config.orgs.len(), 2);

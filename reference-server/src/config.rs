@@ -410,11 +410,19 @@ pub struct EntraApp {
     /// of the harness's emulated Entra when absent (`entra::TEST_KEY_PEM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint_jwks_file: Option<std::path::PathBuf>,
+    /// A Conditional Access custom control instead of an External Authentication Method: the
+    /// claims the ID token carries once the second factor passed, when Entra's `claims` request
+    /// asks for them (e.g. `{ CustomMfa = "MfaDone" }`). Empty for an EAM, which answers with
+    /// `acr` and `amr`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub control_claims: std::collections::BTreeMap<String, String>,
 }
 
 impl EntraApp {
     /// Where Entra takes an EAM's answer: the redirect URI of every EAM application.
     pub const REDIRECT_URI: &str = "https://login.microsoftonline.com/common/federation/externalauthprovider";
+    /// Where Entra takes a Conditional Access custom control's answer.
+    pub const CUSTOM_CONTROLS_REDIRECT_URI: &str = "https://login.microsoftonline.com/common/federation/OAuth2Claims";
     /// The tenant of the harness's emulated Entra (made up: no real tenant).
     pub const TEST_TENANT: &str = "0e1d0c7a-5eaa-4a11-9e5e-000000000eaa";
 
@@ -425,6 +433,7 @@ impl EntraApp {
             hint_issuer: format!("https://login.microsoftonline.com/{}/v2.0", EntraApp::TEST_TENANT),
             hint_audience: None,
             hint_jwks_file: None,
+            control_claims: Default::default(),
         }
     }
 }
@@ -748,6 +757,12 @@ impl Config {
                     "Entra asks for an id_token by form post: an entra client has grant_types = [\"implicit\"]",
                 ));
             }
+            if entra.hint_jwks_file.is_none() && entra.hint_issuer != EntraApp::emulated().hint_issuer {
+                return Err(invalid(
+                    key("entra.hint_jwks_file"),
+                    "required for a real tenant: the published test key is trusted for the emulated tenant's issuer only",
+                ));
+            }
             if !entra.hint_issuer.starts_with("https://") {
                 return Err(invalid(
                     key("entra.hint_issuer"),
@@ -961,6 +976,29 @@ impl Default for Config {
                     consent: false,
                     always_issue_refresh_token: false,
                     entra: Some(EntraApp::emulated()),
+                },
+                // Microsoft Entra ID's Conditional Access, calling this server for a custom control
+                // (CustomMfa = MfaDone) with hints from the harness's emulated tenant.
+                Client {
+                    client_id: "ca-custom-controls".into(),
+                    client_secret: None,
+                    client_type: ClientType::Public,
+                    auth_method: AuthMethod::None,
+                    grant_types: vec![GrantType::Implicit],
+                    redirect_uris: vec![EntraApp::CUSTOM_CONTROLS_REDIRECT_URI.into()],
+                    post_logout_redirect_uris: vec![],
+                    scopes: scopes(&["openid"]),
+                    resources: vec![],
+                    default_resource: None,
+                    id_token_signing_alg: Alg::RS256,
+                    access_token_signing_alg: Alg::RS256,
+                    require_pkce: false,
+                    consent: false,
+                    always_issue_refresh_token: false,
+                    entra: Some(EntraApp {
+                        control_claims: [("CustomMfa".to_string(), "MfaDone".to_string())].into(),
+                        ..EntraApp::emulated()
+                    }),
                 },
                 Client {
                     client_id: "generic-app".into(),

@@ -145,6 +145,8 @@ pub fn metadata(provider: &Provider) -> Value {
     if config.clients.iter().any(|c| c.entra.is_some()) {
         acr_values.push(crate::entra::ACR_POSSESSION_OR_INHERENCE);
     }
+    let response_types: &[&str] =
+        if provider.has(Fault::IdTokenResponseTypeUnlisted) { &["code"] } else { &["code", "id_token", "id_token token"] };
     let claim_types: &[&str] = if provider.has(Fault::ClaimTypesWithoutNormal) { &["aggregated", "distributed"] } else { &["normal"] };
     let mut auth_methods: Vec<&str> =
         config.clients.iter().map(|c| c.auth_method).filter(|m| *m != AuthMethod::None).map(AuthMethod::as_str).collect();
@@ -161,7 +163,7 @@ pub fn metadata(provider: &Provider) -> Value {
         "revocation_endpoint": provider.endpoint("/revoke"),
         "end_session_endpoint": provider.endpoint("/logout"),
         "scopes_supported": scopes,
-        "response_types_supported": ["code", "id_token", "id_token token"],
+        "response_types_supported": response_types,
         // The profile keeps Implicit for OIDC only and deprecates it (RFC 9700 §2.1.2).
         "x_deprecated_response_types": ["id_token", "id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],

@@ -100,6 +100,9 @@ pub enum Fault {
     EamIdTokenEs256,
     OpenidScopeUnlisted,
     ClaimTypesWithoutNormal,
+    ControlClaimMissing,
+    EamHintUnverified,
+    IdTokenResponseTypeUnlisted,
 }
 
 /// One entry of the catalog: the fault, its name on the command line, what it does, the rule it
@@ -434,6 +437,24 @@ pub const CATALOG: &[Entry] = &[
         "claim-types-without-normal",
         "discovery's claim_types_supported lists aggregated and distributed but not normal",
         "OIDC Discovery §3, OIDC Core §5.6",
+    ),
+    entry(
+        Fault::ControlClaimMissing,
+        "control-claim-missing",
+        "the ID token for a Conditional Access custom control lacks the control's claim",
+        "OIDC Core §5.5.1 (essential claims), Entra custom controls: ClaimsRequested",
+    ),
+    entry(
+        Fault::EamHintUnverified,
+        "eam-hint-unverified",
+        "Entra's id_token_hint is taken without checking its signature",
+        "Entra EAM: validate the hint's signature against Entra's keys",
+    ),
+    entry(
+        Fault::IdTokenResponseTypeUnlisted,
+        "id-token-response-type-unlisted",
+        "discovery's response_types_supported lists code only (id_token still works)",
+        "OIDC Discovery §3 (response_types_supported)",
     ),
 ];
 

@@ -35,6 +35,11 @@ pub struct AccessTokenDescription {
 pub struct IdTokenContext<'a> {
     pub nonce: Option<&'a str>,
     pub access_token: Option<&'a str>,
+    /// The `sub` to answer with when it is not the account's: the one Entra's hint names
+    /// (`entra`).
+    pub subject: Option<&'a str>,
+    /// A Conditional Access custom control's claims (`entra`), each a string.
+    pub control_claims: &'a [(String, String)],
 }
 
 /// OIDC Core §3.1.3.6 / §3.2.2.9: the left half of the hash of the ASCII value, with the hash
@@ -110,8 +115,9 @@ impl Provider {
         let mut claims = crate::rules::claims::user_claims(user, &authz.scope, authz.claims.as_ref().map(|c| &c.id_token));
         let iss = if self.has(Fault::WrongIssInIdToken) { format!("{}/", self.issuer) } else { self.issuer.clone() };
         claims.insert("iss".into(), json!(iss));
-        // The authorization's subject: the account's, or the one Entra named (`entra`).
-        let sub = if self.has(Fault::SubNotStable) { format!("{}.{}", authz.sub, random_token()) } else { authz.sub.clone() };
+        // The account's subject, or the one Entra named (`entra`).
+        let subject = ctx.subject.unwrap_or(&authz.sub);
+        let sub = if self.has(Fault::SubNotStable) { format!("{subject}.{}", random_token()) } else { subject.to_string() };
         claims.insert("sub".into(), json!(sub));
         let aud = if self.has(Fault::AudMissingClient) { "oidc-harness-another-client" } else { client.client_id.as_str() };
         claims.insert("aud".into(), self.id_token_audience(client, aud));
@@ -139,6 +145,9 @@ impl Provider {
         }
         if self.has(Fault::AcrUnlisted) {
             claims.insert("acr".into(), json!("urn:oidc-harness:acr:unlisted"));
+        }
+        for (name, value) in ctx.control_claims {
+            claims.insert(name.clone(), json!(value));
         }
         if let Some(nonce) = ctx.nonce.filter(|_| !self.has(Fault::NonceDropped)) {
             claims.insert("nonce".into(), json!(nonce));

@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 pub const PREFIX: &str = "integration:";
 
 /// The packs, embedded so the binary works from any directory; `certify --list` order.
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 6] = [
     ("scenarios/integrations/entra-eam.toml", include_str!("../../../scenarios/integrations/entra-eam.toml")),
+    ("scenarios/integrations/ca-custom-controls.toml", include_str!("../../../scenarios/integrations/ca-custom-controls.toml")),
     ("scenarios/integrations/salesforce.toml", include_str!("../../../scenarios/integrations/salesforce.toml")),
     ("scenarios/integrations/forgerock.toml", include_str!("../../../scenarios/integrations/forgerock.toml")),
     ("scenarios/integrations/connectwise-home.toml", include_str!("../../../scenarios/integrations/connectwise-home.toml")),
@@ -101,6 +102,9 @@ pub struct Request {
     pub redirect_uri: Option<String>,
     /// An `id_token_hint` the RP sends naming the test user.
     pub id_token_hint: Option<HintStyle>,
+    /// A Microsoft Conditional Access custom control: its name; its claims are the essential
+    /// claims of `params.claims` (see `Pack::custom_control`).
+    pub custom_control: Option<String>,
 }
 
 /// Who signs the `id_token_hint` the RP sends, and how.
@@ -150,6 +154,11 @@ impl Request {
         }
         if let Some(uri) = &self.redirect_uri {
             out.push(format!("redirect_uri={uri}"));
+        }
+        if let Some(control) = &self.custom_control {
+            out.push(format!(
+                "the custom control \"{control}\" (its JSON for Entra: oidc-harness certify --custom-control-json --target ISSUER --target-config FILE)"
+            ));
         }
         if self.id_token_hint == Some(HintStyle::Entra) {
             out.push(format!(
@@ -270,6 +279,11 @@ pub enum Test {
     /// `amr` is a JSON array of exactly one method, one that satisfies the `acr` (Microsoft
     /// Entra's possession and inherence methods).
     AmrOneMethod,
+    /// Every essential claim of the `claims` request is in the ID token with a requested value.
+    ClaimsRequested,
+    /// The same request with its `id_token_hint` signed by an untrusted key is refused (after the
+    /// real one completed).
+    HintVerified,
 }
 
 impl Test {
@@ -292,6 +306,8 @@ impl Test {
             Test::HintSubject => "hint_subject",
             Test::AcrRequested => "acr_requested",
             Test::AmrOneMethod => "amr_one_method",
+            Test::ClaimsRequested => "claims_requested",
+            Test::HintVerified => "hint_verified",
         }
     }
 }
@@ -311,9 +327,50 @@ impl Pack {
     /// The `acr` values the request's `claims` parameter asks for in the ID token (OIDC Core
     /// §5.5.1.1).
     pub fn requested_acr(&self) -> Vec<String> {
+        self.requested_values("acr")
+    }
+
+    /// The `amr` values the request's `claims` parameter asks for in the ID token.
+    pub fn requested_amr(&self) -> Vec<String> {
+        self.requested_values("amr")
+    }
+
+    fn requested_values(&self, claim: &str) -> Vec<String> {
+        self.essential_claims().into_iter().find(|(name, _)| name == claim).map(|(_, values)| values).unwrap_or_default()
+    }
+
+    /// The claims the request's `claims` parameter asks for in the ID token as essential (OIDC
+    /// Core §5.5.1), each with the values it may have (`value`, or `values`; none: any value).
+    pub fn essential_claims(&self) -> Vec<(String, Vec<String>)> {
         let claims = self.request.params.get("claims").and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
-        let values = claims.as_ref().and_then(|c| c["id_token"]["acr"]["values"].as_array().cloned()).unwrap_or_default();
-        values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        let Some(id_token) = claims.as_ref().and_then(|c| c["id_token"].as_object()) else { return Vec::new() };
+        id_token
+            .iter()
+            .filter(|(_, spec)| spec["essential"] == true)
+            .map(|(name, spec)| {
+                let values = spec["values"].as_array().cloned().unwrap_or_default().into_iter().chain(spec.get("value").cloned());
+                (name.clone(), values.filter_map(|v| v.as_str().map(str::to_string)).collect())
+            })
+            .collect()
+    }
+
+    /// The custom control's JSON an Entra administrator pastes into Conditional Access (its
+    /// `Controls` are the essential claims of the request, each with its first value), for the
+    /// provider at `issuer` and its application `client_id`.
+    pub fn custom_control(&self, issuer: &str, client_id: &str) -> Option<serde_json::Value> {
+        let name = self.request.custom_control.as_ref()?;
+        let essential = self.essential_claims();
+        let claims: Vec<serde_json::Value> =
+            essential.iter().map(|(claim, values)| serde_json::json!({ "Type": claim, "Value": values.first(), "Values": null })).collect();
+        // The control is known to Entra by its first claim's type, as Microsoft's examples name it.
+        let id = essential.first().map(|(claim, _)| claim.as_str());
+        Some(serde_json::json!({
+            "Name": name,
+            "AppId": client_id,
+            "ClientId": client_id,
+            "DiscoveryUrl": format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')),
+            "Controls": [{ "Id": id, "Name": name, "ClaimsRequested": claims }],
+        }))
     }
 
     /// The rule of `test`, when the pack has one (`parse` allows one per check but
@@ -434,8 +491,11 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
         if matches!(rule.check, Test::DiscoveryValues | Test::IdTokenAlg) == rule.values.is_empty() {
             return problem(format!("{at}: `values` is for discovery_values and id_token_alg, which need it"));
         }
-        if rule.check == Test::HintSubject && request.id_token_hint.is_none() {
+        if matches!(rule.check, Test::HintSubject | Test::HintVerified) && request.id_token_hint.is_none() {
             return problem(format!("{at}: the request sends no id_token_hint (set request.id_token_hint)"));
+        }
+        if rule.check == Test::ClaimsRequested && pack.essential_claims().is_empty() {
+            return problem(format!("{at}: claims_requested needs request.params.claims asking for essential id_token claims"));
         }
         if matches!(rule.check, Test::AcrRequested | Test::AmrOneMethod) && pack.requested_acr().is_empty() {
             return problem(format!(
@@ -466,6 +526,11 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
         if rule.check == Test::AccessTokenAudience && !pack.request.audience {
             return problem(format!("{at}: the request names no audience (set request.audience = true)"));
         }
+    }
+    if request.custom_control.is_some() && pack.essential_claims().is_empty() {
+        return problem(
+            "request.custom_control: the control's claims are the essential claims of request.params.claims, and it asks for none".into(),
+        );
     }
     if !code && (request.pkce || request.client_auth.is_some() || request.userinfo.is_some()) {
         return problem("pkce, client_auth and userinfo are for the code flow".into());
@@ -519,7 +584,7 @@ mod tests {
     fn the_embedded_packs_parse_and_each_has_its_login_rule() {
         let packs = packs();
         let names: Vec<&str> = packs.iter().map(|p| p.integration.as_str()).collect();
-        assert_eq!(names, ["entra-eam", "salesforce", "forgerock", "connectwise-home", "generic"]);
+        assert_eq!(names, ["entra-eam", "ca-custom-controls", "salesforce", "forgerock", "connectwise-home", "generic"]);
         for pack in packs {
             assert!(pack.rule(Test::Completes).is_some(), "{}", pack.integration);
             assert_eq!(pack.suite().name, format!("integration:{}", pack.integration));
@@ -571,6 +636,8 @@ mod tests {
     #[test]
     fn find_names_the_packs_when_the_name_is_unknown() {
         assert_eq!(find("forgerock").expect("known").integration, "forgerock");
-        assert!(find("okta").expect_err("unknown").contains("entra-eam, salesforce, forgerock, connectwise-home, generic"));
+        assert!(
+            find("okta").expect_err("unknown").contains("entra-eam, ca-custom-controls, salesforce, forgerock, connectwise-home, generic")
+        );
     }
 }

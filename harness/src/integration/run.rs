@@ -70,15 +70,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
     if let Some((hint, _)) = &hint {
         params.push(("id_token_hint", hint));
     }
-    let browser = ctx.http.browser();
-    let drive = match request.method {
-        super::Method::Get => authorize(ctx, &browser, &reg, &params).await,
-        super::Method::Post => authorize_by_post(ctx, &browser, &reg, &params).await,
-    };
-    let (flow, arrival): (Vec<Exchange>, Got<Arrival>) = match drive {
-        Ok(drive) => (drive.exchanges, drive.result),
-        Err(why) => (Vec::new(), Err(why)),
-    };
+    let (flow, arrival) = send(ctx, request.method, &reg, &params).await;
     let last: Vec<&Exchange> = flow.last().into_iter().collect();
     let wanted = request.response_type.as_str();
     let arrival = arrival.and_then(|a| match a.params.contains_key(wanted) {
@@ -101,6 +93,14 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
             _ => continue,
         };
         judge.record(run, rule, &last, outcome);
+    }
+    if let (Some(rule), Some((hint, _))) = (pack.rule(Test::HintVerified), &hint) {
+        let (evidence, outcome) = match &arrival {
+            Ok(_) => forged_hint_refused(ctx, request.method, &reg, &params, hint).await,
+            Err(why) => (Vec::new(), judge.blocked(Test::Completes, why)),
+        };
+        let evidence: Vec<&Exchange> = evidence.iter().collect();
+        judge.record(run, rule, &evidence, outcome);
     }
     let arrival = match arrival {
         Ok(arrival) => arrival,
@@ -211,13 +211,15 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
             (Test::AmrOneMethod, Ok(jwt)) if matches!(acr_requested(jwt, &pack.requested_acr()), Outcome::Fail(_)) => {
                 judge.blocked(Test::AcrRequested, "the ID token's acr is not one the RP asked for")
             }
-            (Test::AmrOneMethod, Ok(jwt)) => amr_one_method(jwt),
+            (Test::AmrOneMethod, Ok(jwt)) => amr_one_method(jwt, &pack.requested_amr()),
+            (Test::ClaimsRequested, Ok(jwt)) => claims_requested(jwt, &pack.essential_claims()),
             (Test::IdToken, Err(outcome)) => outcome.clone(),
             // Judged by the id_token rule (every pack that reads the ID token has one, `parse`
             // says so).
-            (Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod, Err(_)) => {
-                judge.blocked(Test::IdToken, "no ID token to read")
-            }
+            (
+                Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod | Test::ClaimsRequested,
+                Err(_),
+            ) => judge.blocked(Test::IdToken, "no ID token to read"),
             _ => continue,
         };
         judge.record(run, rule, &ev, outcome);
@@ -289,6 +291,7 @@ fn later_phase(test: Test) -> bool {
             | Test::HintSubject
             | Test::AcrRequested
             | Test::AmrOneMethod
+            | Test::ClaimsRequested
     )
 }
 
@@ -312,7 +315,18 @@ async fn judge_discovery(ctx: &Context, run: &mut Run, judge: &Judge<'_>) {
             }
             (_, None) => unread(),
             (Test::DiscoveryHas, Some(doc)) => has_members(doc, &rule.members, "discovery"),
-            (Test::DiscoveryValues, Some(doc)) => has_values(doc, rule),
+            // A member a discovery_has rule requires was failed there: blocked by it, not failed twice.
+            (Test::DiscoveryValues, Some(doc)) => match judge
+                .pack
+                .rules
+                .iter()
+                .find(|r| r.check == Test::DiscoveryHas && r.members.iter().any(|m| Some(m.as_str()) == rule.member.as_deref()))
+            {
+                Some(has) if doc.get(rule.member.as_deref().unwrap_or_default()).is_none_or(Value::is_null) => {
+                    Outcome::blocked_by(judge.check(has), format!("discovery has no {}", rule.member.as_deref().unwrap_or_default()))
+                }
+                _ => has_values(doc, rule),
+            },
             (Test::JwksX5c, Some(_)) => match ctx.jwks() {
                 None => Outcome::blocked_by_step("reading the JWKS", "no JWKS could be read from jwks_uri"),
                 Some(jwks) => every_key_has_x5c(jwks),
@@ -397,19 +411,101 @@ fn acr_requested(jwt: &Jwt, requested: &[String]) -> Outcome {
     }
 }
 
-/// OIDC Core §2 `amr` is a JSON array; Microsoft Entra takes exactly one method, one that
-/// satisfies the token's `acr`.
-fn amr_one_method(jwt: &Jwt) -> Outcome {
-    let acr = jwt.claim_str("acr").unwrap_or_default();
+/// OIDC Core §5.5.1: an essential claim the provider can give is in the ID token, with the
+/// requested `value` (or one of `values`) when the request names some. A custom control's claims
+/// are strings.
+fn claims_requested(jwt: &Jwt, essential: &[(String, Vec<String>)]) -> Outcome {
+    let mut problems = Vec::new();
+    for (name, values) in essential {
+        match jwt.claims.get(name) {
+            None => problems.push(format!("{name} is missing")),
+            Some(_) if values.is_empty() => {}
+            Some(Value::String(v)) if values.contains(v) => {}
+            Some(other) => problems.push(format!("{name} is {other}, not {}", values.join(" or "))),
+        }
+    }
+    Outcome::expect(problems.is_empty(), || problems.join("; "))
+}
+
+/// OIDC Core §2 `amr` is a JSON array; Microsoft Entra takes exactly one method, one of the amr
+/// values its `claims` request asked for (the methods that satisfy the acr it asked for).
+fn amr_one_method(jwt: &Jwt, requested: &[String]) -> Outcome {
     match &jwt.claims["amr"] {
         Value::Array(list) => match list.as_slice() {
-            [Value::String(method)] if reference_server::entra::satisfies(acr, method) => Outcome::PassNoted(format!("amr [\"{method}\"]")),
-            [Value::String(method)] => Outcome::Fail(format!("amr method \"{method}\" does not satisfy acr \"{acr}\"")),
+            [Value::String(method)] if requested.is_empty() || requested.contains(method) => {
+                Outcome::PassNoted(format!("amr [\"{method}\"]"))
+            }
+            [Value::String(method)] => {
+                Outcome::Fail(format!("amr method \"{method}\" is not one the RP asked for ({})", requested.join(", ")))
+            }
             _ => Outcome::Fail(format!("amr holds {} values, not exactly one method: {}", list.len(), jwt.claims["amr"])),
         },
         Value::Null => Outcome::Fail("the ID token has no amr".into()),
         other => Outcome::Fail(format!("amr is {other}, not a JSON array (OIDC Core §2)")),
     }
+}
+
+/// The authorization request as the RP sends it (a redirect or a form POST), driven to the RP:
+/// the exchanges, and what arrived or why nothing did.
+async fn send(ctx: &Context, method: super::Method, reg: &Registration, params: &[(&str, &str)]) -> (Vec<Exchange>, Got<Arrival>) {
+    let browser = ctx.http.browser();
+    let drive = match method {
+        super::Method::Get => authorize(ctx, &browser, reg, params).await,
+        super::Method::Post => authorize_by_post(ctx, &browser, reg, params).await,
+    };
+    match drive {
+        Ok(drive) => (drive.exchanges, drive.result),
+        Err(why) => (Vec::new(), Err(why)),
+    }
+}
+
+/// The request that just worked, its hint re-signed by a key nobody trusts: the provider must
+/// refuse it (an error sent back to the RP, or an error page of its own), never answer with an ID
+/// token. Judged only after the same request with the real hint completed (the positive control).
+async fn forged_hint_refused(
+    ctx: &Context,
+    method: super::Method,
+    reg: &Registration,
+    params: &[(&str, &str)],
+    hint: &str,
+) -> (Vec<Exchange>, Outcome) {
+    let forged = forged(hint);
+    let params: Vec<(&str, &str)> = params.iter().map(|&(k, v)| if k == "id_token_hint" { (k, forged.as_str()) } else { (k, v) }).collect();
+    let (exchanges, arrival) = send(ctx, method, reg, &params).await;
+    let last = exchanges.last();
+    let outcome = match &arrival {
+        Ok(a) if a.params.contains_key("id_token") => {
+            Outcome::Fail("an id_token came back for a hint signed by a key nobody trusts".into())
+        }
+        Ok(a) => match a.params.get("error").map(String::as_str) {
+            Some(e) if crate::engine::refusal::SERVER_TROUBLE.contains(&e) => {
+                Outcome::blocked_by_step("sending a forged hint", format!("the provider answered {e}, which says nothing about the hint"))
+            }
+            Some(e) => Outcome::PassNoted(format!("refused with error={e} sent to the RP")),
+            None => Outcome::Fail(format!("the RP received {} for a forged hint", describe_params(&a.params))),
+        },
+        // An error page of the provider's own (4xx) refuses too; a 5xx or a broken page tells nothing.
+        Err(why) => match last.and_then(|e| e.status) {
+            Some(status @ 400..=499) => Outcome::PassNoted(format!("refused with an error page ({status})")),
+            _ => Outcome::blocked_by_step("sending a forged hint", why.clone()),
+        },
+    };
+    (exchanges, outcome)
+}
+
+/// `hint` with the same header and claims, signed by a key generated for this run.
+fn forged(hint: &str) -> String {
+    static STRANGER: std::sync::OnceLock<reference_server::keys::SigningKey> = std::sync::OnceLock::new();
+    let key = STRANGER.get_or_init(|| {
+        reference_server::keys::SigningKey::generate(reference_server::config::Alg::RS256).expect("an RSA key is generated")
+    });
+    let claims: Value = hint
+        .split('.')
+        .nth(1)
+        .and_then(|part| base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    key.sign_jwt(reference_server::keys::JwsType::Jwt, &claims).expect("the stranger key signs")
 }
 
 /// The `id_token_hint` the RP sends, and the `sub` it names. Entra's: RS256 by the published test

@@ -106,7 +106,7 @@ pub fn reply_to(request: &AuthRequest) -> ReplyTo {
 fn start_interaction(provider: &Provider, request: AuthRequest, session: Option<String>, page: &str) -> Response {
     let id = random_token();
     let lifetime = provider.config.lifetimes.interaction_secs;
-    let interaction = Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime };
+    let interaction = Interaction { request, csrf: random_token(), session, expires: now_secs() + lifetime, failed_codes: 0 };
     provider.store.put_interaction(id.clone(), interaction);
     let mut response = if provider.has_variant(Variant::LoginMetaRefresh) {
         meta_refresh(&format!("{page}?interaction={id}"))
@@ -179,14 +179,27 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
     if !request.accepts_subject(&user.sub) {
         return deny("the signed-in user is not the one the request asked for (OIDC Core §3.1.2.2)");
     }
-    let (sub, acr, amr, org_id) = match &request.entra {
-        // Entra's answer: its own `sub` for the user, the acr it asked for, the one method.
+    let mut control_claims = Vec::new();
+    let mut id_token_subject = None;
+    let (acr, amr, org_id) = match &request.entra {
+        // Entra's answer: its own `sub` for the user, the acr it asked for, the one method, the
+        // control's claims.
         Some(entra) => {
-            let Some((acr, amr)) = second_factor::answer(provider, request, user) else {
+            // Only the second-factor page gets here with an Entra request, with the hinted user
+            // and the one method; anything else (a password login) is not what Entra asked for.
+            if session.sub != entra.user_sub || session.amr != [second_factor::METHOD] {
+                return deny("Entra's request is answered after the second factor of the user it names, and only then");
+            }
+            let Some(answer) = second_factor::answer(provider, request, user) else {
                 return deny("the account can no longer perform a method Entra asked for");
             };
-            let sub = if provider.has(Fault::EamHintSubIgnored) { user.sub.clone() } else { entra.hint_sub.clone() };
-            (sub, Some(acr), amr, None)
+            if !provider.has(Fault::EamHintSubIgnored) {
+                id_token_subject = Some(entra.hint_sub.as_str());
+            }
+            if !provider.has(Fault::ControlClaimMissing) {
+                control_claims = answer.control_claims;
+            }
+            (answer.acr, answer.amr, None)
         }
         None => {
             let requirement = requirement(&provider.config, request, user);
@@ -199,12 +212,12 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
                 Some(org) => Some(org.clone()),
                 None => user.orgs.first().cloned(),
             };
-            (user.sub.clone(), acr_claim(&provider.config, &requirement, &session.amr), amr_claim(&session.amr), org_id)
+            (acr_claim(&provider.config, &requirement, &session.amr), amr_claim(&session.amr), org_id)
         }
     };
     let authz = Authorization {
         client_id: client.client_id.clone(),
-        sub,
+        sub: user.sub.clone(),
         scope: request.scope.clone(),
         resources: request.resources.clone(),
         auth_time: session.auth_time,
@@ -235,7 +248,17 @@ pub fn finish(provider: &Provider, request: &AuthRequest, session: &Session) -> 
             implicit_tokens(provider, client, user, request, authz, now)
         }
         ResponseType::IdToken => provider
-            .mint_id_token(client, user, &authz, IdTokenContext { nonce: request.nonce.as_deref(), ..Default::default() })
+            .mint_id_token(
+                client,
+                user,
+                &authz,
+                IdTokenContext {
+                    nonce: request.nonce.as_deref(),
+                    subject: id_token_subject,
+                    control_claims: &control_claims,
+                    ..Default::default()
+                },
+            )
             .map(|id_token| vec![("id_token", id_token)]),
         ResponseType::IdTokenToken => implicit_tokens(provider, client, user, request, authz, now),
     };
@@ -263,7 +286,7 @@ fn implicit_tokens(
         provider.store.add_grant(Grant { authz: authz.clone(), created: now, expires: now + provider.config.lifetimes.access_token_secs });
     // The request named one resource at most for this response type (RFC 8707 §2).
     let access = provider.mint_access_token(client, Some((&authz, grant)), &authz.scope, authz.resources.first().map(String::as_str))?;
-    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token) };
+    let ctx = IdTokenContext { nonce: request.nonce.as_deref(), access_token: Some(&access.token), ..Default::default() };
     let id_token = provider.mint_id_token(client, user, &authz, ctx)?;
     let about = provider.describe_access_token(&authz.scope, &request.scope);
     let mut params = vec![("access_token", access.token), ("token_type", about.token_type.to_string())];
@@ -293,9 +316,10 @@ mod tests {
         let request = request::validate(&provider, &Params::parse(query)).map_err(|_| "request").unwrap();
         let id = "interaction-1".to_string();
         let now = now_secs();
-        provider
-            .store
-            .put_interaction(id.clone(), Interaction { request: request.clone(), csrf: "c".into(), session: None, expires: now + 60 });
+        provider.store.put_interaction(
+            id.clone(),
+            Interaction { request: request.clone(), csrf: "c".into(), session: None, expires: now + 60, failed_codes: 0 },
+        );
         let user = provider.config.user_by_username("alice").unwrap();
         let session =
             Session { sub: user.sub.clone(), auth_time: now, amr: vec!["pwd".into()], expires: now + 60, consents: Default::default() };

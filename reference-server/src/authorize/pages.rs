@@ -32,13 +32,28 @@ pub(super) fn interaction(provider: &Provider, interaction_id: Option<&str>) -> 
     Ok((id.to_string(), found))
 }
 
+/// A live interaction of this page's kind: Entra's requests (`second_factor`) are never signed
+/// in with a password nor consented to, so the login and consent pages do not take them.
+fn password_interaction(provider: &Provider, interaction_id: Option<&str>) -> Result<(String, Interaction), Response> {
+    let (id, found) = interaction(provider, interaction_id)?;
+    if found.request.entra.is_some() {
+        return Err(error_page(StatusCode::BAD_REQUEST, EXPIRED));
+    }
+    Ok((id, found))
+}
+
 /// A form post must come from the browser that started the interaction (cookie) and from our
 /// own form (CSRF token).
-pub(super) fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params) -> Result<(String, Interaction), Response> {
+/// `entra`: the form is the second-factor page's, which only Entra's interactions take (and the
+/// password and consent forms never do).
+pub(super) fn check_form(provider: &Provider, headers: &HeaderMap, form: &Params, entra: bool) -> Result<(String, Interaction), Response> {
     if !crate::web::forms::is_form(headers) {
         return Err(error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "The form must be posted as application/x-www-form-urlencoded."));
     }
     let (id, found) = interaction(provider, form.get("interaction"))?;
+    if found.request.entra.is_some() != entra {
+        return Err(error_page(StatusCode::BAD_REQUEST, EXPIRED));
+    }
     if !from_its_browser(headers, &id, &found, form.get("csrf")) {
         return Err(error_page(
             StatusCode::FORBIDDEN,
@@ -57,7 +72,7 @@ fn from_its_browser(headers: &HeaderMap, id: &str, found: &Interaction, csrf: Op
 
 pub async fn login_page(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or(""));
-    match interaction(&provider, params.get("interaction")) {
+    match password_interaction(&provider, params.get("interaction")) {
         Ok((id, found)) => login_form(&provider, &headers, &id, &found, None, StatusCode::OK),
         Err(response) => response,
     }
@@ -292,7 +307,7 @@ fn rich_inputs_refusal(form: &Params) -> Option<&'static str> {
 
 pub async fn login_submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (id, found) = match check_form(&provider, &headers, &form) {
+    let (id, found) = match check_form(&provider, &headers, &form, false) {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -412,7 +427,7 @@ pub async fn login_api(State(provider): State<Arc<Provider>>, headers: HeaderMap
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be a JSON object");
     };
     let field = |name: &str| request.get(name).and_then(serde_json::Value::as_str);
-    let Ok((id, found)) = interaction(&provider, field("interaction")) else {
+    let Ok((id, found)) = password_interaction(&provider, field("interaction")) else {
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", EXPIRED);
     };
     let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
@@ -446,7 +461,7 @@ fn interaction_session(provider: &Provider, headers: &HeaderMap, found: &Interac
 
 pub async fn consent_page(State(provider): State<Arc<Provider>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or(""));
-    let (id, found) = match interaction(&provider, params.get("interaction")) {
+    let (id, found) = match password_interaction(&provider, params.get("interaction")) {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -491,7 +506,7 @@ fn listed<'i>(heading: &str, id: &str, items: impl IntoIterator<Item = &'i Strin
 
 pub async fn consent_submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(&body));
-    let (id, found) = match check_form(&provider, &headers, &form) {
+    let (id, found) = match check_form(&provider, &headers, &form, false) {
         Ok(ok) => ok,
         Err(response) => return response,
     };

@@ -4,7 +4,8 @@
 //! `acr` Entra asked for and the one method performed as `amr`.
 //!
 //! No session starts: a login with one factor must not sign the user in to other clients, and
-//! Entra wants the factor performed now, so every request asks for it.
+//! Entra wants the factor performed now, so every request asks for it. The password login and
+//! consent pages refuse Entra's interactions, and `finish` answers Entra only after this page.
 
 // The early-return helpers here yield a finished page as their error, as in `pages`.
 #![allow(clippy::result_large_err)]
@@ -12,9 +13,9 @@
 use super::respond::{after_credentials, reply_error};
 use super::{finish, pages, reply_to, with_cleared_interaction};
 use crate::config::User;
-use crate::entra::HintTrust;
+use crate::entra::{HintChecks, HintTrust};
 use crate::faults::Fault;
-use crate::model::request::{AuthRequest, EntraLogin};
+use crate::model::request::{AuthRequest, EntraLogin, ResponseType};
 use crate::model::session::{Interaction, Session};
 use crate::provider::Provider;
 use crate::rules::authentication::one_time_code_ok;
@@ -28,17 +29,26 @@ use axum::response::Response;
 use std::sync::Arc;
 
 /// The one second factor this server performs: the account's one-time code (RFC 8176 `otp`).
-const METHOD: &str = "otp";
+pub const METHOD: &str = "otp";
+
+/// Wrong codes one request may get before it ends: Entra starts again with a new request, and a
+/// guesser gets a few tries per hint, not a million.
+const MAX_FAILED_CODES: u32 = 5;
 
 /// Entra's authorization request: the hint verified and its user found, then the second-factor
 /// page. Entra understands `access_denied` (and `temporarily_unavailable`) only, so every
 /// refusal is `access_denied` with a description saying why.
 pub fn start(provider: &Provider, params: &Params, trust: &HintTrust, mut request: AuthRequest) -> Response {
     let refuse = |request: &AuthRequest, why: &str| reply_error(&reply_to(request), provider, "access_denied", why);
+    // Entra asks for an ID token and nothing else: no access token is issued about its user.
+    if request.response_type != ResponseType::IdToken {
+        return refuse(&request, "Microsoft Entra's application is answered with an id_token only (response_type=id_token)");
+    }
     let Some(hint) = params.get("id_token_hint") else {
         return refuse(&request, "Microsoft Entra names the user in an id_token_hint, and this request has none");
     };
-    let hint = match trust.verify(hint, provider.has(Fault::EamHintExpiredRejected), now_secs()) {
+    let checks = HintChecks { signature: !provider.has(Fault::EamHintUnverified), expiry: provider.has(Fault::EamHintExpiredRejected) };
+    let hint = match trust.verify(hint, checks, now_secs()) {
         Ok(hint) => hint,
         Err(why) => return refuse(&request, &format!("the id_token_hint is refused: {why}")),
     };
@@ -47,30 +57,58 @@ pub fn start(provider: &Provider, params: &Params, trust: &HintTrust, mut reques
         return refuse(&request, "the id_token_hint's user (preferred_username) has no account here");
     };
     if answer(provider, &request, user).is_none() {
-        return refuse(&request, "none of the acr and amr values Entra asked for is a method this account can perform (otp)");
+        return refuse(
+            &request,
+            "the account has no one-time code, or Entra asked for no acr, amr or control claim this application gives",
+        );
     }
     request.entra = Some(EntraLogin { hint_sub: hint.sub, user_sub: user.sub.clone() });
     super::start_interaction(provider, request, None, "second-factor")
 }
 
-/// The `acr` and `amr` of the answer to `request` by `user`: the requested acr the method
-/// satisfies, and the method, when the request asks for it (or names no amr values) and the user
-/// has it.
-pub fn answer(provider: &Provider, request: &AuthRequest, user: &User) -> Option<(String, Vec<String>)> {
-    let requested_amr: Vec<&str> = request
-        .claims
-        .as_ref()
-        .and_then(|c| c.id_token.get("amr"))
-        .map(|spec| spec.values.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
+/// What the ID token for Entra says about the login.
+pub struct Answer {
+    /// An EAM's: the requested acr the method satisfies.
+    pub acr: Option<String>,
+    /// The one method performed.
+    pub amr: Vec<String>,
+    /// A custom control's: the requested claims of the control, with the configured values.
+    pub control_claims: Vec<(String, String)>,
+}
+
+/// The answer to `request` by `user`, when the user has the method and the request asks for
+/// something this application gives: an EAM's `acr` (and `amr`, when it names methods), or a
+/// custom control's claims (`[clients.entra] control_claims`).
+pub fn answer(provider: &Provider, request: &AuthRequest, user: &User) -> Option<Answer> {
+    let app = provider.config.client(&request.client_id)?.entra.as_ref()?;
     let has_method = user.methods.iter().any(|m| m == METHOD) && (user.otp.is_some() || user.totp_secret.is_some());
-    if !has_method || !(requested_amr.is_empty() || requested_amr.contains(&METHOD)) {
+    if !has_method {
+        return None;
+    }
+    let amr = if provider.has(Fault::EamAmrTwoMethods) { vec![METHOD.to_string(), "pwd".to_string()] } else { vec![METHOD.to_string()] };
+    let requested = request.claims.as_ref().map(|c| &c.id_token);
+    if !app.control_claims.is_empty() {
+        // OIDC Core §5.5.1: a requested `value` or `values` the configured value is among, or none.
+        let control_claims: Vec<(String, String)> = app
+            .control_claims
+            .iter()
+            .filter(|(name, value)| {
+                requested
+                    .and_then(|r| r.get(name))
+                    .is_some_and(|spec| spec.values.is_empty() || spec.values.iter().any(|v| v == value.as_str()))
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        return (!control_claims.is_empty()).then_some(Answer { acr: None, amr, control_claims });
+    }
+    let requested_amr: Vec<&str> =
+        requested.and_then(|r| r.get("amr")).map(|spec| spec.values.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+    if !(requested_amr.is_empty() || requested_amr.contains(&METHOD)) {
         return None;
     }
     let acr = request.acr_values.iter().find(|acr| crate::entra::satisfies(acr, METHOD))?;
     let acr = if provider.has(Fault::EamAcrUnrequested) { "urn:idaas:acr:mfa".to_string() } else { acr.clone() };
-    let amr = if provider.has(Fault::EamAmrTwoMethods) { vec![METHOD.to_string(), "pwd".to_string()] } else { vec![METHOD.to_string()] };
-    Some((acr, amr))
+    Some(Answer { acr: Some(acr), amr, control_claims: Vec::new() })
 }
 
 /// The interaction's hinted user: a second-factor page exists only for an Entra request.
@@ -108,7 +146,7 @@ fn form(provider: &Provider, id: &str, found: &Interaction, user: &User, error: 
 pub async fn submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     let form_params = Params::parse(&String::from_utf8_lossy(&body));
     // The interaction's browser (its cookie) and page (its CSRF token), as for the login form.
-    let checked = pages::check_form(&provider, &headers, &form_params).and_then(|(id, found)| {
+    let checked = pages::check_form(&provider, &headers, &form_params, true).and_then(|(id, found)| {
         let user = hinted_user(&provider, &found)?;
         Ok((id, found, user))
     });
@@ -117,6 +155,11 @@ pub async fn submit(State(provider): State<Arc<Provider>>, headers: HeaderMap, b
         Err(response) => return response,
     };
     if !form_params.get("otp").is_some_and(|code| one_time_code_ok(user, code, now_secs())) {
+        if provider.store.count_failed_code(&id) >= MAX_FAILED_CODES {
+            provider.store.take_interaction(&id);
+            let refused = reply_error(&reply_to(&found.request), &provider, "access_denied", "too many wrong one-time codes");
+            return with_cleared_interaction(&id, refused);
+        }
         return form(&provider, &id, &found, user, Some("The one-time code is missing or incorrect."));
     }
     if provider.store.take_interaction(&id).is_none() {

@@ -35,4 +35,6 @@ pub struct Interaction {
     /// Set once the user has logged in for this interaction (the session id).
     pub session: Option<String>,
     pub expires: u64,
+    /// Wrong one-time codes given on the second-factor page (`authorize::second_factor`).
+    pub failed_codes: u32,
 }

@@ -163,6 +163,17 @@ impl Store {
         }
     }
 
+    /// Counts a wrong one-time code for the interaction: how many it has had.
+    pub fn count_failed_code(&self, id: &str) -> u32 {
+        match self.lock().interactions.get_mut(id) {
+            Some(i) => {
+                i.failed_codes += 1;
+                i.failed_codes
+            }
+            None => 0,
+        }
+    }
+
     /// Removes the interaction: an authorization finishes once.
     pub fn take_interaction(&self, id: &str) -> Option<Interaction> {
         self.lock().interactions.remove(id)
@@ -455,7 +466,7 @@ mod tests {
             org_id: None,
             entra: None,
         };
-        Interaction { request, csrf: "c".into(), session: None, expires }
+        Interaction { request, csrf: "c".into(), session: None, expires, failed_codes: 0 }
     }
 
     fn ok<T>(r: Result<Redeem<T>, ()>) -> T {

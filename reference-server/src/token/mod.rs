@@ -157,7 +157,7 @@ fn user_tokens(
             let user = provider.config.user_by_sub(&authz.sub).ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
             // OIDC Core §3.1.3.6: at_hash is OPTIONAL from the token endpoint.
             let at_hash_of = Some(access.token.as_str()).filter(|_| !provider.has_variant(Variant::NoAtHashInCodeFlow));
-            let ctx = crate::tokens::IdTokenContext { nonce: issue.nonce, access_token: at_hash_of };
+            let ctx = crate::tokens::IdTokenContext { nonce: issue.nonce, access_token: at_hash_of, ..Default::default() };
             Some(provider.mint_id_token(client, user, authz, ctx).map_err(signing_failed)?)
         }
         false => None,
