@@ -131,11 +131,61 @@ fn bad_options_get_one_sentence() {
         (&["--scenario", "client-credentials", "--load-profile", "nope"][..], "no load profile `nope`"),
         (&["--scenario", "client-credentials", "--host", "http://127.0.0.1:9"][..], "--host is set from --target"),
         (&["--scenario", "client-credentials", "--users", "2"][..], "give --run-time or --iterations"),
+        (&["--scenario", "client-credentials", "--run-time", "0"][..], "--run-time 0: give a run time above zero"),
+        (&["--scenario", "client-credentials", "--iterations", "0", "--users", "1"][..], "--iterations 0"),
+        (&["--scenario", "client-credentials", "--users", "0", "--run-time", "1s"][..], "--users 0"),
     ] {
         let (out, _) = load(&dir, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+/// A scenario whose client the target file lacks stops before any load, naming the table: it
+/// was a loop of failing requests that grew without bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scenario_without_its_client_is_refused_before_any_load() {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let issuer = server.issuer().to_string();
+    let dir = temp("no-service");
+    let target = dir.join("target.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&target, "[clients.public]\nclient_id = \"spa-app\"\nredirect_uri = \"https://spa.example.test/callback\"\n").unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config"])
+            .arg(&target)
+            .arg("--report-dir")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the client-credentials scenario needs [clients.service]"), "{stderr}");
+}
+
+/// `--run-time` alone keeps the load profile's users and mix: the mixed scenario still runs every
+/// kind of transaction (it used to fall back to goose's one user per CPU).
+#[test]
+fn a_run_time_override_keeps_the_profiles_users_and_mix() {
+    let dir = temp("run-time-override");
+    let plan = plan(
+        &dir,
+        "description = \"test\"\n[closed]\nusers = 8\nramp = \"0s\"\nhold = \"30s\"\n\n[mix]\nclient-credentials = 1\nauthorization-code = 1\nrefresh = 1\nuserinfo = 1\n",
+    );
+    let (out, report) = load(&dir, &["--scenario", "mixed", "--load-profile", plan.to_str().unwrap(), "--run-time", "3s"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report = report.expect("load.json");
+    assert!(report["duration_s"].as_f64().unwrap() < 10.0, "the run lasted {}", report["duration_s"]);
+    let transactions = report["transactions"].as_object().expect("transactions by name");
+    for kind in ["client-credentials", "authorization-code", "refresh", "userinfo"] {
+        assert!(transactions.get(kind).is_some_and(|t| t["count"].as_u64() > Some(0)), "{kind} ran: {transactions:?}");
     }
 }
 

@@ -477,9 +477,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Pack, String> {
             };
             return problem(format!("{at}: claims has `{claim}`, but {why}"));
         }
-        let reads_id_token =
-            matches!(rule.check, Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod);
-        if reads_id_token && pack.rule(Test::IdToken).is_none() {
+        if run::reads_id_token(rule.check) && pack.rule(Test::IdToken).is_none() {
             return problem(format!("{at}: {} reads the ID token, which needs an id_token rule", rule.check.name()));
         }
         if (rule.check == Test::DiscoveryValues) != rule.member.is_some() {

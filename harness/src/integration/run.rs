@@ -173,26 +173,38 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
         Some(Err(why)) => Err(Outcome::Fail(format!("the id_token is malformed: {why}"))),
         None => Err(missing("id_token", "the RP got no id_token".into())),
     };
+    // The standard rules, judged once: the id_token rule reports those it names, and a token
+    // whose signature does not verify is not read by the rules after it (what it says is not
+    // the provider's word).
+    let standard: Vec<(id_token::Rule, Outcome)> = match &id_token {
+        Ok(jwt) => {
+            let expected = id_token::Expected {
+                issuer: &ctx.issuer,
+                client_id: &reg.client_id,
+                nonce: nonce.as_deref(),
+                max_age: None,
+                access_token: access_token.as_deref(),
+                at_hash_required: false,
+                listed_algs: strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                skew_secs: request.skew_secs.map(f64::from),
+            };
+            id_token::check(jwt, &expected, ctx.jwks(), id_token::now())
+        }
+        Err(_) => Vec::new(),
+    };
+    let unverified = standard.iter().any(|(r, o)| *r == id_token::Rule::Signature && matches!(o, Outcome::Fail(_)));
     for rule in &pack.rules {
         let outcome = match (rule.check, &id_token) {
-            (Test::IdToken, Ok(jwt)) => {
-                let skew = request.skew_secs.map(f64::from);
-                let expected = id_token::Expected {
-                    issuer: &ctx.issuer,
-                    client_id: &reg.client_id,
-                    nonce: nonce.as_deref(),
-                    max_age: None,
-                    access_token: access_token.as_deref(),
-                    at_hash_required: false,
-                    listed_algs: strings(ctx.metadata.as_ref(), "id_token_signing_alg_values_supported")
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                    skew_secs: skew,
-                };
-                let mut results = id_token::check(jwt, &expected, ctx.jwks(), id_token::now());
-                results.retain(|(r, _)| rule.claims.iter().any(|c| c == r.name()));
-                id_token::fold(&results)
+            (Test::IdToken, Ok(_)) => {
+                let named: Vec<(id_token::Rule, Outcome)> =
+                    standard.iter().filter(|(r, _)| rule.claims.iter().any(|c| c == r.name())).cloned().collect();
+                id_token::fold(&named)
+            }
+            (check, Ok(_)) if unverified && reads_id_token(check) => {
+                judge.blocked(Test::IdToken, "the ID token's signature does not verify with the JWKS")
             }
             (Test::AcrSupported, Ok(jwt)) => acr_supported(jwt, ctx.metadata.as_ref()),
             (Test::IdTokenAlg, Ok(jwt)) => {
@@ -216,10 +228,7 @@ pub async fn run(ctx: &mut Context, run: &mut Run, suite: &Suite, pack: &Pack) {
             (Test::IdToken, Err(outcome)) => outcome.clone(),
             // Judged by the id_token rule (every pack that reads the ID token has one, `parse`
             // says so).
-            (
-                Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod | Test::ClaimsRequested,
-                Err(_),
-            ) => judge.blocked(Test::IdToken, "no ID token to read"),
+            (check, Err(_)) if reads_id_token(check) => judge.blocked(Test::IdToken, "no ID token to read"),
             _ => continue,
         };
         judge.record(run, rule, &ev, outcome);
@@ -276,6 +285,14 @@ impl Judge<'_> {
             None => Outcome::blocked_by_step(test.name(), why),
         }
     }
+}
+
+/// Rules that read the ID token's claims or header.
+pub(super) fn reads_id_token(test: Test) -> bool {
+    matches!(
+        test,
+        Test::AcrSupported | Test::IdTokenAlg | Test::HintSubject | Test::AcrRequested | Test::AmrOneMethod | Test::ClaimsRequested
+    )
 }
 
 /// Rules judged after the authorization response.

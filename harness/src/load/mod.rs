@@ -74,12 +74,33 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     if goose.request_body {
         bail!("--request-body would write client secrets, codes and refresh tokens into goose's logs: it is not allowed here");
     }
+    // Every run is bounded: goose reads 0 as "no limit" or "nobody".
+    if let Some(run_time) = goose.run_time.as_deref().filter(|t| plan::duration(t).is_ok_and(|d| d.is_zero())) {
+        bail!("--run-time {run_time}: give a run time above zero (every load run is bounded)");
+    }
+    if goose.iterations == Some(0) {
+        bail!("--iterations 0: give at least 1 (goose would read 0 as no limit)");
+    }
+    if goose.users == Some(0) {
+        bail!("--users 0: give at least 1 user");
+    }
     if shaped_by_command_line(goose) && goose.run_time.is_none() && goose.iterations.is_none() {
         bail!("with goose's --users or --increase-rate, give --run-time or --iterations: every load run is bounded");
     }
+    // --run-time alone changes only how long the profile's shape lasts: its users, ramp and mix
+    // stay.
+    let (plan, goose) = match (&goose.run_time, shaped_by_others(goose)) {
+        (Some(run_time), false) => {
+            let total = plan::duration(run_time).with_context(|| format!("--run-time {run_time}"))?;
+            let mut goose = goose.clone();
+            goose.run_time = None;
+            (plan.with_run_time(total)?, goose)
+        }
+        _ => (plan, goose.clone()),
+    };
     let baseline = args.baseline.as_deref().map(LoadReport::read).transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime.block_on(load(&args, &plan, profile))?;
+    let report = runtime.block_on(load(&args, &goose, &plan, profile))?;
     report.write(&args.report_dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", args.report_dir.display());
@@ -101,7 +122,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
+async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
     let (mut ctx, server) = open_target(
         args.target.as_deref(),
         args.target_config.as_deref(),
@@ -119,7 +140,12 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
     crate::preflight::credential_endpoints(&ctx)?;
     let jwks_uri = ctx.endpoint("jwks_uri").context("discovery gave no jwks_uri")?.to_string();
     let jwks = crate::suites::fetch_jwks(&ctx.http, &jwks_uri).await.0.context("the JWKS could not be fetched")?;
-    let kinds = args.scenario.kinds();
+    // What every transaction needs is there before any load: a missing client would otherwise
+    // be a loop of failures for the whole run.
+    let kinds: Vec<Kind> = args.scenario.kinds().into_iter().filter(|k| plan.weight(*k, args.scenario) > 0).collect();
+    if let Some(kind) = kinds.iter().find(|k| k.registration(&ctx.target).is_none()) {
+        bail!("{}", kind.missing());
+    }
     if kinds.iter().any(|k| *k != Kind::ClientCredentials) && ctx.target.user.is_none() {
         bail!("the {} scenario logs a user in: the target file needs a [user]", args.scenario.name());
     }
@@ -143,7 +169,7 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
         end: start + run_time,
     });
 
-    let mut config = args.goose.clone();
+    let mut config = goose.clone();
     config.host = Some(host);
     // Response bodies in goose's debug log would be tokens; headers are safe (credentials are
     // sensitive header values, printed as `Sensitive`).
@@ -158,10 +184,7 @@ async fn load(args: &LoadArgs, plan: &LoadPlan, profile: Profile) -> anyhow::Res
     }
     attack = *attack.set_default(GooseDefault::NoPrintMetrics, true).map_err(goose_error)?;
     for kind in &kinds {
-        let weight = if kinds.len() == 1 { 1 } else { plan.mix.get(kind.name()).copied().unwrap_or(0) };
-        if weight == 0 {
-            continue;
-        }
+        let weight = plan.weight(*kind, args.scenario);
         let scenario = Scenario::new(kind.name())
             .register_transaction(scenarios::transaction(load.clone(), *kind))
             .set_weight(weight)
@@ -214,6 +237,11 @@ fn goose_error(e: GooseError) -> anyhow::Error {
 /// plan is then not used).
 fn shaped_by_command_line(goose: &GooseConfiguration) -> bool {
     goose.users.is_some() || goose.run_time.is_some() || goose.iterations.is_some() || goose.increase_rate.is_some()
+}
+
+/// Whether goose options other than `--run-time` give the run its shape.
+fn shaped_by_others(goose: &GooseConfiguration) -> bool {
+    goose.users.is_some() || goose.iterations.is_some() || goose.increase_rate.is_some()
 }
 
 /// goose's test plan ("users,time;...") for the load profile.

@@ -109,6 +109,36 @@ impl LoadPlan {
         Ok(())
     }
 
+    /// The same shape lasting `total` (`--run-time`): a closed plan keeps its users and ramp
+    /// (cut to `total` when longer) and holds for the rest; an open plan's steps keep their rates
+    /// and their share of the time.
+    pub fn with_run_time(&self, total: Duration) -> anyhow::Result<LoadPlan> {
+        if total.is_zero() || total > MAX_RUN {
+            bail!("--run-time must be above zero and at most {} hours", MAX_RUN.as_secs() / 3600);
+        }
+        let ms = |d: Duration| format!("{}ms", d.as_millis());
+        let mut plan = self.clone();
+        if let Some(c) = &mut plan.closed {
+            let ramp = duration(&c.ramp)?.min(total);
+            c.ramp = ms(ramp);
+            c.hold = ms(total - ramp);
+        }
+        if let Some(o) = &mut plan.open {
+            let before = self.run_time()?.as_secs_f64();
+            for step in &mut o.steps {
+                let share = duration(&step.duration)?.as_secs_f64() / before;
+                step.duration = ms(Duration::from_secs_f64(total.as_secs_f64() * share).max(Duration::from_millis(1)));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The weight of `kind` in a run of `scenario`: 1 for a one-kind scenario, the [mix] weight
+    /// for `mixed` (0: the kind does not run).
+    pub fn weight(&self, kind: super::scenarios::Kind, scenario: super::scenarios::ScenarioName) -> usize {
+        if scenario.kinds().len() == 1 { 1 } else { self.mix.get(kind.name()).copied().unwrap_or(0) }
+    }
+
     /// How long the load lasts (ramp and hold, or every step).
     pub fn run_time(&self) -> anyhow::Result<Duration> {
         Ok(match (&self.closed, &self.open) {
@@ -119,24 +149,55 @@ impl LoadPlan {
     }
 }
 
-/// "250ms", "10s", "2m", "1h".
+/// "250ms", "10s", "2m", "1h", or several, as goose writes them: "1h30m", "2m30s".
 pub fn duration(text: &str) -> anyhow::Result<Duration> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().with_context(|| format!("`{text}` is not a duration like 500ms, 10s, 2m or 1h"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" | "" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => bail!("`{text}`: unknown unit `{unit}` (ms, s, m or h)"),
-    })
+    let mut rest = text;
+    let mut total = Duration::ZERO;
+    loop {
+        let split = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(split);
+        let n: u64 = number.parse().with_context(|| format!("`{text}` is not a duration like 500ms, 10s, 2m, 1h or 1m30s"))?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit()).unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        total += match unit {
+            "ms" => Duration::from_millis(n),
+            "s" | "" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => bail!("`{text}`: unknown unit `{unit}` (ms, s, m or h)"),
+        };
+        if next.is_empty() {
+            return Ok(total);
+        }
+        rest = next;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_time_keeps_the_shape_and_changes_only_how_long_it_lasts() {
+        let steady = LoadPlan::load("steady").unwrap();
+        let short = steady.with_run_time(Duration::from_secs(5)).unwrap();
+        assert_eq!(short.run_time().unwrap(), Duration::from_secs(5));
+        assert_eq!(short.mix, steady.mix);
+        match (&steady.closed, &short.closed, &steady.open, &short.open) {
+            (Some(before), Some(after), _, _) => assert_eq!(before.users, after.users),
+            (_, _, Some(before), Some(after)) => {
+                assert_eq!(before.max_users, after.max_users);
+                let rates = |o: &Open| o.steps.iter().map(|s| s.rate).collect::<Vec<_>>();
+                assert_eq!(rates(before), rates(after));
+            }
+            _ => panic!("the model changed"),
+        }
+        let spike = LoadPlan::load("spike").unwrap();
+        let scaled = spike.with_run_time(spike.run_time().unwrap() * 2).unwrap();
+        assert!(scaled.run_time().unwrap().abs_diff(spike.run_time().unwrap() * 2) < Duration::from_millis(10));
+        assert!(steady.with_run_time(Duration::ZERO).is_err());
+    }
 
     #[test]
     fn every_template_is_valid() {
@@ -151,6 +212,7 @@ mod tests {
         assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(duration("2m").unwrap(), Duration::from_secs(120));
         assert!(duration("2 weeks").is_err() && duration("s").is_err());
+        assert_eq!(duration("1m30s").unwrap(), Duration::from_secs(90));
         let both: Result<LoadPlan, _> = toml::from_str(
             "description = \"x\"\n[closed]\nusers = 1\nramp = \"1s\"\nhold = \"1s\"\n[open]\nmax_users = 1\n[[open.step]]\nrate = 1.0\nduration = \"1s\"\n",
         );

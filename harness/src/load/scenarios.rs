@@ -52,6 +52,29 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// The client the transactions of this kind use.
+    pub fn registration(self, target: &crate::target::Target) -> Option<&Registration> {
+        match self {
+            Kind::ClientCredentials => target.service.as_ref(),
+            // Grants that live across transactions use the second client, so that the
+            // authorization-code scenario's new grants never push them out of a per-user cap.
+            Kind::Refresh | Kind::Userinfo => target.other_confidential.as_ref().or(target.confidential.as_ref()),
+            Kind::AuthorizationCode => target.confidential.as_ref(),
+        }
+    }
+
+    /// What the target file lacks when `registration` finds nothing, in one sentence.
+    pub fn missing(self) -> String {
+        let table = match self {
+            Kind::ClientCredentials => "[clients.service]",
+            Kind::Refresh | Kind::Userinfo => "[clients.other_confidential] or [clients.confidential]",
+            Kind::AuthorizationCode => "[clients.confidential]",
+        };
+        format!("the {} scenario needs {table} in the target file (--target-config)", self.name())
+    }
+}
+
 impl ScenarioName {
     /// The name as given on the command line.
     pub fn name(self) -> String {
@@ -138,15 +161,7 @@ impl Load {
     }
 
     fn registration(&self, kind: Kind) -> Result<&Registration, String> {
-        let target = &self.ctx.target;
-        let reg = match kind {
-            Kind::ClientCredentials => target.service.as_ref(),
-            // Grants that live across transactions use the second client, so that the
-            // authorization-code scenario's new grants never push them out of a per-user cap.
-            Kind::Refresh | Kind::Userinfo => target.other_confidential.as_ref().or(target.confidential.as_ref()),
-            Kind::AuthorizationCode => target.confidential.as_ref(),
-        };
-        reg.ok_or_else(|| format!("the target names no client for the {} scenario", kind.name()))
+        kind.registration(&self.ctx.target).ok_or_else(|| kind.missing())
     }
 
     async fn client_credentials(&self, user: &mut GooseUser) -> Result<(), String> {

@@ -19,6 +19,9 @@ pub(super) enum PageAction {
     /// The first step of an identifier-first login: the username alone. No credential is
     /// submitted, so it is not a login.
     Identify { submit: Submit, prefilled_username: Option<String> },
+    /// A second-factor page, filled with the test user's current one-time code. No password is
+    /// submitted, so a provider may show it after its own sign-in page.
+    SecondFactor(Submit),
     /// Another form to submit (consent).
     Continue(Submit),
     /// No form to continue with, but the page refreshes to this URL (`<meta http-equiv=refresh>`).
@@ -108,7 +111,7 @@ fn second_factor(page_url: &url::Url, form: &Form, creds: &Credentials<'_>) -> R
     let fill = totp_fill(form, user, creds, crate::engine::id_token::now() as u64)
         .ok_or("the target asks for a one-time code: set user.totp_secret_env in the target file to the test user's TOTP secret")?;
     let fields = form.fields(&[fill], form.default_button());
-    Ok(PageAction::Login { submit: submit(page_url, form, fields, form.default_button())?, prefilled_username: None })
+    Ok(PageAction::SecondFactor(submit(page_url, form, fields, form.default_button())?))
 }
 
 /// A form as a browser sees it: its successful controls in tree order, and its submit buttons.
@@ -628,8 +631,8 @@ mod tests {
         let page = r#"<form method="post" action="/second-factor"><input type="hidden" name="csrf" value="c">
             <input type="text" name="otp" autocomplete="one-time-code"><button type="submit">Verify</button></form>"#;
         let url = url::Url::parse("https://idp.example.test/second-factor?interaction=i").unwrap();
-        let PageAction::Login { submit, .. } = on_page(&url, page, "https://rp.example.test/cb", &with_totp).unwrap() else {
-            panic!("a login")
+        let PageAction::SecondFactor(submit) = on_page(&url, page, "https://rp.example.test/cb", &with_totp).unwrap() else {
+            panic!("a second factor")
         };
         let fields: BTreeMap<String, String> = submit.fields.into_iter().collect();
         assert_eq!(fields.keys().collect::<Vec<_>>(), ["csrf", "otp"]);
@@ -654,6 +657,7 @@ mod tests {
     fn submitted(action: PageAction) -> (&'static str, Submit) {
         match action {
             PageAction::Login { submit, .. } => ("login", submit),
+            PageAction::SecondFactor(submit) => ("second factor", submit),
             PageAction::Identify { submit, .. } => ("identify", submit),
             PageAction::Continue(submit) => ("continue", submit),
             PageAction::ToClient(_) => panic!("to the client"),

@@ -217,6 +217,19 @@ async fn walk(
                 seen.show_username(prefilled_username);
                 next = Next::Send(submit.request(browser));
             }
+            PageAction::SecondFactor(submit) => {
+                if seen.codes > 0 {
+                    return Err(format!(
+                        "the one-time code page came back ({}) after the code was submitted: check that user.totp_secret_env holds \
+                         the test user's TOTP secret, and this machine's clock",
+                        response.exchange.url
+                    ));
+                }
+                // The code goes where the password would: the provider's origins only.
+                creds.may_receive_password(&submit.action, &here)?;
+                seen.codes += 1;
+                next = Next::Send(submit.request(browser));
+            }
             PageAction::Identify { submit, prefilled_username } => {
                 if seen.logins > 0 || seen.identified {
                     return Err(format!(
@@ -306,6 +319,8 @@ fn arrival_from_url(url: &url::Url) -> Arrival {
 #[derive(Default)]
 struct Seen {
     logins: usize,
+    /// One-time codes submitted on second-factor pages.
+    codes: usize,
     /// An identifier-first login's username step was submitted.
     identified: bool,
     /// The username field of the first page that showed one has been read.
