@@ -169,6 +169,44 @@ async fn a_scenario_without_its_client_is_refused_before_any_load() {
     assert!(stderr.contains("the client-credentials scenario needs [clients.service]"), "{stderr}");
 }
 
+/// A target that stops answering ends the load early with a sentence (a loop of transport errors
+/// was the whole run), and the run fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_stops_answering_stops_the_load_and_fails_it() {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let issuer = server.issuer().to_string();
+    let dir = temp("stops-answering");
+    let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 4\nramp = \"0s\"\nhold = \"120s\"\n");
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+    let run = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let out = Command::new(BIN)
+            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config", target])
+            .arg("--load-profile")
+            .arg(&plan)
+            .arg("--report-dir")
+            .arg(&dir)
+            .envs([
+                ("OH_SERVICE_SECRET", "service-client-secret"),
+                ("OH_WEB_SECRET", "web-app-secret"),
+                ("OH_WEB_POST_SECRET", "web-app-post-secret"),
+                ("OH_USER_PASSWORD", "bob-password"),
+            ])
+            .output()
+            .unwrap();
+        (out, started.elapsed())
+    });
+    // The load is under way when the server goes.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    server.shutdown().await;
+    let (out, took) = run.await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("in a row got no HTTP answer"), "{stderr}");
+    // It stopped at once, not at the planned end two minutes on.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+}
+
 /// `--run-time` alone keeps the load profile's users and mix: the mixed scenario still runs every
 /// kind of transaction (it used to fall back to goose's one user per CPU).
 #[test]

@@ -104,7 +104,10 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     report.write(&args.report_dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", args.report_dir.display());
-    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0;
+    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0 && report.stopped.is_none();
+    if let Some(why) = &report.stopped {
+        eprintln!("load: {why}");
+    }
     if report.validation.invalid > 0 {
         eprintln!("load: {} issued tokens failed validation", report.validation.invalid);
     }
@@ -167,6 +170,8 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         validate_every: args.validate_every,
         issued: Default::default(),
         end: start + run_time,
+        unanswered: Default::default(),
+        stopped: Default::default(),
     });
 
     let mut config = goose.clone();
@@ -195,7 +200,12 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
     let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let clock = std::time::Instant::now();
     let progress = tokio::spawn(progress(load.clone()));
-    let result = attack.execute().await;
+    // A load that stopped early (the target stopped answering) ends the run at once; goose's
+    // users are left idle and go with the runtime, and goose writes no report of its own.
+    let result = tokio::select! {
+        result = attack.execute() => Some(result),
+        () = stopped_early(&load) => None,
+    };
     progress.abort();
     // Open-model arrivals begin after the launch second; closed-model users start at once.
     let launch = if load.pacer.is_some() { LAUNCH.as_secs_f64() } else { 0.0 };
@@ -204,9 +214,9 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         server.shutdown().await;
     }
     let thresholds_failed = match result {
-        Ok(_) => 0,
-        Err(GooseError::ThresholdsFailed { failed, .. }) => failed.len(),
-        Err(e) => return Err(goose_error(e)),
+        None | Some(Ok(_)) => 0,
+        Some(Err(GooseError::ThresholdsFailed { failed, .. })) => failed.len(),
+        Some(Err(e)) => return Err(goose_error(e)),
     };
     let (transactions, errors, validation) = load.stats.summary(seconds.max(0.001));
     let arrivals = load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.issued() });
@@ -225,6 +235,7 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         errors,
         validation,
         thresholds_failed,
+        stopped: load.stopped.get().cloned(),
     })
 }
 
@@ -254,6 +265,13 @@ fn test_plan(plan: &LoadPlan, launch: Duration) -> anyhow::Result<String> {
         (_, Some(o)) => format!("{},{};{},{};0,0s", o.max_users, secs(launch), o.max_users, secs(plan.run_time()?)),
         _ => bail!("the load profile has no [closed] or [open]"),
     })
+}
+
+/// Returns once the load has stopped early.
+async fn stopped_early(load: &Load) {
+    while load.stopped.get().is_none() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A progress line on stderr while the run lasts.

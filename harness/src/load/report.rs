@@ -33,6 +33,9 @@ pub struct LoadReport {
     /// goose `--threshold` rules that failed.
     #[serde(default)]
     pub thresholds_failed: usize,
+    /// Why the load stopped before the end of the run (the target stopped answering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +70,9 @@ impl LoadReport {
             "# Load: {}\n\n{} ({target}), load profile {} ({} model), {:.1} s.\n",
             self.scenario, self.issuer, self.load_profile, self.model, self.duration_s
         );
+        if let Some(why) = &self.stopped {
+            let _ = writeln!(out, "**The load {why}** The run failed; the numbers below cover what ran.\n");
+        }
         if let Some(a) = &self.arrivals {
             let _ = writeln!(out, "Arrivals: {} scheduled, {} started.\n", a.scheduled, a.started);
         }

@@ -105,7 +105,15 @@ pub struct Load {
     pub issued: AtomicU64,
     /// When the run ends: users with nothing left to do idle until then.
     pub end: Instant,
+    /// Transactions in a row that got no HTTP answer (transport errors, timeouts).
+    pub unanswered: AtomicU64,
+    /// Set when the load stopped early, saying why: every user idles from then on.
+    pub stopped: std::sync::OnceLock<String>,
 }
+
+/// Transactions in a row without an HTTP answer after which the load stops: a target that is
+/// down would otherwise be a loop of errors for the whole run.
+pub const MAX_UNANSWERED: u64 = 200;
 
 /// The tokens a goose user keeps between transactions (refresh and userinfo reuse a grant).
 #[derive(Clone, Default)]
@@ -125,6 +133,9 @@ pub fn transaction(load: Arc<Load>, kind: Kind) -> Transaction {
 
 impl Load {
     async fn iteration(&self, user: &mut GooseUser, kind: Kind) -> TransactionResult {
+        if self.stopped.get().is_some() {
+            return self.idle().await;
+        }
         let started = match &self.pacer {
             Some(pacer) => match pacer.next() {
                 // Ahead of schedule: wait, and time from the wake-up (the timer's own lateness,
@@ -146,8 +157,21 @@ impl Load {
             Kind::Userinfo => self.userinfo(user).await,
         };
         self.stats.record(kind.name(), started.elapsed(), outcome.is_ok());
-        if let Err(key) = outcome {
-            self.stats.error(key);
+        match outcome {
+            Err(key) if key == "transport" || key == "timeout" => {
+                self.stats.error(key);
+                let in_a_row = self.unanswered.fetch_add(1, Ordering::Relaxed) + 1;
+                if in_a_row >= MAX_UNANSWERED {
+                    let _ = self.stopped.set(format!(
+                        "stopped after {in_a_row} transactions in a row got no HTTP answer (transport errors or timeouts): is the target up?"
+                    ));
+                }
+            }
+            Err(key) => {
+                self.stats.error(key);
+                self.unanswered.store(0, Ordering::Relaxed);
+            }
+            Ok(()) => self.unanswered.store(0, Ordering::Relaxed),
         }
         Ok(())
     }
