@@ -207,6 +207,33 @@ async fn a_target_that_stops_answering_stops_the_load_and_fails_it() {
     assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }
 
+/// The load goes only where the target's own discovery points: an issuer that differs from
+/// --target (here by a trailing slash) is refused before any load.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_whose_discovery_names_another_issuer_is_refused() {
+    let server = reference_server::start(reference_server::Config::default()).await.unwrap();
+    let issuer = format!("{}/", server.issuer());
+    let dir = temp("other-issuer");
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config", target, "--report-dir"])
+            .arg(&dir)
+            .env("OH_SERVICE_SECRET", "service-client-secret")
+            .env("OH_WEB_SECRET", "web-app-secret")
+            .env("OH_WEB_POST_SECRET", "web-app-post-secret")
+            .env("OH_USER_PASSWORD", "bob-password")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("differs from the issuer given"), "{stderr}");
+}
+
 /// `--run-time` alone keeps the load profile's users and mix: the mixed scenario still runs every
 /// kind of transaction (it used to fall back to goose's one user per CPU).
 #[test]

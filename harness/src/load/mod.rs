@@ -134,9 +134,13 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         ClientSettings::default(),
     )
     .await?;
-    // Load needs only the endpoints: an issuer mismatch is for conform to judge.
-    if let (Err(why), None) = (ctx.fetch_metadata().await, &ctx.metadata) {
-        bail!("discovery: {why}");
+    // The load goes where discovery says: a document of another issuer would send it (and the
+    // client secrets) to endpoints that are not the target's.
+    if let Err(why) = ctx.fetch_metadata().await {
+        match ctx.metadata {
+            None => bail!("discovery: {why}"),
+            Some(_) => bail!("discovery: {why}: give the issuer exactly as discovery names it with --target"),
+        }
     }
     // goose sends the token requests with its own client, past the recorder's credential
     // guard: the endpoints that get client secrets are checked here, once.
