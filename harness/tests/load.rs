@@ -234,6 +234,21 @@ async fn a_target_whose_discovery_names_another_issuer_is_refused() {
     assert!(stderr.contains("differs from the issuer given"), "{stderr}");
 }
 
+/// An open-model schedule the target cannot keep up with (one user, far more arrivals than it can
+/// serve) leaves arrivals unstarted: the run fails saying how many, instead of reporting the
+/// percentiles of the lucky ones.
+#[test]
+fn arrivals_that_never_started_fail_the_run() {
+    let dir = temp("unstarted");
+    let plan = plan(&dir, "description = \"test\"\n[open]\nmax_users = 1\n[[open.step]]\nrate = 20000.0\nduration = \"2s\"\n");
+    let (out, report) = load(&dir, &["--scenario", "authorization-code", "--load-profile", plan.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("scheduled arrivals never started"), "{stderr}");
+    let arrivals = &report.expect("load.json")["arrivals"];
+    assert!(arrivals["started"].as_u64() < arrivals["scheduled"].as_u64(), "{arrivals}");
+}
+
 /// `--run-time` alone keeps the load profile's users and mix: the mixed scenario still runs every
 /// kind of transaction (it used to fall back to goose's one user per CPU).
 #[test]

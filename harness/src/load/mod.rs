@@ -104,7 +104,17 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     report.write(&args.report_dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", args.report_dir.display());
-    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0 && report.stopped.is_none();
+    // Every scheduled arrival is accounted for: one never started (every user was busy until
+    // the end) would otherwise vanish from the percentiles.
+    let unstarted = report.arrivals.as_ref().map_or(0, |a| a.scheduled.saturating_sub(a.started));
+    if unstarted > 0 {
+        eprintln!(
+            "load: {unstarted} of {} scheduled arrivals never started (every user was busy until the end): the target could not \
+             keep up, or the profile's max_users is too low for its rate",
+            report.arrivals.as_ref().map_or(0, |a| a.scheduled)
+        );
+    }
+    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0 && report.stopped.is_none() && unstarted == 0;
     if let Some(why) = &report.stopped {
         eprintln!("load: {why}");
     }
@@ -192,6 +202,13 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str()).map_err(goose_error)?;
     }
     attack = *attack.set_default(GooseDefault::NoPrintMetrics, true).map_err(goose_error)?;
+    // goose's controllers listen on fixed ports: off unless asked, so two runs never collide.
+    if config.telnet_host.is_none() && config.telnet_port.is_none() {
+        attack = *attack.set_default(GooseDefault::NoTelnet, true).map_err(goose_error)?;
+    }
+    if !config.websocket && config.websocket_host.is_none() && config.websocket_port.is_none() {
+        attack = *attack.set_default(GooseDefault::NoWebSocket, true).map_err(goose_error)?;
+    }
     for kind in &kinds {
         let weight = plan.weight(*kind, args.scenario);
         let scenario = Scenario::new(kind.name())
