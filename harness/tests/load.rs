@@ -249,6 +249,24 @@ fn arrivals_that_never_started_fail_the_run() {
     assert!(arrivals["started"].as_u64() < arrivals["scheduled"].as_u64(), "{arrivals}");
 }
 
+/// A mixed run with fewer users than kinds leaves some kinds out: the report says which, next to
+/// the shares asked and got.
+#[test]
+fn a_mix_kind_without_users_is_a_warning_in_the_report() {
+    let dir = temp("starved-mix");
+    let plan = plan(
+        &dir,
+        "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"2s\"\n\n[mix]\nclient-credentials = 1\nauthorization-code = 1\nrefresh = 1\nuserinfo = 1\n",
+    );
+    let (out, report) = load(&dir, &["--scenario", "mixed", "--load-profile", plan.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mix = &report.expect("load.json")["mix"];
+    let starved: Vec<&String> = mix.as_object().unwrap().iter().filter(|(_, m)| m["measured_percent"] == 0.0).map(|(k, _)| k).collect();
+    assert_eq!(starved.len(), 3, "one user serves one kind: {mix}");
+    let md = std::fs::read_to_string(dir.join("load.md")).unwrap();
+    assert!(md.contains(&format!("**Warning**: {} got no transaction", starved[0])), "{md}");
+}
+
 /// `--run-time` alone keeps the load profile's users and mix: the mixed scenario still runs every
 /// kind of transaction (it used to fall back to goose's one user per CPU).
 #[test]
@@ -266,7 +284,12 @@ fn a_run_time_override_keeps_the_profiles_users_and_mix() {
     let transactions = report["transactions"].as_object().expect("transactions by name");
     for kind in ["client-credentials", "authorization-code", "refresh", "userinfo"] {
         assert!(transactions.get(kind).is_some_and(|t| t["count"].as_u64() > Some(0)), "{kind} ran: {transactions:?}");
+        // The mix is reported asked and got; equal weights ask a quarter each.
+        assert_eq!(report["mix"][kind]["requested_percent"], 25.0, "{}", report["mix"]);
+        assert!(report["mix"][kind]["measured_percent"].as_f64() > Some(0.0), "{}", report["mix"]);
     }
+    let md = std::fs::read_to_string(dir.join("load.md")).unwrap();
+    assert!(md.contains("## Mix") && !md.contains("got no transaction"), "{md}");
 }
 
 #[test]

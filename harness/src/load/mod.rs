@@ -240,6 +240,13 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         Some(Err(e)) => return Err(goose_error(e)),
     };
     let (transactions, errors, validation) = load.stats.summary(seconds.max(0.001));
+    let mix = match args.scenario.kinds().len() {
+        1 => Default::default(),
+        _ => {
+            let weights = Kind::ALL.iter().map(|k| (k.name().to_string(), plan.weight(*k, args.scenario))).collect();
+            report::mix(&weights, &transactions)
+        }
+    };
     let arrivals = load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.issued() });
     Ok(LoadReport {
         schema: report::SCHEMA.into(),
@@ -257,6 +264,7 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
         validation,
         thresholds_failed,
         stopped: load.stopped.get().cloned(),
+        mix,
     })
 }
 

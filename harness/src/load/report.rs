@@ -36,6 +36,32 @@ pub struct LoadReport {
     /// Why the load stopped before the end of the run (the target stopped answering).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The `mixed` scenario: each kind's share of the transactions, asked and got.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mix: BTreeMap<String, MixShare>,
+}
+
+/// A kind's share of a mixed run's transactions, in percent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MixShare {
+    pub requested_percent: f64,
+    pub measured_percent: f64,
+}
+
+/// The requested and measured shares of each kind, from its weight and its transactions.
+pub fn mix(weights: &BTreeMap<String, usize>, transactions: &BTreeMap<String, TransactionSummary>) -> BTreeMap<String, MixShare> {
+    let asked: usize = weights.values().sum();
+    let got: u64 = transactions.values().map(|t| t.count).sum();
+    let percent = |part: f64, whole: f64| if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 };
+    weights
+        .iter()
+        .map(|(kind, weight)| {
+            let count = transactions.get(kind).map_or(0, |t| t.count);
+            let share =
+                MixShare { requested_percent: percent(*weight as f64, asked as f64), measured_percent: percent(count as f64, got as f64) };
+            (kind.clone(), share)
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +71,11 @@ pub struct Arrivals {
 }
 
 impl LoadReport {
+    /// The kinds the mix asked for that got no transaction at all.
+    pub fn starved(&self) -> Vec<&str> {
+        self.mix.iter().filter(|(_, m)| m.requested_percent > 0.0 && m.measured_percent == 0.0).map(|(k, _)| k.as_str()).collect()
+    }
+
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = serde_json::to_string_pretty(self).context("serialising load.json")?;
@@ -92,6 +123,19 @@ impl LoadReport {
                 "| {name} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
                 t.count, t.failed, t.throughput_per_s, l.p50, l.p90, l.p99, l.p99_9, l.max
             );
+        }
+        if !self.mix.is_empty() {
+            let _ = writeln!(out, "\n## Mix\n\n| transaction | asked | got |\n|---|---|---|");
+            for (kind, m) in &self.mix {
+                let _ = writeln!(out, "| {kind} | {:.1}% | {:.1}% |", m.requested_percent, m.measured_percent);
+            }
+            for kind in self.starved() {
+                let _ = writeln!(
+                    out,
+                    "\n**Warning**: {kind} got no transaction: goose gives each transaction kind whole users, so a run with \
+                     fewer users than kinds leaves some out; raise the users."
+                );
+            }
         }
         let _ = writeln!(out, "\n## Errors\n");
         if self.errors.is_empty() {
