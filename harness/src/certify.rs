@@ -58,13 +58,15 @@ pub struct CertifyArgs {
 
 pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
     if args.list {
-        print!("# Integration packs\n\n`oidc-harness certify --integration NAME`; the packs are `scenarios/integrations/*.toml`.\n");
-        print!("{}", integration::list(integration::packs()));
+        crate::stdout::print(&format!(
+            "# Integration packs\n\n`oidc-harness certify --integration NAME`; the packs are `scenarios/integrations/*.toml`.\n{}",
+            integration::list(integration::packs())
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     if args.entra_test_jwks {
         let jwks = serde_json::json!({ "keys": [reference_server::entra::test_key().public_jwk()] });
-        println!("{}", serde_json::to_string_pretty(&jwks)?);
+        crate::stdout::print(&format!("{}\n", serde_json::to_string_pretty(&jwks)?));
         return Ok(ExitCode::SUCCESS);
     }
     if args.custom_control_json {
@@ -112,6 +114,6 @@ fn custom_control_json(args: &CertifyArgs) -> anyhow::Result<ExitCode> {
         None => anyhow::bail!("the target file has no [integrations.{}] naming the application's client_id", pack.integration),
     };
     let control = pack.custom_control(issuer, &client_id).expect("the ca-custom-controls pack names its control");
-    println!("{}", serde_json::to_string_pretty(&control)?);
+    crate::stdout::print(&format!("{}\n", serde_json::to_string_pretty(&control)?));
     Ok(ExitCode::SUCCESS)
 }

@@ -89,7 +89,7 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
     }
     let selected = select_suites(&args, &profile, &scenario_files)?;
     if args.list {
-        print!("{}", check_list(&profile.name, &selected));
+        crate::stdout::print(&check_list(&profile.name, &selected));
         return Ok(ExitCode::SUCCESS);
     }
     let known: Vec<String> = selectable(&profile, &scenario_files).iter().flat_map(|s| s.checks.iter().map(|c| c.id.to_string())).collect();

@@ -16,6 +16,7 @@ mod profile;
 mod redact;
 mod scenario;
 mod serve;
+mod stdout;
 mod suites;
 mod target;
 
@@ -90,10 +91,10 @@ fn main() -> ExitCode {
 
 fn lint(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let profile = profile::Profile::from_file(path)?;
-    println!("{}: profile `{}`: {}", path.display(), profile.name, profile.description);
+    crate::stdout::print(&format!("{}: profile `{}`: {}\n", path.display(), profile.name, profile.description));
     let findings = profile::lint(&profile);
     for finding in &findings {
-        println!("{}: {finding}", path.display());
+        crate::stdout::print(&format!("{}: {finding}\n", path.display()));
     }
     let errors = findings.iter().filter(|f| f.level == profile::Level::Error).count();
     eprintln!("{}: {errors} errors, {} findings", path.display(), findings.len());

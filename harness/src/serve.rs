@@ -41,19 +41,19 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.print_default_config {
-        print!("{}", Config::default().to_toml());
+        crate::stdout::print(&Config::default().to_toml());
         return Ok(());
     }
     if args.list_faults {
         for e in reference_server::faults::CATALOG {
-            println!("{:<40} {:<32} {}", e.name, e.rule, e.description);
+            crate::stdout::print(&format!("{:<40} {:<32} {}\n", e.name, e.rule, e.description));
         }
         return Ok(());
     }
     if args.list_variants {
         for e in reference_server::variants::CATALOG {
             let level = if e.should_level { " (a SHOULD-level choice: warnings allowed)" } else { "" };
-            println!("{:<40} {}{level}\n{:<40} allowed by {}", e.name, e.description, "", e.rule);
+            crate::stdout::print(&format!("{:<40} {}{level}\n{:<40} allowed by {}\n", e.name, e.description, "", e.rule));
         }
         return Ok(());
     }

@@ -160,3 +160,18 @@ fn serve_verbose_logs_one_line_per_request_without_its_query() {
     assert!(log.contains("GET /api/oidc/token 405"), "{log}");
     assert!(!log.contains("a-secret-code"), "the query is never logged: {log}");
 }
+
+/// A reader that goes away (`oidc-harness serve --list-faults | head -1`) ends the listing
+/// quietly with exit 0: no panic on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_a_listing_quietly() {
+    for args in [&["serve", "--list-faults"][..], &["serve", "--list-variants"], &["conform", "--list"], &["certify", "--list"]] {
+        let mut child = Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // Closed before the command has written anything: its first write meets the broken pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
