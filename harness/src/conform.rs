@@ -419,7 +419,7 @@ pub async fn start_embedded(config: reference_server::Config, profile: Profile) 
     secrets.push(server.admin_token().to_string());
     // Over HTTPS the harness trusts the server's self-signed certificate (and the system's roots).
     let settings = match server.certificate_pem() {
-        Some(pem) => ClientSettings::trusting(pem).map_err(|e| anyhow::anyhow!("the embedded server's certificate: {e}"))?,
+        Some(pem) => ClientSettings::trusting(pem.as_bytes()).map_err(|e| anyhow::anyhow!("the embedded server's certificate: {e}"))?,
         None => ClientSettings::default(),
     };
     let ctx = Context::new(server.issuer().to_string(), profile, target, secrets, settings);

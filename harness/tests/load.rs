@@ -90,6 +90,25 @@ fn the_open_model_keeps_its_schedule_and_the_baseline_gate_bites() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `oidc-harness load --scenario client-credentials` against a live server at `issuer` with
+/// targets/reference-server.toml and its secrets, `extra` arguments after them (blocking: call it
+/// from `spawn_blocking` while the server runs).
+fn load_live(issuer: &str, dir: &Path, extra: &[&std::ffi::OsStr]) -> Output {
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
+    Command::new(BIN)
+        .args(["load", "--scenario", "client-credentials", "--target", issuer, "--target-config", target, "--report-dir"])
+        .arg(dir)
+        .args(extra)
+        .envs([
+            ("OH_SERVICE_SECRET", "service-client-secret"),
+            ("OH_WEB_SECRET", "web-app-secret"),
+            ("OH_WEB_POST_SECRET", "web-app-post-secret"),
+            ("OH_USER_PASSWORD", "bob-password"),
+        ])
+        .output()
+        .unwrap()
+}
+
 /// A fast server that issues bad tokens must not look good: a target whose access tokens name
 /// the client in `cid` fails the sampled validation, and the run exits 1.
 #[tokio::test(flavor = "multi_thread")]
@@ -99,22 +118,8 @@ async fn tokens_that_fail_validation_fail_the_run() {
     let issuer = server.issuer().to_string();
     let dir = temp("bad-tokens");
     let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"1s\"\n");
-    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(["load", "--scenario", "client-credentials", "--validate-every", "1", "--target", &issuer, "--target-config", target])
-            .arg("--load-profile")
-            .arg(&plan)
-            .arg("--report-dir")
-            .arg(&dir)
-            .envs([
-                ("OH_SERVICE_SECRET", "service-client-secret"),
-                ("OH_WEB_SECRET", "web-app-secret"),
-                ("OH_WEB_POST_SECRET", "web-app-post-secret"),
-                ("OH_USER_PASSWORD", "bob-password"),
-            ])
-            .output()
-            .unwrap()
+        load_live(&issuer, &dir, &["--validate-every".as_ref(), "1".as_ref(), "--load-profile".as_ref(), plan.as_os_str()])
     })
     .await
     .unwrap();
@@ -177,23 +182,9 @@ async fn a_target_that_stops_answering_stops_the_load_and_fails_it() {
     let issuer = server.issuer().to_string();
     let dir = temp("stops-answering");
     let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 4\nramp = \"0s\"\nhold = \"120s\"\n");
-    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
     let run = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let out = Command::new(BIN)
-            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config", target])
-            .arg("--load-profile")
-            .arg(&plan)
-            .arg("--report-dir")
-            .arg(&dir)
-            .envs([
-                ("OH_SERVICE_SECRET", "service-client-secret"),
-                ("OH_WEB_SECRET", "web-app-secret"),
-                ("OH_WEB_POST_SECRET", "web-app-post-secret"),
-                ("OH_USER_PASSWORD", "bob-password"),
-            ])
-            .output()
-            .unwrap();
+        let out = load_live(&issuer, &dir, &["--load-profile".as_ref(), plan.as_os_str()]);
         (out, started.elapsed())
     });
     // The load is under way when the server goes.
@@ -214,20 +205,7 @@ async fn a_target_whose_discovery_names_another_issuer_is_refused() {
     let server = reference_server::start(reference_server::Config::default()).await.unwrap();
     let issuer = format!("{}/", server.issuer());
     let dir = temp("other-issuer");
-    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config", target, "--report-dir"])
-            .arg(&dir)
-            .env("OH_SERVICE_SECRET", "service-client-secret")
-            .env("OH_WEB_SECRET", "web-app-secret")
-            .env("OH_WEB_POST_SECRET", "web-app-post-secret")
-            .env("OH_USER_PASSWORD", "bob-password")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || load_live(&issuer, &dir, &[])).await.unwrap();
     server.shutdown().await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -76,22 +76,19 @@ impl ClientSettings {
     /// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace, as for OpenSSL).
     pub fn with_ca_file(path: &std::path::Path) -> Result<ClientSettings, String> {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("--ca-file {}: {}", path.display(), describe(&e)))?;
+        ClientSettings::trusting(&pem).map_err(|e| format!("--ca-file {}: {e}", path.display()))
+    }
+
+    /// Trusts the certificates of a PEM text besides the system's roots (a `--ca-file`, the
+    /// embedded server's self-signed certificate).
+    pub fn trusting(pem: &[u8]) -> Result<ClientSettings, String> {
+        let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| describe(&e))?;
         if roots.is_empty() {
-            return Err(format!("--ca-file {}: no PEM certificate in it", path.display()));
+            return Err("no PEM certificate in it".into());
         }
         let settings = ClientSettings { roots, ..ClientSettings::default() };
         // Building a client is where the TLS backend rejects a certificate: fail here, once,
-        // with the file named, so `client()` cannot fail later.
-        settings.builder(None).build().map_err(|e| format!("--ca-file {}: {}", path.display(), describe(&e)))?;
-        Ok(settings)
-    }
-
-    /// Trusts the certificate of a PEM text besides the system's roots: the embedded server's
-    /// self-signed one.
-    pub fn trusting(pem: &str) -> Result<ClientSettings, String> {
-        let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| describe(&e))?;
-        let settings = ClientSettings { roots, ..ClientSettings::default() };
+        // so `client()` cannot fail later.
         settings.builder(None).build().map_err(|e| describe(&e))?;
         Ok(settings)
     }
