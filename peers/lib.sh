@@ -25,3 +25,17 @@ start_server() {
   cat "$server_log" >&2
   return 1
 }
+
+# python_venv DIR REQUIREMENTS: a virtualenv at DIR with REQUIREMENTS installed, every package
+# checked against its hash; reused while the requirements file and the Python interpreter are
+# the same.
+python_venv() {
+  local venv="$1" requirements="$2" stamp
+  stamp="$( (sha256sum "$requirements"; python3 --version) | sha256sum | cut -d' ' -f1)"
+  if [[ "$(cat "$venv/.oidc-harness-stamp" 2>/dev/null)" != "$stamp" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$requirements"
+    echo "$stamp" >"$venv/.oidc-harness-stamp"
+  fi
+}

@@ -59,7 +59,11 @@ fn main() -> ExitCode {
     // Colour only on a terminal, and never with NO_COLOR set (no-color.org): log files and CI
     // logs get plain text.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let cli = Cli::parse();
+    let command = <Cli as clap::CommandFactory>::command().mut_subcommand("load", load::curate);
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let filter = match &cli.command {
         // `serve -v`: one line per request as well (`RUST_LOG` still overrides everything).
         Command::Serve(args) if args.verbose => format!("{DEFAULT_LOG_FILTER},{}=info", reference_server::REQUEST_LOG),

@@ -1,5 +1,7 @@
 //! What commands print for people and pipes. A closed stdout (`oidc-harness serve --list-faults
 //! | head -1`) ends the command quietly with exit 0, as Unix tools do; `print!` would panic.
+//! A library that prints on stdout (goose's "N users launched.") is sent to stderr while it
+//! runs (`ToStderr`): stdout carries results only.
 
 use std::io::Write;
 
@@ -12,5 +14,36 @@ pub fn print(text: &str) {
         }
         eprintln!("oidc-harness: cannot write to stdout: {e}");
         std::process::exit(1);
+    }
+}
+
+/// While it lives, whatever writes to the process's stdout (file descriptor 1) writes to stderr.
+pub struct ToStderr {
+    saved: libc::c_int,
+}
+
+impl ToStderr {
+    pub fn new() -> ToStderr {
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors; a failure leaves
+        // stdout as it was (saved < 0 is not restored).
+        let saved = unsafe { libc::dup(1) };
+        if saved >= 0 {
+            unsafe { libc::dup2(2, 1) };
+        }
+        ToStderr { saved }
+    }
+}
+
+impl Drop for ToStderr {
+    fn drop(&mut self) {
+        let _ = std::io::stdout().flush();
+        if self.saved >= 0 {
+            // SAFETY: puts back the descriptor `new` saved, and closes the copy.
+            unsafe {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
+        }
     }
 }

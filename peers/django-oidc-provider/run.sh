@@ -12,13 +12,7 @@ source "$here/../lib.sh"
 # A virtualenv inside the repository's target/, reused while requirements.txt and the Python
 # interpreter are the same; every package is checked against its hash.
 venv="$root/target/peers/django-venv"
-stamp="$( (sha256sum "$here/requirements.txt"; python3 --version) | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$venv/.oidc-harness-stamp" 2>/dev/null)" != "$stamp" ]]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$here/requirements.txt"
-  echo "$stamp" >"$venv/.oidc-harness-stamp"
-fi
+python_venv "$venv" "$here/requirements.txt"
 python="$venv/bin/python"
 
 # Fresh client secrets, password, Django secret key and SQLite database for this run only.

@@ -5,7 +5,8 @@
 use crate::{CheckResult, Exchange, LABELS, Report, Status};
 use std::fmt::Write;
 
-fn esc(text: &str) -> String {
+/// Text in HTML, as element content or a quoted attribute.
+pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -15,8 +15,9 @@ mod html;
 mod junit;
 mod markdown;
 
-pub use html::to_html;
+pub use html::{esc as html_escape, to_html};
 pub use junit::to_junit_xml;
+pub use markdown::escape as markdown_escape;
 pub use markdown::to_markdown;
 
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,20 @@
 use crate::Report;
 use std::fmt::Write;
 
+/// Text from a target in Markdown, inline: its own links, images, code, HTML and table pipes are
+/// shown as text, and it stays on one line. (Emphasis is left alone: it cannot point anywhere,
+/// and escaping every `_` would make identifiers unreadable where the Markdown is read raw.)
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '`' | '[' | ']' | '<' | '>' | '!' | '|') {
+            out.push('\\');
+        }
+        out.push(if matches!(c, '\n' | '\r') { ' ' } else { c });
+    }
+    out
+}
+
 /// Keeps table cells on one line and stops `|` from splitting them.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")

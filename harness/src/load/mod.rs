@@ -1,14 +1,23 @@
 //! `oidc-harness load`: token-issuance load on goose 0.19, against the embedded reference server
-//! (default) or a deployment. goose's own options are part of this command line (flattened);
-//! the load profile (`--load-profile`, `scenarios/load/`) supplies the shape of the run unless
-//! goose options given here override it. Writes load.json and load.md (ours, with the
-//! histograms) and goose's HTML report; `--baseline` gates on an earlier load.json.
+//! (default) or a deployment, on one machine or as worker K of N (`--worker`, `--start-at`)
+//! whose results `load merge` combines exactly. The load profile (`--load-profile`,
+//! `scenarios/load/`) gives the run its shape; goose's own options are part of this command line
+//! (flattened; the few a performance engineer uses are in `--help`, the rest in `--goose-help`).
+//! Writes load.json (with the histograms and time series), load.md and load.html; `--threshold`
+//! rules and `--baseline` are judged on our histograms.
 
+mod help;
+mod html;
+mod judge;
+mod merge;
 mod pacing;
 mod plan;
 mod report;
 mod scenarios;
 mod stats;
+mod worker;
+
+pub use help::curate;
 
 use crate::conform::open_target;
 use crate::engine::http::ClientSettings;
@@ -16,64 +25,121 @@ use crate::profile::Profile;
 use anyhow::{Context as _, bail};
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
+use judge::{Judging, Rule};
 use plan::LoadPlan;
-use report::{Gate, LoadReport};
+use report::LoadReport;
 use scenarios::{Kind, Load, ScenarioName};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use worker::Worker;
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LoadArgs {
+    #[command(subcommand)]
+    action: Option<LoadAction>,
     /// What to load.
-    #[arg(long, value_enum, help_heading = "oidc-harness")]
-    scenario: ScenarioName,
+    #[arg(long, value_enum, required = true, help_heading = help::OURS)]
+    scenario: Option<ScenarioName>,
     /// Shape of the run: smoke, ramp, steady, spike, soak (scenarios/load/) or a TOML file.
-    #[arg(long, value_name = "NAME|FILE", default_value = "smoke", help_heading = "oidc-harness")]
+    #[arg(long, value_name = "NAME|FILE", default_value = "smoke", help_heading = help::OURS)]
     load_profile: String,
     /// Issuer URL of the deployment to load; without it, the embedded reference server.
-    #[arg(long, value_name = "ISSUER_URL", help_heading = "oidc-harness")]
+    #[arg(long, value_name = "ISSUER_URL", help_heading = help::OURS)]
     target: Option<String>,
     /// Clients and test user for --target (TOML, as for conform).
-    #[arg(long, value_name = "FILE", requires = "target", help_heading = "oidc-harness")]
+    #[arg(long, value_name = "FILE", requires = "target", help_heading = help::OURS)]
     target_config: Option<PathBuf>,
     /// What the target claims (its access-token format decides whether issued access tokens are
     /// validated as JWTs); the IDaaS profile when absent.
-    #[arg(long, value_name = "FILE", help_heading = "oidc-harness")]
+    #[arg(long, value_name = "FILE", help_heading = help::OURS)]
     profile: Option<PathBuf>,
-    /// Where load.json, load.md and goose's report.html are written.
-    #[arg(long, value_name = "DIR", default_value = "oidc-harness-load", help_heading = "oidc-harness")]
+    /// Where load.json, load.md and load.html are written.
+    #[arg(long, value_name = "DIR", default_value = "oidc-harness-load", help_heading = help::OURS)]
     report_dir: PathBuf,
     /// Validate one issued token in this many: signature against the JWKS and claims (0: none).
-    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "oidc-harness")]
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = help::OURS)]
     validate_every: u64,
-    /// An earlier load.json: exit 1 when throughput drops or p99 rises beyond the limits below.
-    #[arg(long, value_name = "FILE", help_heading = "oidc-harness")]
-    baseline: Option<PathBuf>,
-    /// Largest throughput drop against --baseline, in percent.
-    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, help_heading = "oidc-harness")]
-    max_throughput_drop: f64,
-    /// Largest p99 rise against --baseline, in percent.
-    #[arg(long, value_name = "PERCENT", default_value_t = 25.0, help_heading = "oidc-harness")]
-    max_p99_rise: f64,
+    #[command(flatten)]
+    gate: GateArgs,
+    /// Run as worker K of N (K from 0, as a Kubernetes completion index): this worker's share
+    /// of the users or arrivals; `load merge` combines the workers' load.json files.
+    #[arg(long, value_name = "K/N", requires = "start_at", env = "OIDC_HARNESS_WORKER", help_heading = help::OURS)]
+    worker: Option<Worker>,
+    /// When every worker starts its load (RFC 3339, e.g. 2026-12-01T10:00:00Z): the barrier
+    /// that lines the workers' runs up.
+    #[arg(long, value_name = "TIME", env = "OIDC_HARNESS_START_AT", help_heading = help::OURS)]
+    start_at: Option<String>,
+    /// Also print load.json as one line on stdout (for `kubectl logs`, which `load merge` reads).
+    #[arg(long, help_heading = help::OURS)]
+    json_line: bool,
+    /// Print goose's other options (they apply to this command) and exit.
+    #[arg(long, exclusive = true, help_heading = help::OURS)]
+    goose_help: bool,
     #[command(flatten)]
     goose: GooseConfiguration,
 }
 
+#[derive(clap::Subcommand)]
+enum LoadAction {
+    /// Merge the load.json files of workers (`--worker K/N`) into one result, exactly
+    /// (histograms added), and judge it as a single run would be.
+    Merge(merge::MergeArgs),
+}
+
+/// How a result is judged: the same for a run and for a merge.
+#[derive(clap::Args)]
+pub struct GateArgs {
+    /// An earlier load.json: fail when throughput drops or p99 rises beyond the limits below.
+    #[arg(long, value_name = "FILE", help_heading = help::OURS)]
+    baseline: Option<PathBuf>,
+    /// Largest throughput drop against --baseline, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, help_heading = help::OURS)]
+    max_throughput_drop: f64,
+    /// Largest p99 rise against --baseline, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25.0, help_heading = help::OURS)]
+    max_p99_rise: f64,
+    /// Pass a run with scheduled arrivals that never started (the open model counts them as
+    /// failed transactions all the same).
+    #[arg(long, help_heading = help::OURS)]
+    allow_unstarted: bool,
+}
+
+impl GateArgs {
+    fn judging(&self, thresholds: &[String]) -> anyhow::Result<Judging> {
+        let rules =
+            thresholds.iter().map(|t| Rule::parse(t).map_err(|e| anyhow::anyhow!("--threshold {t:?}: {e}"))).collect::<Result<_, _>>()?;
+        Ok(Judging {
+            rules,
+            baseline: self.baseline.as_deref().map(LoadReport::read).transpose()?,
+            gate: judge::Gate { max_throughput_drop: self.max_throughput_drop, max_p99_rise: self.max_p99_rise },
+            allow_unstarted: self.allow_unstarted,
+        })
+    }
+}
+
+/// Users start over at most a second; open-model arrivals begin after it.
+const LAUNCH: Duration = Duration::from_secs(1);
+
 pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    if args.goose_help {
+        help::print_goose_help();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(LoadAction::Merge(merge)) = &args.action {
+        return merge::run(merge);
+    }
+    let scenario = args.scenario.context("give --scenario")?;
     let plan = LoadPlan::load(&args.load_profile)?;
     let profile = match &args.profile {
         Some(path) => Profile::from_file(path)?,
         None => Profile::idaas(),
     };
-    if args.goose.host.is_some() {
-        bail!("--host is set from --target (the issuer); give the issuer URL with --target");
-    }
     let goose = &args.goose;
-    if goose.request_body {
-        bail!("--request-body would write client secrets, codes and refresh tokens into goose's logs: it is not allowed here");
-    }
+    help::refuse(goose)?;
     // Every run is bounded: goose reads 0 as "no limit" or "nobody".
     if let Some(run_time) = goose.run_time.as_deref().filter(|t| plan::duration(t).is_ok_and(|d| d.is_zero())) {
         bail!("--run-time {run_time}: give a run time above zero (every load run is bounded)");
@@ -85,57 +151,78 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         bail!("--users 0: give at least 1 user");
     }
     if shaped_by_command_line(goose) && goose.run_time.is_none() && goose.iterations.is_none() {
-        bail!("with goose's --users or --increase-rate, give --run-time or --iterations: every load run is bounded");
+        bail!("with --users or --increase-rate, give --run-time or --iterations: every load run is bounded");
     }
-    // --run-time alone changes only how long the profile's shape lasts: its users, ramp and mix
-    // stay.
-    let (plan, goose) = match (&goose.run_time, shaped_by_others(goose)) {
-        (Some(run_time), false) => {
-            let total = plan::duration(run_time).with_context(|| format!("--run-time {run_time}"))?;
-            let mut goose = goose.clone();
-            goose.run_time = None;
-            (plan.with_run_time(total)?, goose)
-        }
-        _ => (plan, goose.clone()),
-    };
-    let baseline = args.baseline.as_deref().map(LoadReport::read).transpose()?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime.block_on(load(&args, &goose, &plan, profile))?;
-    report.write(&args.report_dir)?;
-    eprint!("{}", report.markdown());
-    eprintln!("load: reports in {}", args.report_dir.display());
-    // Every scheduled arrival is accounted for: one never started (every user was busy until
-    // the end) would otherwise vanish from the percentiles.
-    let unstarted = report.arrivals.as_ref().map_or(0, |a| a.scheduled.saturating_sub(a.started));
-    if unstarted > 0 {
-        eprintln!(
-            "load: {unstarted} of {} scheduled arrivals never started (every user was busy until the end): the target could not \
-             keep up, or the profile's max_users is too low for its rate",
-            report.arrivals.as_ref().map_or(0, |a| a.scheduled)
+    if args.worker.is_some() && shaped_by_others(goose) {
+        bail!(
+            "--worker shares the load profile's users or arrivals: give the shape in the profile, not with --users, --iterations or --increase-rate"
         );
     }
-    let mut passed = report.validation.invalid == 0 && report.thresholds_failed == 0 && report.stopped.is_none() && unstarted == 0;
+    // Our rules, judged on our histograms: goose's would judge its own per-request times, which
+    // leave out the wait for a free user.
+    let judging = args.gate.judging(&goose.threshold)?;
+    let start_at = args.start_at.as_deref().map(|t| worker::start_at(t, SystemTime::now())).transpose()?;
+    // --run-time alone changes only how long the profile's shape lasts: its users, ramp and mix
+    // stay.
+    let mut goose = goose.clone();
+    goose.threshold.clear();
+    let plan = match (&goose.run_time, shaped_by_others(&goose)) {
+        (Some(run_time), false) => {
+            let total = plan::duration(run_time).with_context(|| format!("--run-time {run_time}"))?;
+            goose.run_time = None;
+            plan.with_run_time(total)?
+        }
+        _ => plan,
+    };
+    // The workers of one run must agree on the plan: its digest goes into every load.json.
+    let digest = plan.digest(scenario);
+    let plan = match args.worker {
+        Some(w) => plan.share(w)?,
+        None => plan,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let run = Run { args: &args, scenario, goose: &goose, plan: &plan, digest, start_at };
+    let mut report = runtime.block_on(load(run, profile))?;
+    conclude(&mut report, &judging, &args.report_dir, args.json_line)
+}
+
+/// Judges `report`, writes its reports and says the verdict: a run's and a merge's last step.
+fn conclude(report: &mut LoadReport, judging: &Judging, dir: &std::path::Path, json_line: bool) -> anyhow::Result<ExitCode> {
+    report.verdicts = judging.judge(report);
+    report.write(dir)?;
+    eprint!("{}", report.markdown());
+    eprintln!("load: reports in {}", dir.display());
+    if json_line {
+        crate::stdout::print(&format!("{}\n", serde_json::to_string(report).context("serialising load.json")?));
+    }
+    let mut passed = report.verdicts.iter().all(|v| v.passed);
     if let Some(why) = &report.stopped {
         eprintln!("load: {why}");
+        passed = false;
     }
     if report.validation.invalid > 0 {
         eprintln!("load: {} issued tokens failed validation", report.validation.invalid);
+        passed = false;
     }
-    if report.thresholds_failed > 0 {
-        eprintln!("load: {} goose --threshold rule(s) failed (goose's report says which)", report.thresholds_failed);
-    }
-    if let Some(baseline) = baseline {
-        let gate = Gate { max_throughput_drop: args.max_throughput_drop, max_p99_rise: args.max_p99_rise };
-        let (lines, within) = report::compare(&baseline, &report, &gate);
-        for line in lines {
-            eprintln!("baseline: {line}");
-        }
-        passed &= within;
+    for v in report.verdicts.iter().filter(|v| !v.passed) {
+        eprintln!("load: failed: {}", v.line());
     }
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, profile: Profile) -> anyhow::Result<LoadReport> {
+/// What one run needs besides the target.
+struct Run<'a> {
+    args: &'a LoadArgs,
+    scenario: ScenarioName,
+    goose: &'a GooseConfiguration,
+    /// This worker's share of the plan (all of it without `--worker`).
+    plan: &'a LoadPlan,
+    digest: String,
+    start_at: Option<SystemTime>,
+}
+
+async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
+    let (args, scenario, plan) = (run.args, run.scenario, run.plan);
     let (mut ctx, server) = open_target(
         args.target.as_deref(),
         args.target_config.as_deref(),
@@ -159,118 +246,150 @@ async fn load(args: &LoadArgs, goose: &GooseConfiguration, plan: &LoadPlan, prof
     let jwks = crate::suites::fetch_jwks(&ctx.http, &jwks_uri).await.0.context("the JWKS could not be fetched")?;
     // What every transaction needs is there before any load: a missing client would otherwise
     // be a loop of failures for the whole run.
-    let kinds: Vec<Kind> = args.scenario.kinds().into_iter().filter(|k| plan.weight(*k, args.scenario) > 0).collect();
+    let kinds: Vec<Kind> = scenario.kinds().into_iter().filter(|k| plan.weight(*k, scenario) > 0).collect();
     if let Some(kind) = kinds.iter().find(|k| k.registration(&ctx.target).is_none()) {
         bail!("{}", kind.missing());
     }
     if kinds.iter().any(|k| *k != Kind::ClientCredentials) && ctx.target.user.is_none() {
-        bail!("the {} scenario logs a user in: the target file needs a [user]", args.scenario.name());
+        bail!("the {} scenario logs a user in: the target file needs a [user]", scenario.name());
     }
     let issuer = url::Url::parse(&ctx.issuer).context("the issuer is not a URL")?;
     let host = issuer.origin().ascii_serialization();
     let embedded = server.is_some();
     let issuer = ctx.issuer.clone();
 
-    // Users start over at most a second; open-model arrivals begin after it.
-    const LAUNCH: Duration = Duration::from_secs(1);
+    // The load starts at `origin`: the shared start time of workers, or now (after the launch
+    // second of the open model's users). Closed-model users start at it; open-model users a
+    // launch second before, so that the first arrivals find them ready.
+    let lead = if plan.open.is_some() { LAUNCH } else { Duration::ZERO };
+    let origin = match run.start_at {
+        Some(at) => {
+            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+            if wait < lead {
+                bail!("--start-at passed while this worker was getting ready: give a later time");
+            }
+            Instant::now() + wait
+        }
+        None => Instant::now() + lead,
+    };
     let run_time = plan.run_time()?;
-    let start = tokio::time::Instant::now() + LAUNCH;
-    let pacer = plan.open.as_ref().map(|open| pacing::Pacer::new(open, start)).transpose()?;
+    let pacer = plan.open.as_ref().map(|open| pacing::Pacer::new(open, origin, args.worker)).transpose()?;
     let load = Arc::new(Load {
         ctx,
-        stats: stats::Stats::default(),
+        stats: stats::Stats::new(origin, stats::series_interval(run_time)),
         pacer,
         jwks: tokio::sync::Mutex::new(crate::engine::key_set::KeySet::new(Some(jwks))),
         validate_every: args.validate_every,
         issued: Default::default(),
-        end: start + run_time,
+        end: origin + run_time,
         unanswered: Default::default(),
         stopped: Default::default(),
+        mix: kinds.iter().map(|k| (*k, plan.weight(*k, scenario))).collect(),
+        picked: Default::default(),
     });
 
-    let mut config = goose.clone();
+    let mut config = run.goose.clone();
     config.host = Some(host);
     // Response bodies in goose's debug log would be tokens; headers are safe (credentials are
     // sensitive header values, printed as `Sensitive`).
     config.no_debug_body = true;
     std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
-    if config.report_file.is_empty() {
-        config.report_file = vec![args.report_dir.join("report.html").display().to_string()];
-    }
-    let mut attack = GooseAttack::initialize_with_config(config.clone()).map_err(goose_error)?;
+    let mut attack = GooseAttack::initialize_with_config(config.clone()).map_err(help::goose_error)?;
     if !shaped_by_command_line(&config) {
-        attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str()).map_err(goose_error)?;
+        attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str()).map_err(help::goose_error)?;
     }
-    attack = *attack.set_default(GooseDefault::NoPrintMetrics, true).map_err(goose_error)?;
+    attack = *attack.set_default(GooseDefault::NoPrintMetrics, true).map_err(help::goose_error)?;
     // goose's controllers listen on fixed ports: off unless asked, so two runs never collide.
     if config.telnet_host.is_none() && config.telnet_port.is_none() {
-        attack = *attack.set_default(GooseDefault::NoTelnet, true).map_err(goose_error)?;
+        attack = *attack.set_default(GooseDefault::NoTelnet, true).map_err(help::goose_error)?;
     }
-    if !config.websocket && config.websocket_host.is_none() && config.websocket_port.is_none() {
-        attack = *attack.set_default(GooseDefault::NoWebSocket, true).map_err(goose_error)?;
-    }
-    for kind in &kinds {
-        let weight = plan.weight(*kind, args.scenario);
-        let scenario = Scenario::new(kind.name())
-            .register_transaction(scenarios::transaction(load.clone(), *kind))
-            .set_weight(weight)
-            .map_err(goose_error)?;
-        attack = attack.register_scenario(scenario);
-    }
+    // (goose 0.19's WebSocket controller is off unless --websocket is given.)
+    // One goose scenario: every user runs the mix, so the weights hold over transactions (goose
+    // weighs scenarios by whole users).
+    attack = attack.register_scenario(Scenario::new(&scenario.name()).register_transaction(scenarios::transaction(load.clone())));
 
-    let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let clock = std::time::Instant::now();
+    tokio::time::sleep_until(origin - lead).await;
+    let _goose_prints_to_stderr = crate::stdout::ToStderr::new();
     let progress = tokio::spawn(progress(load.clone()));
-    // A load that stopped early (the target stopped answering) ends the run at once; goose's
-    // users are left idle and go with the runtime, and goose writes no report of its own.
+    // The run ends when goose's plan does, when the open model's arrivals are all done (the
+    // plan leaves a grace period for a backlog), or at once when the target stopped answering.
+    // goose's users are then left idle and go with the runtime.
+    let deadline = async {
+        match &load.pacer {
+            Some(_) => tokio::time::sleep_until(origin + run_time + grace(run_time)).await,
+            None => std::future::pending().await,
+        }
+    };
     let result = tokio::select! {
         result = attack.execute() => Some(result),
+        () = arrivals_done(&load) => None,
+        () = deadline => None,
         () = stopped_early(&load) => None,
     };
     progress.abort();
-    // Open-model arrivals begin after the launch second; closed-model users start at once.
-    let launch = if load.pacer.is_some() { LAUNCH.as_secs_f64() } else { 0.0 };
-    let seconds = clock.elapsed().as_secs_f64() - launch;
+    if let Some(Err(e)) = result {
+        return Err(help::goose_error(e));
+    }
+    // Every open-model arrival is accounted for: one still queued or under way after the grace
+    // period counts as failed, timed to now; it would otherwise vanish from the percentiles.
+    let unstarted = load.pacer.as_ref().map_or(Vec::new(), |p| p.take_rest());
+    for due in &unstarted {
+        let kind = scenarios::pick(&load.mix, load.picked.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        load.stats.record(kind.name(), due.elapsed(), false);
+        load.stats.error("unstarted".into());
+    }
+    let unfinished = load.stats.seal(load.pacer.is_some());
+    let window = load.stats.window();
     if let Some(server) = server {
         server.shutdown().await;
     }
-    let thresholds_failed = match result {
-        None | Some(Ok(_)) => 0,
-        Some(Err(GooseError::ThresholdsFailed { failed, .. })) => failed.len(),
-        Some(Err(e)) => return Err(goose_error(e)),
-    };
-    let (transactions, errors, validation) = load.stats.summary(seconds.max(0.001));
-    let mix = match args.scenario.kinds().len() {
+    let window_s = window.as_secs_f64().max(0.001);
+    let (transactions, errors, validation) = load.stats.summary(window_s);
+    let mix = match scenario.kinds().len() {
         1 => Default::default(),
-        _ => {
-            let weights = Kind::ALL.iter().map(|k| (k.name().to_string(), plan.weight(*k, args.scenario))).collect();
-            report::mix(&weights, &transactions)
-        }
+        _ => report::mix(&Kind::ALL.iter().map(|k| (k.name().to_string(), plan.weight(*k, scenario))).collect(), &transactions),
     };
-    let arrivals = load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.issued() });
+    let arrivals =
+        load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.total() - unstarted.len() as u64, unfinished });
+    // Workers given one --start-at have the same origin to the millisecond: `load merge` checks it.
+    let origin_unix_ms = match run.start_at {
+        Some(at) => unix_ms(at),
+        None => unix_ms(SystemTime::now()).saturating_sub(u64::try_from(origin.elapsed().as_millis()).unwrap_or(0)),
+    };
     Ok(LoadReport {
         schema: report::SCHEMA.into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: args.scenario.name(),
+        scenario: scenario.name(),
         load_profile: plan.description.clone(),
+        plan_digest: run.digest,
         model: if plan.open.is_some() { "open" } else { "closed" }.into(),
         issuer,
         embedded,
-        started,
-        duration_s: (seconds * 10.0).round() / 10.0,
+        started: origin_unix_ms / 1000,
+        origin_unix_ms,
+        duration_s: (window_s * 10.0).round() / 10.0,
+        series_interval_s: load.stats.interval().as_secs(),
+        histogram_digits: stats::SIGNIFICANT_DIGITS,
+        worker: args.worker,
+        workers: 1,
         arrivals,
         transactions,
         errors,
         validation,
-        thresholds_failed,
         stopped: load.stopped.get().cloned(),
         mix,
+        verdicts: Vec::new(),
     })
 }
 
-/// goose's errors with their detail (which option, which value): its Display form leaves it out.
-fn goose_error(e: GooseError) -> anyhow::Error {
-    anyhow::anyhow!("goose: {e:?}")
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+}
+
+/// How long the open model's users go on past the schedule to clear a backlog: a tenth of the
+/// run, between 2 and 30 seconds.
+fn grace(run_time: Duration) -> Duration {
+    (run_time / 10).clamp(Duration::from_secs(2), Duration::from_secs(30))
 }
 
 /// Whether goose options on the command line give the run its shape (the load profile's test
@@ -284,14 +403,22 @@ fn shaped_by_others(goose: &GooseConfiguration) -> bool {
     goose.users.is_some() || goose.iterations.is_some() || goose.increase_rate.is_some()
 }
 
-/// goose's test plan ("users,time;...") for the load profile.
+/// goose's test plan ("users,time;...") for the load profile. The open model's users stay up
+/// past the schedule's grace period: its end is ours (`load`), so that no arrival under way is
+/// cut off unseen.
 fn test_plan(plan: &LoadPlan, launch: Duration) -> anyhow::Result<String> {
     // goose's time spans are whole seconds.
     let secs = |d: Duration| format!("{}s", d.as_millis().div_ceil(1000));
     Ok(match (&plan.closed, &plan.open) {
         (Some(c), _) => format!("{},{};{},{};0,0s", c.users, secs(plan::duration(&c.ramp)?), c.users, secs(plan::duration(&c.hold)?)),
         // Every user up within the launch second, then held while the arrivals last.
-        (_, Some(o)) => format!("{},{};{},{};0,0s", o.max_users, secs(launch), o.max_users, secs(plan.run_time()?)),
+        (_, Some(o)) => format!(
+            "{},{};{},{};0,0s",
+            o.max_users,
+            secs(launch),
+            o.max_users,
+            secs(plan.run_time()? + grace(plan.run_time()?) + Duration::from_secs(5))
+        ),
         _ => bail!("the load profile has no [closed] or [open]"),
     })
 }
@@ -300,6 +427,17 @@ fn test_plan(plan: &LoadPlan, launch: Duration) -> anyhow::Result<String> {
 async fn stopped_early(load: &Load) {
     while load.stopped.get().is_none() {
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Returns once every open-model arrival was started and has ended (never, in the closed model).
+async fn arrivals_done(load: &Load) {
+    let Some(pacer) = &load.pacer else { return std::future::pending().await };
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if pacer.issued() == pacer.total() && load.stats.progress().0 >= pacer.total() {
+            return;
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 //!   coordinated omission: a late arrival is measured from when it should have started).
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadPlan {
     pub description: String,
@@ -22,7 +22,7 @@ pub struct LoadPlan {
     pub mix: BTreeMap<String, usize>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Closed {
     pub users: usize,
@@ -32,7 +32,7 @@ pub struct Closed {
     pub hold: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Open {
     /// Concurrency cap: the goose users that serve arrivals. Arrivals beyond it queue, and their
@@ -42,7 +42,7 @@ pub struct Open {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Arrivals per second.
@@ -129,6 +129,31 @@ impl LoadPlan {
                 let share = duration(&step.duration)?.as_secs_f64() / before;
                 step.duration = ms(Duration::from_secs_f64(total.as_secs_f64() * share).max(Duration::from_millis(1)));
             }
+        }
+        Ok(plan)
+    }
+
+    /// SHA-256 (hex) of this plan and the scenario: what the workers of one run share.
+    pub fn digest(&self, scenario: super::scenarios::ScenarioName) -> String {
+        let text = format!("{}\n{}", scenario.name(), serde_json::to_string(self).unwrap_or_default());
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Worker `w`'s share: its closed-model users, or its open-model concurrency cap (the
+    /// arrivals are shared by the pacer).
+    pub fn share(&self, w: super::worker::Worker) -> anyhow::Result<LoadPlan> {
+        let mut plan = self.clone();
+        if let Some(c) = &mut plan.closed {
+            c.users = w.users(c.users);
+            if c.users == 0 {
+                bail!(
+                    "worker {w} gets none of the profile's {} users: run fewer workers or give the profile more users",
+                    self.closed.as_ref().map_or(0, |c| c.users)
+                );
+            }
+        }
+        if let Some(o) = &mut plan.open {
+            o.max_users = o.max_users.div_ceil(w.count as usize);
         }
         Ok(plan)
     }

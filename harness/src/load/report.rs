@@ -1,8 +1,11 @@
 //! load.json (the machine-readable record, with histograms), load.md (for people), and the
 //! baseline gate that compares a run with an earlier load.json.
 
+use super::judge::Verdict;
 use super::stats::{TransactionSummary, Validation};
+use super::worker::Worker;
 use anyhow::Context as _;
+use reports::markdown_escape as md;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,29 +19,84 @@ pub struct LoadReport {
     pub tool_version: String,
     pub scenario: String,
     pub load_profile: String,
+    /// SHA-256 of the load profile as run (after `--run-time`) and the scenario: the workers of
+    /// one run share it, and `load merge` refuses reports that do not.
+    #[serde(default)]
+    pub plan_digest: String,
     /// "closed" or "open".
     pub model: String,
     pub issuer: String,
     pub embedded: bool,
-    /// Unix seconds.
+    /// Unix seconds of the load's start.
     pub started: u64,
+    /// The load's start in Unix milliseconds: the time series counts from it.
+    #[serde(default)]
+    pub origin_unix_ms: u64,
+    /// The measured window, in seconds: from the load's start to the end of its last
+    /// transaction. Throughput is over it.
     pub duration_s: f64,
+    /// The time series' interval, in seconds.
+    #[serde(default = "one")]
+    pub series_interval_s: u64,
+    /// Significant digits of the histograms.
+    #[serde(default = "three")]
+    pub histogram_digits: u8,
+    /// Which worker of a distributed run wrote this (absent for a single run and a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<Worker>,
+    /// How many runs' results this holds: 1, or the workers a merge combined.
+    #[serde(default = "one_u32")]
+    pub workers: u32,
     /// Open model: arrivals the profile scheduled and how many were started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrivals: Option<Arrivals>,
     pub transactions: BTreeMap<String, TransactionSummary>,
-    /// Failed transactions by "HTTP status OAuth error" (or "transport", "timeout", ...).
+    /// Failed transactions by "HTTP status OAuth error" (or "transport", "timeout",
+    /// "unstarted", "unfinished").
     pub errors: BTreeMap<String, u64>,
     pub validation: Validation,
-    /// goose `--threshold` rules that failed.
-    #[serde(default)]
-    pub thresholds_failed: usize,
     /// Why the load stopped before the end of the run (the target stopped answering).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
     /// The `mixed` scenario: each kind's share of the transactions, asked and got.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mix: BTreeMap<String, MixShare>,
+    /// Every `--threshold` rule, the schedule's and the baseline gate's, judged.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+fn three() -> u8 {
+    3
+}
+
+/// The transactions table's columns, in load.md and load.html.
+pub const COLUMNS: [&str; 9] = ["transaction", "count", "failed", "throughput", "p50", "p90", "p99", "p99.9", "max"];
+
+impl TransactionSummary {
+    /// A row of the transactions table after the name, with units.
+    pub fn cells(&self) -> [String; 8] {
+        let ms = |us: u64| format!("{:.3} ms", us as f64 / 1000.0);
+        let l = &self.latency_us;
+        [
+            self.count.to_string(),
+            self.failed.to_string(),
+            format!("{:.1}/s", self.throughput_per_s),
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.p99_9),
+            ms(l.max),
+        ]
+    }
 }
 
 /// A kind's share of a mixed run's transactions, in percent.
@@ -68,6 +126,9 @@ pub fn mix(weights: &BTreeMap<String, usize>, transactions: &BTreeMap<String, Tr
 pub struct Arrivals {
     pub scheduled: u64,
     pub started: u64,
+    /// Started, but still under way at the end of the grace period (counted as failed).
+    #[serde(default)]
+    pub unfinished: u64,
 }
 
 impl LoadReport {
@@ -81,6 +142,8 @@ impl LoadReport {
         let json = serde_json::to_string_pretty(self).context("serialising load.json")?;
         std::fs::write(dir.join("load.json"), json).with_context(|| format!("writing {}", dir.join("load.json").display()))?;
         std::fs::write(dir.join("load.md"), self.markdown()).with_context(|| format!("writing {}", dir.join("load.md").display()))?;
+        std::fs::write(dir.join("load.html"), super::html::render(self))
+            .with_context(|| format!("writing {}", dir.join("load.html").display()))?;
         Ok(())
     }
 
@@ -93,48 +156,84 @@ impl LoadReport {
         Ok(report)
     }
 
+    /// The totals row of the transactions table: count, failed and throughput (no percentile:
+    /// those of different transactions do not add).
+    pub fn total_cells(&self) -> [String; 8] {
+        let (count, failed): (u64, u64) = self.transactions.values().fold((0, 0), |(c, f), t| (c + t.count, f + t.failed));
+        let throughput: f64 = self.transactions.values().map(|t| t.throughput_per_s).sum();
+        [count.to_string(), failed.to_string(), format!("{throughput:.1}/s"), "".into(), "".into(), "".into(), "".into(), "".into()]
+    }
+
+    /// The verdict, in one word.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed) && self.stopped.is_none() && self.validation.invalid == 0
+    }
+
+    /// Where the numbers came from, in one line.
+    pub fn origin_line(&self) -> String {
+        let target = if self.embedded { "embedded reference server" } else { "target" };
+        let runs = match (self.worker, self.workers) {
+            (Some(w), _) => format!(", worker {w}"),
+            (None, 1) => String::new(),
+            (None, n) => format!(", merged from {n} workers"),
+        };
+        format!(
+            "{} ({target}), load profile {} ({} model{runs}), {:.1} s measured",
+            self.issuer, self.load_profile, self.model, self.duration_s
+        )
+    }
+
+    /// What the closed model's percentiles leave out, or `None` for the open model.
+    pub fn closed_model_caveat(&self) -> Option<&'static str> {
+        (self.model == "closed").then_some(
+            "Closed model: each user starts its next transaction only when the last one ended, so while the target stalls \
+             fewer transactions are sent and the stall is barely sampled. These percentiles understate the tail latency \
+             users would see (by orders of magnitude under stalls); use an open-model profile (steady, spike) to quote it.",
+        )
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let target = if self.embedded { "embedded reference server" } else { "target" };
-        let _ = writeln!(
-            out,
-            "# Load: {}\n\n{} ({target}), load profile {} ({} model), {:.1} s.\n",
-            self.scenario, self.issuer, self.load_profile, self.model, self.duration_s
-        );
+        let _ =
+            writeln!(out, "# Load: {}: {}\n\n{}.\n", self.scenario, if self.passed() { "passed" } else { "FAILED" }, self.origin_line());
+        let _ = writeln!(out, "## Verdict\n");
         if let Some(why) = &self.stopped {
-            let _ = writeln!(out, "**The load {why}** The run failed; the numbers below cover what ran.\n");
+            let _ = writeln!(out, "- ✗ **The load {why}** The numbers below cover what ran.");
+        }
+        if self.validation.invalid > 0 {
+            let _ = writeln!(out, "- ✗ {} of {} sampled tokens failed validation", self.validation.invalid, self.validation.sampled);
+        }
+        for v in &self.verdicts {
+            // The rule is the user's own text, the rest ours.
+            let _ = writeln!(out, "- {} ({})", v.line(), v.basis);
+        }
+        if self.verdicts.is_empty() && self.stopped.is_none() && self.validation.invalid == 0 {
+            let _ = writeln!(out, "- ✓ no rule failed (no --threshold or --baseline was given)");
         }
         if let Some(a) = &self.arrivals {
-            let _ = writeln!(out, "Arrivals: {} scheduled, {} started.\n", a.scheduled, a.started);
+            let _ = writeln!(out, "\nArrivals: {} scheduled, {} started, {} unfinished.", a.scheduled, a.started, a.unfinished);
         }
         let _ = writeln!(
             out,
-            "Latency is per transaction, in µs, from its start; an open-model arrival that had to wait for a free user is \
+            "\nLatency is per transaction, in ms, from its start; an open-model arrival that had to wait for a free user is \
                  timed from when it was due, so queueing counts.\n"
         );
-        let _ = writeln!(
-            out,
-            "| transaction | count | failed | per s | p50 | p90 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|---|---|"
-        );
-        for (name, t) in &self.transactions {
-            let l = &t.latency_us;
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
-                t.count, t.failed, t.throughput_per_s, l.p50, l.p90, l.p99, l.p99_9, l.max
-            );
+        if let Some(caveat) = self.closed_model_caveat() {
+            let _ = writeln!(out, "**{caveat}**\n");
         }
+        let _ = writeln!(out, "| {} |\n|{}", COLUMNS.join(" | "), "---|".repeat(COLUMNS.len()));
+        for (name, t) in &self.transactions {
+            let _ = writeln!(out, "| {name} | {} |", t.cells().join(" | "));
+        }
+        let _ = writeln!(out, "| **total** | {} |", self.total_cells().join(" | "));
         if !self.mix.is_empty() {
             let _ = writeln!(out, "\n## Mix\n\n| transaction | asked | got |\n|---|---|---|");
             for (kind, m) in &self.mix {
                 let _ = writeln!(out, "| {kind} | {:.1}% | {:.1}% |", m.requested_percent, m.measured_percent);
             }
             for kind in self.starved() {
-                let _ = writeln!(
-                    out,
-                    "\n**Warning**: {kind} got no transaction: goose gives each transaction kind whole users, so a run with \
-                     fewer users than kinds leaves some out; raise the users."
-                );
+                let _ =
+                    writeln!(out, "\n**Warning**: {kind} got no transaction: the run was too short for its share of the mix; run longer.");
             }
         }
         let _ = writeln!(out, "\n## Errors\n");
@@ -142,7 +241,7 @@ impl LoadReport {
             let _ = writeln!(out, "None.");
         }
         for (key, count) in &self.errors {
-            let _ = writeln!(out, "- {key}: {count}");
+            let _ = writeln!(out, "- {}: {count}", md(key));
         }
         let v = &self.validation;
         let _ = writeln!(
@@ -151,43 +250,8 @@ impl LoadReport {
             v.sampled, v.invalid
         );
         for p in &v.problems {
-            let _ = writeln!(out, "- {p}");
+            let _ = writeln!(out, "- {}", md(p));
         }
         out
     }
-}
-
-/// Limits of the baseline gate, in percent.
-pub struct Gate {
-    pub max_throughput_drop: f64,
-    pub max_p99_rise: f64,
-}
-
-/// Compares each transaction both runs have; returns one line per transaction and whether
-/// every one is within the gate.
-pub fn compare(baseline: &LoadReport, run: &LoadReport, gate: &Gate) -> (Vec<String>, bool) {
-    let mut lines = Vec::new();
-    let mut ok = true;
-    for (name, now) in &run.transactions {
-        let Some(then) = baseline.transactions.get(name) else {
-            lines.push(format!("{name}: not in the baseline"));
-            continue;
-        };
-        let change = |then: f64, now: f64| if then > 0.0 { (now - then) / then * 100.0 } else { 0.0 };
-        let throughput = change(then.throughput_per_s, now.throughput_per_s);
-        let p99 = change(then.latency_us.p99 as f64, now.latency_us.p99 as f64);
-        let bad_throughput = -throughput > gate.max_throughput_drop;
-        let bad_p99 = p99 > gate.max_p99_rise;
-        ok &= !(bad_throughput || bad_p99);
-        lines.push(format!(
-            "{name}: throughput {:.1}/s -> {:.1}/s ({throughput:+.1}%{}), p99 {} -> {} µs ({p99:+.1}%{})",
-            then.throughput_per_s,
-            now.throughput_per_s,
-            if bad_throughput { format!(", drop beyond {}%", gate.max_throughput_drop) } else { String::new() },
-            then.latency_us.p99,
-            now.latency_us.p99,
-            if bad_p99 { format!(", rise beyond {}%", gate.max_p99_rise) } else { String::new() },
-        ));
-    }
-    (lines, ok)
 }

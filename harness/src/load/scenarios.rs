@@ -109,6 +109,31 @@ pub struct Load {
     pub unanswered: AtomicU64,
     /// Set when the load stopped early, saying why: every user idles from then on.
     pub stopped: std::sync::OnceLock<String>,
+    /// The kinds to run and their weights over transactions.
+    pub mix: Vec<(Kind, usize)>,
+    /// Transactions handed out so far: the next one's kind is `pick(mix, picked)`.
+    pub picked: AtomicU64,
+}
+
+/// The kind of the `i`-th transaction: each kind takes its weight's share of every cycle of
+/// `sum of weights` transactions, interleaved (the cycle's positions are visited in a stride
+/// prime to its length), so a short run gets the mix too.
+pub fn pick(mix: &[(Kind, usize)], i: u64) -> Kind {
+    let total: u64 = mix.iter().map(|(_, w)| *w as u64).sum();
+    if total == 0 {
+        return mix.first().map_or(Kind::ClientCredentials, |(k, _)| *k);
+    }
+    const STRIDE: u64 = 7919;
+    let position = if total.is_multiple_of(STRIDE) { i % total } else { (i % total) * STRIDE % total };
+    let mut at = position;
+    for (kind, weight) in mix {
+        let weight = *weight as u64;
+        if at < weight {
+            return *kind;
+        }
+        at -= weight;
+    }
+    mix[0].0
 }
 
 /// Transactions in a row without an HTTP answer after which the load stops: a target that is
@@ -122,17 +147,17 @@ struct Grant {
     access_token: Option<String>,
 }
 
-/// The goose transaction of `kind`.
-pub fn transaction(load: Arc<Load>, kind: Kind) -> Transaction {
+/// The goose transaction: every user runs the mix, one kind per transaction.
+pub fn transaction(load: Arc<Load>) -> Transaction {
     Transaction::new(Arc::new(move |user| {
         let load = load.clone();
-        Box::pin(async move { load.iteration(user, kind).await })
+        Box::pin(async move { load.iteration(user).await })
     }))
-    .set_name(kind.name())
+    .set_name("transaction")
 }
 
 impl Load {
-    async fn iteration(&self, user: &mut GooseUser, kind: Kind) -> TransactionResult {
+    async fn iteration(&self, user: &mut GooseUser) -> TransactionResult {
         if self.stopped.get().is_some() {
             return self.idle().await;
         }
@@ -150,13 +175,15 @@ impl Load {
             },
             None => Instant::now(),
         };
+        let kind = pick(&self.mix, self.picked.fetch_add(1, Ordering::Relaxed));
+        let id = self.stats.begin(kind.name(), started);
         let outcome = match kind {
             Kind::ClientCredentials => self.client_credentials(user).await,
             Kind::AuthorizationCode => self.authorization_code(user).await.map(|_| ()),
             Kind::Refresh => self.refresh(user).await,
             Kind::Userinfo => self.userinfo(user).await,
         };
-        self.stats.record(kind.name(), started.elapsed(), outcome.is_ok());
+        self.stats.end(id, outcome.is_ok());
         match outcome {
             Err(key) if key == "transport" || key == "timeout" => {
                 self.stats.error(key);
@@ -376,5 +403,21 @@ fn error_key(status: u16, body: &str) -> String {
     match error {
         Some(e) => format!("{status} {e}"),
         None => status.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_is_kept_over_transactions_and_interleaved() {
+        let mix = [(Kind::ClientCredentials, 70), (Kind::AuthorizationCode, 5), (Kind::Refresh, 15), (Kind::Userinfo, 10)];
+        let picks: Vec<Kind> = (0..1000).map(|i| pick(&mix, i)).collect();
+        for (kind, weight) in mix {
+            assert_eq!(picks.iter().filter(|k| **k == kind).count(), weight * 10, "{kind:?}");
+        }
+        assert!(picks[..10].iter().any(|k| *k != Kind::ClientCredentials), "interleaved, not in blocks: {:?}", &picks[..10]);
+        assert_eq!(pick(&[(Kind::Refresh, 1)], 12), Kind::Refresh);
     }
 }
