@@ -2,8 +2,8 @@
 # Checks the Kubernetes manifests (called by .ci/run; runnable by hand from anywhere):
 # 1. against the Kubernetes API schemas, strictly (kubernetes-validate, pinned with hashes in
 #    requirements.txt, installed into target/deploy-venv);
-# 2. that they agree with each other: N is the same in completions, parallelism and
-#    OIDC_HARNESS_WORKER, every ConfigMap and Secret key they read exists;
+# 2. that they agree with each other: N is the same in completions, parallelism,
+#    maxFailedIndexes and OIDC_HARNESS_WORKER, every ConfigMap and Secret key they read exists;
 # 3. by running the Job as written on 127.0.0.1: its container's args and env, expanded as the
 #    kubelet expands them, for every completion index at one start time, against
 #    `oidc-harness serve`; then `load merge` of the pods' stdout, as `kubectl logs` gives it.
@@ -48,8 +48,8 @@ n = spec["completions"]
 def fail(why):
     sys.exit(f"deploy/kubernetes: {why}")
 
-if spec.get("completionMode") != "Indexed" or spec["parallelism"] != n:
-    fail(f"the Job must be Indexed with parallelism = completions ({spec['parallelism']} != {n})")
+if spec.get("completionMode") != "Indexed" or spec["parallelism"] != n or spec.get("maxFailedIndexes") != n:
+    fail(f"the Job must be Indexed with parallelism = maxFailedIndexes = completions ({spec['parallelism']}, {spec.get('maxFailedIndexes')}, {n})")
 worker = next(e["value"] for e in env if e["name"] == "OIDC_HARNESS_WORKER")
 if worker != f"$(JOB_COMPLETION_INDEX)/{n}":
     fail(f"OIDC_HARNESS_WORKER is {worker!r}, not $(JOB_COMPLETION_INDEX)/{n}: N differs from completions")

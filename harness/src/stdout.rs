@@ -7,14 +7,20 @@ use std::io::Write;
 
 /// Writes `text` to stdout; a reader that went away ends the process.
 pub fn print(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    if let Err(e) = try_print(text) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
         eprintln!("oidc-harness: cannot write to stdout: {e}");
         std::process::exit(1);
     }
+}
+
+/// Writes `text` to stdout, for a result whose verdict must still reach the exit code when the
+/// reader went away.
+pub fn try_print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
 }
 
 /// While it lives, whatever writes to the process's stdout (file descriptor 1) writes to stderr.
@@ -25,11 +31,13 @@ pub struct ToStderr {
 impl ToStderr {
     pub fn new() -> ToStderr {
         let _ = std::io::stdout().flush();
-        // SAFETY: dup and dup2 on the process's own standard descriptors; a failure leaves
-        // stdout as it was (saved < 0 is not restored).
-        let saved = unsafe { libc::dup(1) };
-        if saved >= 0 {
-            unsafe { libc::dup2(2, 1) };
+        // SAFETY: fcntl and dup2 on the process's own standard descriptors. The saved copy is
+        // close-on-exec (children do not inherit it); when the redirection fails, stdout stays
+        // as it was and nothing is restored.
+        let mut saved = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+        if saved >= 0 && unsafe { libc::dup2(2, 1) } < 0 {
+            unsafe { libc::close(saved) };
+            saved = -1;
         }
         ToStderr { saved }
     }

@@ -115,7 +115,8 @@ async fn three_workers_merge_into_the_exact_result_of_their_samples() {
     let series: u64 = t["series"].as_array().unwrap().iter().map(|p| p["count"].as_u64().unwrap()).sum();
     assert_eq!(series, count);
     let window = merged["duration_s"].as_f64().unwrap();
-    assert!((t["throughput_per_s"].as_f64().unwrap() - count as f64 / window).abs() < 0.01 * count as f64 / window, "{t}");
+    let ok = t["ok"].as_u64().unwrap() as f64;
+    assert!((t["throughput_per_s"].as_f64().unwrap() - ok / window).abs() < 0.01 * ok / window, "{t}");
     assert!((1.9..4.0).contains(&window), "the window is the schedule's, not a worker's shutdown: {window}");
     let html = std::fs::read_to_string(dir.join("merged/load.html")).unwrap();
     assert!(html.contains("merged from 3 workers"));
@@ -134,6 +135,22 @@ async fn three_workers_merge_into_the_exact_result_of_their_samples() {
     let out = merge(&dir.join("other"), &[&dir.join("worker-0"), &one, &other_file]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a worker of the same run"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A result that does not add up is refused, not merged.
+    for (name, edit) in [
+        (
+            "series",
+            &(|r: &mut Value| r["transactions"]["client-credentials"]["series"][0]["count"] = 1_000_000.into()) as &dyn Fn(&mut Value),
+        ),
+        ("index", &|r: &mut Value| r["worker"]["index"] = 7.into()),
+        ("count", &|r: &mut Value| r["transactions"]["client-credentials"]["count"] = 1.into()),
+    ] {
+        let mut bad = reports[2].clone();
+        edit(&mut bad);
+        let file = dir.join(format!("bad-{name}.json"));
+        std::fs::write(&file, bad.to_string()).unwrap();
+        let out = merge(&dir.join(format!("bad-{name}")), &[&dir.join("worker-0"), &one, &file]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// The closed model deals the users out; a worker left without one is refused before any load.

@@ -12,7 +12,8 @@ pub fn escape(text: &str) -> String {
         if matches!(c, '\\' | '`' | '[' | ']' | '<' | '>' | '!' | '|') {
             out.push('\\');
         }
-        out.push(if matches!(c, '\n' | '\r') { ' ' } else { c });
+        // Control characters (a newline, a terminal's escape sequence) become spaces.
+        out.push(if c.is_control() { ' ' } else { c });
     }
     out
 }

@@ -28,7 +28,13 @@ const REFUSED: &[(&str, &str)] = &[
     ("request_body", "--request-body would write client secrets, codes and refresh tokens into goose's logs: it is not allowed here"),
     ("no_threshold_abort", "--no-threshold-abort: --threshold rules are judged once, at the end of the run, on our histograms"),
     ("threshold_abort_delay", "--threshold-abort-delay: --threshold rules are judged once, at the end of the run, on our histograms"),
+    ("no_autostart", "--no-autostart: the run starts on its own (a worker at --start-at); a controller cannot hold it"),
 ];
+
+/// goose's options that the parser refuses (goose keeps their values to itself, so `refuse`
+/// cannot see them), each with why.
+const REFUSED_BY_PARSER: &[(&str, &str)] =
+    &[("test_plan", "--test-plan: give the run's shape in a load profile (--load-profile): workers share it, and it bounds the run")];
 
 /// The `load` command as `--help` shows it.
 pub fn curate(load: clap::Command) -> clap::Command {
@@ -36,6 +42,9 @@ pub fn curate(load: clap::Command) -> clap::Command {
         let id = arg.get_id().as_str().to_string();
         if arg.get_help_heading() == Some(OURS) || id == "help" {
             return arg;
+        }
+        if let Some((_, why)) = REFUSED_BY_PARSER.iter().find(|(refused, _)| *refused == id) {
+            return arg.hide(true).value_parser(clap::builder::ValueParser::new(move |_: &str| Err::<String, String>(why.to_string())));
         }
         match SHOWN.iter().find(|(shown, _)| *shown == id) {
             Some((_, help)) => {
@@ -56,7 +65,7 @@ pub fn print_goose_help() {
         .about("goose's options, which `oidc-harness load` also takes (the ones --help shows are left out)")
         .mut_args(|arg| {
             let id = arg.get_id().as_str();
-            let hidden = SHOWN.iter().any(|(s, _)| *s == id) || REFUSED.iter().any(|(r, _)| *r == id);
+            let hidden = SHOWN.iter().any(|(s, _)| *s == id) || REFUSED.iter().chain(REFUSED_BY_PARSER).any(|(r, _)| *r == id);
             arg.hide(hidden)
         });
     crate::stdout::print(&format!("{}\n", others.render_long_help()));
@@ -69,6 +78,7 @@ pub fn refuse(goose: &GooseConfiguration) -> anyhow::Result<()> {
         "request_body" => goose.request_body,
         "no_threshold_abort" => goose.no_threshold_abort,
         "threshold_abort_delay" => goose.threshold_abort_delay.is_some(),
+        "no_autostart" => goose.no_autostart,
         _ => false,
     };
     if let Some((_, why)) = REFUSED.iter().find(|(id, _)| given(id)) {
@@ -108,7 +118,8 @@ mod tests {
     #[test]
     fn every_named_goose_option_exists() {
         let goose = <GooseConfiguration as clap::Args>::augment_args(clap::Command::new("x"));
-        for id in SHOWN.iter().map(|(id, _)| *id).chain(REFUSED.iter().map(|(id, _)| *id)) {
+        let refused = REFUSED.iter().chain(REFUSED_BY_PARSER).map(|(id, _)| *id);
+        for id in SHOWN.iter().map(|(id, _)| *id).chain(refused) {
             assert!(goose.get_arguments().any(|a| a.get_id() == id), "{id} is not a goose option");
         }
     }

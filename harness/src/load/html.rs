@@ -276,7 +276,7 @@ fn charts(report: &LoadReport) -> String {
         .transactions
         .iter()
         .filter_map(|(name, t)| {
-            let h = decode(&t.histogram).ok().filter(|h| !h.is_empty())?;
+            let h = decode(&t.histogram, super::stats::SIGNIFICANT_DIGITS).ok().filter(|h| !h.is_empty())?;
             let points = QUANTILES
                 .iter()
                 .filter(|q| **q <= 1.0 - 1.0 / h.len() as f64 || **q == 0.0)

@@ -128,10 +128,12 @@ impl Rule {
         if names.is_empty() {
             return fail("no such transaction ran".into());
         }
+        // Throughput as the transactions table gives it: over the measured window.
+        let throughput: f64 = names.iter().map(|n| report.transactions[*n].throughput_per_s).sum();
         let mut all: Option<Tally> = None;
         for name in &names {
             let t = &report.transactions[*name];
-            let tally = match decode(&t.histogram) {
+            let tally = match decode(&t.histogram, super::stats::SIGNIFICANT_DIGITS) {
                 Ok(latency_us) => Tally { latency_us, ok: t.ok, failed: t.failed, series: Default::default() },
                 Err(e) => return fail(format!("unreadable histogram: {e}")),
             };
@@ -151,7 +153,7 @@ impl Rule {
             Metric::Average => all.latency_us.mean(),
             Metric::Maximum => all.latency_us.max() as f64,
             Metric::ErrorRate => all.failed as f64 * 100.0 / (count.max(1)) as f64,
-            Metric::Throughput => count as f64 / report.duration_s.max(0.001),
+            Metric::Throughput => throughput,
         };
         Verdict {
             rule: self.text.clone(),
@@ -173,7 +175,7 @@ impl Rule {
     fn basis(&self) -> &'static str {
         match self.metric {
             Metric::ErrorRate => "failed transactions",
-            Metric::Throughput => "transactions over the measured window",
+            Metric::Throughput => "successful transactions over the measured window",
             _ => OUR_TIMES,
         }
     }
@@ -207,20 +209,38 @@ pub struct Judging {
     pub rules: Vec<Rule>,
     pub baseline: Option<LoadReport>,
     pub gate: Gate,
+    /// Percent.
+    pub max_error_rate: f64,
     pub allow_unstarted: bool,
 }
 
 impl Judging {
     pub fn judge(&self, report: &LoadReport) -> Vec<Verdict> {
-        let mut verdicts: Vec<Verdict> = self.rules.iter().map(|r| r.judge(report)).collect();
+        let (count, failed) = report.transactions.values().fold((0, 0), |(c, f), t| (c + t.count, f + t.failed));
+        // A target that answers every request with an error has not passed a load test.
+        let mut verdicts = vec![Verdict {
+            rule: format!("failed transactions at most {}% (--max-error-rate)", self.max_error_rate),
+            passed: count > 0 && failed as f64 * 100.0 <= self.max_error_rate * count as f64,
+            observed: format!("{failed} of {count} ({:.2}%)", failed as f64 * 100.0 / count.max(1) as f64),
+            limit: format!("{}%", self.max_error_rate),
+            basis: "failed transactions (errors, unstarted and unfinished arrivals)".into(),
+        }];
+        verdicts.extend(self.rules.iter().map(|r| r.judge(report)));
         if let Some(a) = &report.arrivals {
-            let missing = a.scheduled.saturating_sub(a.started) + a.unfinished;
+            let unstarted = a.scheduled.saturating_sub(a.started);
             verdicts.push(Verdict {
-                rule: "every scheduled arrival started and ended".into(),
-                passed: missing == 0 || self.allow_unstarted,
-                observed: format!("{} of {} started, {} unfinished", a.started, a.scheduled, a.unfinished),
+                rule: "every scheduled arrival started".into(),
+                passed: unstarted == 0 || self.allow_unstarted,
+                observed: format!("{} of {} started, {} cancelled by an early stop", a.started, a.scheduled, a.cancelled),
                 limit: if self.allow_unstarted { "allowed (--allow-unstarted)".into() } else { "all".into() },
                 basis: "the open model's schedule: every user was busy until the end of the grace period".into(),
+            });
+            verdicts.push(Verdict {
+                rule: "every started arrival ended within the grace period".into(),
+                passed: a.unfinished == 0,
+                observed: format!("{} unfinished", a.unfinished),
+                limit: "0".into(),
+                basis: "transactions still under way at the end (the target did not answer)".into(),
             });
         }
         if let Some(baseline) = &self.baseline {
@@ -230,22 +250,39 @@ impl Judging {
     }
 }
 
-/// Compares each transaction both results have: its throughput and its p99.
+/// Compares each transaction of both results: its throughput and its p99. A baseline of
+/// another scenario or model, or a transaction on one side only, is a failed comparison, not a
+/// silent pass.
 fn compare(baseline: &LoadReport, run: &LoadReport, gate: &Gate) -> Vec<Verdict> {
     let change = |then: f64, now: f64| if then > 0.0 { (now - then) / then * 100.0 } else { 0.0 };
+    let missing = |rule: String, observed: String| Verdict {
+        rule,
+        passed: false,
+        observed,
+        limit: "the same scenario, model and transactions".into(),
+        basis: "the baseline's load.json".into(),
+    };
+    if (&baseline.scenario, &baseline.model) != (&run.scenario, &run.model) {
+        let observed =
+            format!("the baseline ran {} ({} model); this is {} ({} model)", baseline.scenario, baseline.model, run.scenario, run.model);
+        return vec![missing("baseline: comparable".into(), observed)];
+    }
     let mut verdicts = Vec::new();
+    for name in baseline.transactions.keys().filter(|k| !run.transactions.contains_key(*k)) {
+        verdicts.push(missing(format!("baseline: {name} ran"), "in the baseline, not in this run".into()));
+    }
     for (name, now) in &run.transactions {
         let Some(then) = baseline.transactions.get(name) else {
-            eprintln!("baseline: {name} is not in the baseline");
+            verdicts.push(missing(format!("baseline: {name} compared"), "in this run, not in the baseline".into()));
             continue;
         };
         let throughput = change(then.throughput_per_s, now.throughput_per_s);
         verdicts.push(Verdict {
             rule: format!("baseline: {name} throughput drop at most {}%", gate.max_throughput_drop),
-            passed: -throughput <= gate.max_throughput_drop,
+            passed: now.ok > 0 && -throughput <= gate.max_throughput_drop,
             observed: format!("{:.1}/s -> {:.1}/s ({throughput:+.1}%)", then.throughput_per_s, now.throughput_per_s),
             limit: format!("-{}%", gate.max_throughput_drop),
-            basis: "transactions over the measured window".into(),
+            basis: "successful transactions over the measured window".into(),
         });
         let p99 = change(then.latency_us.p99 as f64, now.latency_us.p99 as f64);
         verdicts.push(Verdict {

@@ -37,16 +37,22 @@ const MAX_INPUT_BYTES: u64 = 1 << 30;
 pub fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     let judging = args.gate.judging(&args.threshold)?;
     let mut reports = Vec::new();
+    let mut bytes = 0;
     for input in &args.inputs {
-        reports.extend(read(input)?);
+        let (found, size) = read(input)?;
+        bytes += size;
+        if bytes > MAX_INPUT_BYTES {
+            bail!("the inputs are larger than 1 GiB together: merge the workers of one run");
+        }
+        reports.extend(found);
     }
     let mut merged = merge(reports)?;
     eprintln!("load merge: {} workers, {} transactions", merged.workers, merged.transactions.values().map(|t| t.count).sum::<u64>());
     super::conclude(&mut merged, &judging, &args.report_dir, args.json_line)
 }
 
-/// The reports in `path`, each named by where it came from.
-fn read(path: &Path) -> anyhow::Result<Vec<(String, LoadReport)>> {
+/// The reports in `path`, each named by where it came from, and the file's size.
+fn read(path: &Path) -> anyhow::Result<(Vec<(String, LoadReport)>, u64)> {
     let file = if path.is_dir() { path.join("load.json") } else { path.to_path_buf() };
     let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
     if size > MAX_INPUT_BYTES {
@@ -56,7 +62,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<(String, LoadReport)>> {
     let name = file.display().to_string();
     if let Ok(report) = serde_json::from_str::<LoadReport>(&text) {
         let report = checked(report, &name)?;
-        return Ok(vec![(name, report)]);
+        return Ok((vec![(name, report)], size));
     }
     // A log: every line that is a load.json of ours; other lines (progress, goose) are skipped.
     let mut found = Vec::new();
@@ -72,12 +78,15 @@ fn read(path: &Path) -> anyhow::Result<Vec<(String, LoadReport)>> {
     if found.is_empty() {
         bail!("{name} holds no load.json (a report directory, a load.json, or a log of `load --json-line`)");
     }
-    Ok(found)
+    Ok((found, size))
 }
 
 fn checked(report: LoadReport, name: &str) -> anyhow::Result<LoadReport> {
     if report.schema != super::report::SCHEMA {
         bail!("{name} has schema {}, expected {}", report.schema, super::report::SCHEMA);
+    }
+    if let Some(w) = report.worker.filter(|w| w.count == 0 || w.index >= w.count) {
+        bail!("{name} names worker {}/{}, which no run has", w.index, w.count);
     }
     Ok(report)
 }
@@ -146,10 +155,11 @@ pub fn merge(reports: Vec<(String, LoadReport)>) -> anyhow::Result<LoadReport> {
             merged.stopped.get_or_insert_with(|| format!("(worker {w}) {why}"));
         }
         if let Some(a) = &r.arrivals {
-            let m = merged.arrivals.get_or_insert(super::report::Arrivals { scheduled: 0, started: 0, unfinished: 0 });
+            let m = merged.arrivals.get_or_insert(super::report::Arrivals { scheduled: 0, started: 0, unfinished: 0, cancelled: 0 });
             m.scheduled += a.scheduled;
             m.started += a.started;
             m.unfinished += a.unfinished;
+            m.cancelled += a.cancelled;
         }
         // The workers share the start: the common window ends with the last worker's.
         merged.duration_s = merged.duration_s.max(r.duration_s);

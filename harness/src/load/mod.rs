@@ -102,6 +102,10 @@ pub struct GateArgs {
     /// Largest p99 rise against --baseline, in percent.
     #[arg(long, value_name = "PERCENT", default_value_t = 25.0, help_heading = help::OURS)]
     max_p99_rise: f64,
+    /// Largest share of failed transactions, in percent (unstarted and unfinished arrivals
+    /// count as failed).
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0, help_heading = help::OURS)]
+    max_error_rate: f64,
     /// Pass a run with scheduled arrivals that never started (the open model counts them as
     /// failed transactions all the same).
     #[arg(long, help_heading = help::OURS)]
@@ -110,16 +114,22 @@ pub struct GateArgs {
 
 impl GateArgs {
     fn judging(&self, thresholds: &[String]) -> anyhow::Result<Judging> {
+        if !(0.0..=100.0).contains(&self.max_error_rate) {
+            bail!("--max-error-rate {}: give a percent from 0 to 100", self.max_error_rate);
+        }
         let rules =
             thresholds.iter().map(|t| Rule::parse(t).map_err(|e| anyhow::anyhow!("--threshold {t:?}: {e}"))).collect::<Result<_, _>>()?;
         Ok(Judging {
             rules,
             baseline: self.baseline.as_deref().map(LoadReport::read).transpose()?,
             gate: judge::Gate { max_throughput_drop: self.max_throughput_drop, max_p99_rise: self.max_p99_rise },
+            max_error_rate: self.max_error_rate,
             allow_unstarted: self.allow_unstarted,
         })
     }
 }
+
+const START_PASSED: &str = "--start-at passed while this worker was getting ready (the open model needs a second more to launch its users): give every worker a later time";
 
 /// Users start over at most a second; open-model arrivals begin after it.
 const LAUNCH: Duration = Duration::from_secs(1);
@@ -189,12 +199,17 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 /// Judges `report`, writes its reports and says the verdict: a run's and a merge's last step.
 fn conclude(report: &mut LoadReport, judging: &Judging, dir: &std::path::Path, json_line: bool) -> anyhow::Result<ExitCode> {
     report.verdicts = judging.judge(report);
+    // The JSON line first: a worker whose report folder cannot be written still hands its result
+    // over, and a reader that went away does not change the exit code.
+    if json_line {
+        let line = serde_json::to_string(report).context("serialising load.json")?;
+        if let Err(e) = crate::stdout::try_print(&format!("{line}\n")) {
+            eprintln!("load: the result could not be printed on stdout ({e}); load.json has it");
+        }
+    }
     report.write(dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", dir.display());
-    if json_line {
-        crate::stdout::print(&format!("{}\n", serde_json::to_string(report).context("serialising load.json")?));
-    }
     let mut passed = report.verdicts.iter().all(|v| v.passed);
     if let Some(why) = &report.stopped {
         eprintln!("load: {why}");
@@ -250,6 +265,11 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
     if let Some(kind) = kinds.iter().find(|k| k.registration(&ctx.target).is_none()) {
         bail!("{}", kind.missing());
     }
+    for kind in &kinds {
+        if let Some(member) = kind.endpoints().iter().find(|e| ctx.endpoint(e).is_none()) {
+            bail!("the {} scenario sends requests to the {member}, which the target's discovery does not name", kind.name());
+        }
+    }
     if kinds.iter().any(|k| *k != Kind::ClientCredentials) && ctx.target.user.is_none() {
         bail!("the {} scenario logs a user in: the target file needs a [user]", scenario.name());
     }
@@ -263,13 +283,10 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
     // launch second before, so that the first arrivals find them ready.
     let lead = if plan.open.is_some() { LAUNCH } else { Duration::ZERO };
     let origin = match run.start_at {
-        Some(at) => {
-            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
-            if wait < lead {
-                bail!("--start-at passed while this worker was getting ready: give a later time");
-            }
-            Instant::now() + wait
-        }
+        Some(at) => match at.duration_since(SystemTime::now()) {
+            Ok(wait) => Instant::now() + wait,
+            Err(_) => bail!("{}", START_PASSED),
+        },
         None => Instant::now() + lead,
     };
     let run_time = plan.run_time()?;
@@ -308,22 +325,41 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
     // weighs scenarios by whole users).
     attack = attack.register_scenario(Scenario::new(&scenario.name()).register_transaction(scenarios::transaction(load.clone())));
 
+    // A worker that starts late would put its transactions on the others' time axis wrongly.
+    if run.start_at.is_some() && Instant::now() > origin - lead {
+        bail!("{}", START_PASSED);
+    }
     tokio::time::sleep_until(origin - lead).await;
     let _goose_prints_to_stderr = crate::stdout::ToStderr::new();
     let progress = tokio::spawn(progress(load.clone()));
     // The run ends when goose's plan does, when the open model's arrivals are all done (the
     // plan leaves a grace period for a backlog), or at once when the target stopped answering.
     // goose's users are then left idle and go with the runtime.
+    // Every run is bounded in time, whatever goose's plan: the open model's schedule and grace
+    // period, the closed model's run time and a minute for the transactions under way (a run of
+    // --iterations is bounded by their count and the request timeout).
+    let bound = match (&load.pacer, &run.goose.run_time, run.goose.iterations) {
+        (Some(_), _, _) => Some(run_time + grace(run_time)),
+        (None, Some(t), _) => Some(plan::duration(t)? + Duration::from_secs(60)),
+        (None, None, Some(_)) => None,
+        (None, None, None) => Some(run_time + Duration::from_secs(60)),
+    };
     let deadline = async {
-        match &load.pacer {
-            Some(_) => tokio::time::sleep_until(origin + run_time + grace(run_time)).await,
+        match bound {
+            Some(bound) => tokio::time::sleep_until(origin + bound).await,
             None => std::future::pending().await,
         }
     };
     let result = tokio::select! {
         result = attack.execute() => Some(result),
         () = arrivals_done(&load) => None,
-        () = deadline => None,
+        () = deadline => {
+            // The open model's grace period ends here; a closed-model run never should.
+            if load.pacer.is_none() {
+                let _ = load.stopped.set("stopped at the run's time bound: goose's users were still busy a minute after the end of the run (is the target answering?)".into());
+            }
+            None
+        }
         () = stopped_early(&load) => None,
     };
     progress.abort();
@@ -332,13 +368,18 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
     }
     // Every open-model arrival is accounted for: one still queued or under way after the grace
     // period counts as failed, timed to now; it would otherwise vanish from the percentiles.
-    let unstarted = load.pacer.as_ref().map_or(Vec::new(), |p| p.take_rest());
+    // Arrivals not even due yet (the load stopped early) were cancelled, not late: they are not
+    // timed, and the run fails by `stopped` and the arrivals' count.
+    let now = Instant::now();
+    let (unstarted, cancelled): (Vec<Instant>, Vec<Instant>) =
+        load.pacer.as_ref().map_or(Vec::new(), |p| p.take_rest()).into_iter().partition(|due| *due <= now);
     for due in &unstarted {
         let kind = scenarios::pick(&load.mix, load.picked.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         load.stats.record(kind.name(), due.elapsed(), false);
         load.stats.error("unstarted".into());
     }
-    let unfinished = load.stats.seal(load.pacer.is_some());
+    let (unfinished, cancelled_under_way) = load.stats.seal(load.pacer.is_some());
+    let cancelled = cancelled.len() as u64 + cancelled_under_way;
     let window = load.stats.window();
     if let Some(server) = server {
         server.shutdown().await;
@@ -349,8 +390,12 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
         1 => Default::default(),
         _ => report::mix(&Kind::ALL.iter().map(|k| (k.name().to_string(), plan.weight(*k, scenario))).collect(), &transactions),
     };
-    let arrivals =
-        load.pacer.as_ref().map(|p| report::Arrivals { scheduled: p.total(), started: p.total() - unstarted.len() as u64, unfinished });
+    let arrivals = load.pacer.as_ref().map(|p| report::Arrivals {
+        scheduled: p.total(),
+        started: p.total() - unstarted.len() as u64 - cancelled,
+        unfinished,
+        cancelled,
+    });
     // Workers given one --start-at have the same origin to the millisecond: `load merge` checks it.
     let origin_unix_ms = match run.start_at {
         Some(at) => unix_ms(at),

@@ -129,6 +129,9 @@ pub struct Arrivals {
     /// Started, but still under way at the end of the grace period (counted as failed).
     #[serde(default)]
     pub unfinished: u64,
+    /// Not yet due when the load stopped early (not timed; not started).
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 impl LoadReport {
@@ -194,11 +197,11 @@ impl LoadReport {
 
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let _ =
-            writeln!(out, "# Load: {}: {}\n\n{}.\n", self.scenario, if self.passed() { "passed" } else { "FAILED" }, self.origin_line());
+        let verdict = if self.passed() { "passed" } else { "FAILED" };
+        let _ = writeln!(out, "# Load: {}: {verdict}\n\n{}.\n", md(&self.scenario), md(&self.origin_line()));
         let _ = writeln!(out, "## Verdict\n");
         if let Some(why) = &self.stopped {
-            let _ = writeln!(out, "- ✗ **The load {why}** The numbers below cover what ran.");
+            let _ = writeln!(out, "- ✗ **The load {}** The numbers below cover what ran.", md(why));
         }
         if self.validation.invalid > 0 {
             let _ = writeln!(out, "- ✗ {} of {} sampled tokens failed validation", self.validation.invalid, self.validation.sampled);
@@ -211,7 +214,11 @@ impl LoadReport {
             let _ = writeln!(out, "- ✓ no rule failed (no --threshold or --baseline was given)");
         }
         if let Some(a) = &self.arrivals {
-            let _ = writeln!(out, "\nArrivals: {} scheduled, {} started, {} unfinished.", a.scheduled, a.started, a.unfinished);
+            let _ = writeln!(
+                out,
+                "\nArrivals: {} scheduled, {} started, {} unfinished, {} cancelled by an early stop.",
+                a.scheduled, a.started, a.unfinished, a.cancelled
+            );
         }
         let _ = writeln!(
             out,
@@ -223,13 +230,13 @@ impl LoadReport {
         }
         let _ = writeln!(out, "| {} |\n|{}", COLUMNS.join(" | "), "---|".repeat(COLUMNS.len()));
         for (name, t) in &self.transactions {
-            let _ = writeln!(out, "| {name} | {} |", t.cells().join(" | "));
+            let _ = writeln!(out, "| {} | {} |", md(name), t.cells().join(" | "));
         }
         let _ = writeln!(out, "| **total** | {} |", self.total_cells().join(" | "));
         if !self.mix.is_empty() {
             let _ = writeln!(out, "\n## Mix\n\n| transaction | asked | got |\n|---|---|---|");
             for (kind, m) in &self.mix {
-                let _ = writeln!(out, "| {kind} | {:.1}% | {:.1}% |", m.requested_percent, m.measured_percent);
+                let _ = writeln!(out, "| {} | {:.1}% | {:.1}% |", md(kind), m.requested_percent, m.measured_percent);
             }
             for kind in self.starved() {
                 let _ =

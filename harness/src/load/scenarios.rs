@@ -64,6 +64,16 @@ impl Kind {
         }
     }
 
+    /// The discovery members transactions of this kind send to (userinfo and refresh start
+    /// their grant with a code flow).
+    pub fn endpoints(self) -> &'static [&'static str] {
+        match self {
+            Kind::ClientCredentials => &["token_endpoint"],
+            Kind::AuthorizationCode | Kind::Refresh => &["authorization_endpoint", "token_endpoint"],
+            Kind::Userinfo => &["authorization_endpoint", "token_endpoint", "userinfo_endpoint"],
+        }
+    }
+
     /// What the target file lacks when `registration` finds nothing, in one sentence.
     pub fn missing(self) -> String {
         let table = match self {
@@ -161,29 +171,33 @@ impl Load {
         if self.stopped.get().is_some() {
             return self.idle().await;
         }
-        let started = match &self.pacer {
+        let due = match &self.pacer {
             Some(pacer) => match pacer.next() {
-                // Ahead of schedule: wait, and time from the wake-up (the timer's own lateness,
-                // up to a millisecond, is not the server's).
-                Some(due) if due > Instant::now() => {
-                    tokio::time::sleep_until(due).await;
-                    Instant::now()
-                }
-                // Behind schedule (every user was busy): the wait for a free user counts.
                 Some(due) => due,
                 None => return self.idle().await,
             },
             None => Instant::now(),
         };
         let kind = pick(&self.mix, self.picked.fetch_add(1, Ordering::Relaxed));
-        let id = self.stats.begin(kind.name(), started);
+        // Under way from the moment it is taken, before any wait: the end of the run finds every
+        // arrival a user holds (one not yet due then was cancelled, not late).
+        let Some(id) = self.stats.begin(kind.name(), due) else { return self.idle().await };
+        let started = if due > Instant::now() {
+            // Ahead of schedule: wait, and time from the wake-up (the timer's own lateness, up to
+            // a millisecond, is not the server's).
+            tokio::time::sleep_until(due).await;
+            Instant::now()
+        } else {
+            // Behind schedule (every user was busy): the wait for a free user counts.
+            due
+        };
         let outcome = match kind {
             Kind::ClientCredentials => self.client_credentials(user).await,
             Kind::AuthorizationCode => self.authorization_code(user).await.map(|_| ()),
             Kind::Refresh => self.refresh(user).await,
             Kind::Userinfo => self.userinfo(user).await,
         };
-        self.stats.end(id, outcome.is_ok());
+        self.stats.end(id, started, outcome.is_ok());
         match outcome {
             Err(key) if key == "transport" || key == "timeout" => {
                 self.stats.error(key);
@@ -245,8 +259,10 @@ impl Load {
                 .params
                 .get("code")
                 .cloned()
-                .ok_or_else(|| format!("authorize: {}", a.done.arrival.params.get("error").map_or("no code", String::as_str))),
-            Err((why, _)) => Err(format!("authorize: {why}")),
+                .ok_or_else(|| format!("authorize: {}", a.done.arrival.params.get("error").map_or("no code", |e| oauth_error(e)))),
+            // The login driver's sentence can quote the target's pages and URLs: redacted here,
+            // bounded and capped in number by `Stats::error`.
+            Err((why, _)) => Err(format!("authorize: {}", self.ctx.http.redactor().text(why))),
         };
         // The browser part is timed here and reported to goose as one custom request.
         let _ = user.record_custom_request_duration("BROWSER", "authorize + login", started.elapsed(), code.is_ok(), None, None).await;
@@ -399,11 +415,18 @@ async fn send(user: &mut GooseUser, name: &str, request: reqwest::RequestBuilder
 
 /// "400 invalid_grant", or the status alone when the body is not an OAuth error.
 fn error_key(status: u16, body: &str) -> String {
-    let error = serde_json::from_str::<Value>(body).ok().and_then(|v| v["error"].as_str().map(str::to_string));
+    let error = serde_json::from_str::<Value>(body).ok().and_then(|v| v["error"].as_str().map(|e| oauth_error(e).to_string()));
     match error {
         Some(e) => format!("{status} {e}"),
         None => status.to_string(),
     }
+}
+
+/// An `error` code as RFC 6749 §5.2 allows it (printable ASCII without `"` and `\`, here at
+/// most 64 bytes), or "(non-standard error)": a target's own text does not become a key.
+fn oauth_error(code: &str) -> &str {
+    let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    if !code.is_empty() && code.len() <= 64 && code.chars().all(allowed) { code } else { "(non-standard error)" }
 }
 
 #[cfg(test)]
@@ -419,5 +442,13 @@ mod tests {
         }
         assert!(picks[..10].iter().any(|k| *k != Kind::ClientCredentials), "interleaved, not in blocks: {:?}", &picks[..10]);
         assert_eq!(pick(&[(Kind::Refresh, 1)], 12), Kind::Refresh);
+    }
+
+    #[test]
+    fn error_keys_take_only_standard_oauth_codes() {
+        assert_eq!(error_key(400, r#"{"error":"invalid_grant"}"#), "400 invalid_grant");
+        assert_eq!(error_key(400, r#"{"error":"<script>\"x\"</script>"}"#), "400 (non-standard error)");
+        assert_eq!(error_key(400, &format!(r#"{{"error":"{}"}}"#, "a".repeat(65))), "400 (non-standard error)");
+        assert_eq!(error_key(503, "<html>down</html>"), "503");
     }
 }

@@ -62,6 +62,10 @@ pub struct Bucket {
     pub latency_us: Histogram<u64>,
 }
 
+/// Kinds of error kept apart in a report; the rest are counted as `OTHER_ERRORS`.
+const MAX_ERROR_KEYS: usize = 50;
+const OTHER_ERRORS: &str = "other errors (more than 50 kinds)";
+
 /// The first validation problems kept for the report (the count has them all).
 const PROBLEMS_KEPT: usize = 10;
 
@@ -120,19 +124,28 @@ impl Tally {
         Ok(())
     }
 
-    /// Read back from a report (to merge it).
+    /// Read back from a report (to merge it), checked: a report that does not add up is refused,
+    /// not merged.
     pub fn from_summary(t: &TransactionSummary, interval_s: u64) -> anyhow::Result<Tally> {
-        let latency_us = decode(&t.histogram)?;
-        let mut series = BTreeMap::new();
-        for point in &t.series {
-            if interval_s == 0 || point.at_s % interval_s != 0 {
-                anyhow::bail!("a time series point at {} s is not on the {interval_s} s intervals", point.at_s);
-            }
-            let latency_us = decode(&point.histogram)?;
-            series.insert(point.at_s / interval_s, Bucket { count: point.count, failed: point.failed, latency_us });
-        }
+        let latency_us = decode(&t.histogram, SIGNIFICANT_DIGITS)?;
         if latency_us.len() != t.count || t.ok + t.failed != t.count {
             anyhow::bail!("its histogram holds {} times for {} transactions", latency_us.len(), t.count);
+        }
+        let mut series = BTreeMap::new();
+        for point in &t.series {
+            let at = point.at_s.checked_div(interval_s).filter(|at| at * interval_s == point.at_s && *at <= MAX_INTERVALS * 2);
+            let Some(at) = at else {
+                anyhow::bail!("a time series point at {} s is not one of the run's {interval_s} s intervals", point.at_s);
+            };
+            let latency_us = decode(&point.histogram, SERIES_SIGNIFICANT_DIGITS)?;
+            if latency_us.len() != point.count || point.failed > point.count || series.contains_key(&at) {
+                anyhow::bail!("the time series point at {} s does not add up", point.at_s);
+            }
+            series.insert(at, Bucket { count: point.count, failed: point.failed, latency_us });
+        }
+        let (count, failed) = series.values().fold((0, 0), |(c, f), b| (c + b.count, f + b.failed));
+        if !t.series.is_empty() && (count, failed) != (t.count, t.failed) {
+            anyhow::bail!("its time series holds {count} transactions ({failed} failed), not {} ({})", t.count, t.failed);
         }
         Ok(Tally { latency_us, ok: t.ok, failed: t.failed, series })
     }
@@ -144,7 +157,7 @@ impl Tally {
             count,
             ok: self.ok,
             failed: self.failed,
-            throughput_per_s: if window_s > 0.0 { count as f64 / window_s } else { 0.0 },
+            throughput_per_s: if window_s > 0.0 { self.ok as f64 / window_s } else { 0.0 },
             latency_us: Percentiles::of(&self.latency_us),
             histogram: encode(&self.latency_us),
             series: self
@@ -174,19 +187,23 @@ impl Stats {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A transaction of `name` begins, due at `started`; `end` records it.
-    pub fn begin(&self, name: &'static str, started: Instant) -> u64 {
+    /// A transaction of `name` is taken, due at `due`; `end` records it. `None` once the
+    /// recording is sealed: the run is over and the transaction is not to run.
+    pub fn begin(&self, name: &'static str, due: Instant) -> Option<u64> {
         let mut inner = self.lock();
+        if inner.sealed {
+            return None;
+        }
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.under_way.insert(id, (name, started));
-        id
+        inner.under_way.insert(id, (name, due));
+        Some(id)
     }
 
-    /// Transaction `id` ended now.
-    pub fn end(&self, id: u64, ok: bool) {
+    /// Transaction `id`, timed from `started`, ended now.
+    pub fn end(&self, id: u64, started: Instant, ok: bool) {
         let mut inner = self.lock();
-        if let Some((name, started)) = inner.under_way.remove(&id) {
+        if let Some((name, _)) = inner.under_way.remove(&id) {
             self.record_in(&mut inner, name, started.elapsed(), ok);
         }
     }
@@ -208,30 +225,44 @@ impl Stats {
         inner.last_end = Some(now);
     }
 
-    /// Ends the recording. With `count_unfinished` (the open model, whose every arrival is
-    /// work that was asked for), the transactions still under way count as failed, timed to
-    /// now, with the error `unfinished`; returns how many there were.
-    pub fn seal(&self, count_unfinished: bool) -> u64 {
+    /// Ends the recording: nothing is recorded or begun afterwards. With `count_unfinished`
+    /// (the open model, whose every arrival is work that was asked for), a transaction still
+    /// under way counts as failed, timed from when it was due to now, with the error
+    /// `unfinished`; one not yet due was cancelled and is not timed. Returns (unfinished,
+    /// cancelled).
+    pub fn seal(&self, count_unfinished: bool) -> (u64, u64) {
         let mut inner = self.lock();
         let under_way = std::mem::take(&mut inner.under_way);
+        let now = Instant::now();
+        let (mut unfinished, mut cancelled) = (0, 0);
         if count_unfinished {
-            for (name, started) in under_way.values() {
-                self.record_in(&mut inner, name, started.elapsed(), false);
+            for (name, due) in under_way.values() {
+                if *due > now {
+                    cancelled += 1;
+                } else {
+                    self.record_in(&mut inner, name, now - *due, false);
+                    unfinished += 1;
+                }
             }
-            if !under_way.is_empty() {
-                *inner.errors.entry("unfinished".into()).or_default() += under_way.len() as u64;
+            if unfinished > 0 {
+                *inner.errors.entry("unfinished".into()).or_default() += unfinished;
             }
         }
         inner.sealed = true;
-        if count_unfinished { under_way.len() as u64 } else { 0 }
+        (unfinished, cancelled)
     }
 
-    /// An error, keyed like "400 invalid_grant" or "transport".
+    /// An error, keyed like "400 invalid_grant" or "transport". A key is at most 200 bytes on
+    /// one line, and after `MAX_ERROR_KEYS` kinds the rest are counted together: a target that
+    /// varies its answers cannot grow the report without bound.
     pub fn error(&self, key: String) {
         let mut inner = self.lock();
-        if !inner.sealed {
-            *inner.errors.entry(key).or_default() += 1;
+        if inner.sealed {
+            return;
         }
+        let key: String = crate::limits::cut(&key, 200).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let key = if inner.errors.len() >= MAX_ERROR_KEYS && !inner.errors.contains_key(&key) { OTHER_ERRORS.to_string() } else { key };
+        *inner.errors.entry(key).or_default() += 1;
     }
 
     /// A sampled token's validation.
@@ -280,7 +311,8 @@ pub struct TransactionSummary {
     pub count: u64,
     pub ok: u64,
     pub failed: u64,
-    /// Completed transactions per second over the measured window.
+    /// Successful transactions per second over the measured window (a failure that comes back
+    /// fast is not throughput).
     pub throughput_per_s: f64,
     pub latency_us: Percentiles,
     /// The whole latency histogram in microseconds: HdrHistogram V2 + deflate, base64. Merge
@@ -345,12 +377,21 @@ fn encode(h: &Histogram<u64>) -> String {
     }
 }
 
-/// A histogram from a report's `histogram` field.
-pub fn decode(text: &str) -> anyhow::Result<Histogram<u64>> {
+/// The largest serialised histogram read: ours are a few KiB.
+const MAX_HISTOGRAM_BYTES: usize = 1 << 20;
+
+/// A histogram from a report's `histogram` field, with `digits` significant digits as ours have.
+pub fn decode(text: &str, digits: u8) -> anyhow::Result<Histogram<u64>> {
+    if text.len() > MAX_HISTOGRAM_BYTES {
+        anyhow::bail!("a histogram is larger than 1 MiB");
+    }
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| anyhow::anyhow!("a histogram is not base64"))?;
     let mut h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .map_err(|e| anyhow::anyhow!("a histogram is not HdrHistogram V2 ({e:?})"))?;
+    if h.sigfig() != digits {
+        anyhow::bail!("a histogram has {} significant digits, not {digits}", h.sigfig());
+    }
     // A deserialised histogram has the range it was written with: adding a wider one grows it.
     h.auto(true);
     Ok(h)
@@ -394,7 +435,19 @@ mod tests {
         let t = t.get_mut("t").unwrap();
         t.count = 2;
         assert!(Tally::from_summary(t, 1).unwrap_err().to_string().contains("1 times for 2 transactions"));
-        assert!(decode("not base64!").is_err());
+        assert!(decode("not base64!", 3).is_err());
+    }
+
+    #[test]
+    fn error_kinds_are_bounded_in_number_and_length() {
+        let s = Stats::new(Instant::now(), Duration::from_secs(1));
+        for i in 0..200 {
+            s.error(format!("authorize: page {i}\x1b[31m {}", "x".repeat(500)));
+        }
+        let (_, errors, _) = s.summary(1.0);
+        assert_eq!(errors.len(), MAX_ERROR_KEYS + 1);
+        assert_eq!(errors[OTHER_ERRORS], 150);
+        assert!(errors.keys().all(|k| k.len() <= 210 && !k.contains('\x1b')), "{errors:?}");
     }
 
     #[test]
