@@ -26,9 +26,7 @@ bin="$root/target/release/oidc-harness"
 work="$(mktemp -d)"
 out="$root/bench/results/load-scale-$(date -u +%Y-%m-%dT%H%M).md"
 mkdir -p "$root/bench/results"
-median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%s (%s-%s)\n", m, a[1], a[NR]}'; }
-first() { cut -d' ' -f1; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+source "$root/bench/lib.sh"
 # throughput FILE: client-credentials transactions/s of a load.json, 0 when any failed.
 throughput() { python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['transactions']['client-credentials']; print(round(t['throughput_per_s'],1) if t['failed']==0 else 0)" "$1"; }
 

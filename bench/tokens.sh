@@ -32,11 +32,7 @@ work="$(mktemp -d)"
 out="$root/bench/results/tokens-$(date -u +%Y-%m-%dT%H%M).md"
 mkdir -p "$root/bench/results"
 
-# "median (min-max)" of numbers on stdin: this VM's runs differ by up to ~30%, so the spread is
-# part of every figure.
-median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%s (%s-%s)\n", m, a[1], a[NR]}'; }
-first() { cut -d' ' -f1; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+source "$root/bench/lib.sh"
 
 # wrk_rate URL BODY BASIC: median rate of $runs wrk runs on CPU 1 (16 connections, one thread),
 # after a 5 s warm-up that is not counted (node's JIT, connection pools, page faults).

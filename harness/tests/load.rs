@@ -104,12 +104,18 @@ fn the_open_model_keeps_its_schedule_and_the_baseline_gate_bites() {
 /// targets/reference-server.toml and its secrets, `extra` arguments after them (blocking: call it
 /// from `spawn_blocking` while the server runs).
 fn load_live(issuer: &str, dir: &Path, extra: &[&std::ffi::OsStr]) -> Output {
+    load_live_with(issuer, dir, "client-credentials", extra, &[])
+}
+
+/// `load_live` of `scenario`, with `env` over the secrets.
+fn load_live_with(issuer: &str, dir: &Path, scenario: &str, extra: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Output {
     let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml");
     Command::new(BIN)
-        .args(["load", "--scenario", "client-credentials", "--target", issuer, "--target-config", target, "--report-dir"])
+        .args(["load", "--scenario", scenario, "--target", issuer, "--target-config", target, "--report-dir"])
         .arg(dir)
         .args(extra)
         .envs(SECRETS)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -382,18 +388,7 @@ async fn a_scenario_without_its_endpoint_is_refused_before_any_load() {
         .await;
     Mock::given(method("GET")).and(path("/api/oidc/jwks")).respond_with(ResponseTemplate::new(200).set_body_json(jwks)).mount(&mock).await;
     let dir = temp("no-userinfo");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(["load", "--scenario", "userinfo", "--target", &issuer, "--target-config"])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml"))
-            .arg("--report-dir")
-            .arg(&dir)
-            .envs(SECRETS)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || load_live_with(&issuer, &dir, "userinfo", &[], &[])).await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -414,17 +409,8 @@ async fn a_run_whose_every_transaction_failed_fails() {
     let plan = plan(&dir, "description = \"test\"\n[closed]\nusers = 1\nramp = \"0s\"\nhold = \"1s\"\n");
     let report_dir = dir.clone();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(["load", "--scenario", "client-credentials", "--target", &issuer, "--target-config"])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../targets/reference-server.toml"))
-            .arg("--load-profile")
-            .arg(&plan)
-            .arg("--report-dir")
-            .arg(&report_dir)
-            .envs(SECRETS)
-            .env("OH_SERVICE_SECRET", "not-the-secret")
-            .output()
-            .unwrap()
+        let wrong = [("OH_SERVICE_SECRET", "not-the-secret")];
+        load_live_with(&issuer, &report_dir, "client-credentials", &["--load-profile".as_ref(), plan.as_os_str()], &wrong)
     })
     .await
     .unwrap();
