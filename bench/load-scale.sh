@@ -21,7 +21,7 @@ source "$root/peers/lib.sh"
 cd "$root"
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "needs taskset (util-linux)" >&2; exit 2; }
-cargo build --release --locked -q -p harness
+cargo build --release --locked -q -p oidc-harness
 bin="$root/target/release/oidc-harness"
 work="$(mktemp -d)"
 out="$root/bench/results/load-scale-$(date -u +%Y-%m-%dT%H%M).md"

@@ -23,7 +23,7 @@ source "$root/peers/lib.sh"
 cd "$root"
 command -v wrk >/dev/null || { echo "needs wrk (Debian: apt-get install wrk)" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "needs taskset (util-linux)" >&2; exit 2; }
-cargo build --release --locked -q -p harness
+cargo build --release --locked -q -p oidc-harness
 cargo build --release --locked -q -p reference-server --example signing_ceiling
 bin="$root/target/release/oidc-harness"
 ceiling_bin="$root/target/release/examples/signing_ceiling"

@@ -24,7 +24,7 @@ for version in 1.30.0 1.37.0; do
 done
 echo "deploy/kubernetes: the manifests validate against the Kubernetes 1.30 and 1.37 schemas (strict)"
 
-cargo build --locked -q -p harness --bin oidc-harness
+cargo build --locked -q -p oidc-harness --bin oidc-harness
 bin="$root/target/debug/oidc-harness"
 scratch="$(mktemp -d)"
 port="$(free_port)"

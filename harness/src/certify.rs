@@ -54,6 +54,8 @@ pub struct CertifyArgs {
     /// Trust the CA certificates of this PEM file for the target's TLS certificate.
     #[arg(long, value_name = "PEM", requires = "target")]
     ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    output: crate::conform::OutputArgs,
 }
 
 pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
@@ -87,7 +89,7 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile,
         report_dir: args.report_dir,
         suite: vec![pack.suite_name()],
-        check: None,
+        check: Vec::new(),
         scenarios: None,
         expected: None,
         fault: args.fault,
@@ -96,6 +98,7 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<ExitCode> {
         allow_incomplete: args.allow_incomplete,
         timeout: args.timeout,
         ca_file: args.ca_file,
+        output: args.output,
     };
     crate::conform::run_as(conform, Some(certification))
 }

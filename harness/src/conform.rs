@@ -30,12 +30,13 @@ pub struct ConformArgs {
     /// Where report.json, junit.xml, summary.md and report.html are written.
     #[arg(long, value_name = "DIR", default_value = "oidc-harness-report")]
     pub(crate) report_dir: PathBuf,
-    /// Run only this suite (repeatable).
-    #[arg(long, value_name = "NAME")]
+    /// Run only these suites (repeatable, or comma-separated: `--suite discovery,jwks`).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub(crate) suite: Vec<String>,
-    /// Run only this check.
-    #[arg(long, value_name = "ID")]
-    pub(crate) check: Option<String>,
+    /// Run only the checks these ids or patterns match (repeatable; `*` matches any run of
+    /// characters, `?` one: `--check 'id-token.*'`).
+    #[arg(long, value_name = "ID|PATTERN")]
+    pub(crate) check: Vec<String>,
     /// A directory of extra scenario files (`*.toml`, the format of `scenarios/`), run after
     /// the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -68,6 +69,25 @@ pub struct ConformArgs {
     /// replaces) for the target's TLS certificate.
     #[arg(long, value_name = "PEM", requires = "target")]
     pub(crate) ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// What goes to stdout and stderr; the same for conform and certify.
+#[derive(clap::Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// What stdout gets at the end: the verdict line (text), or the report.json document (json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: Format,
+    /// No progress, and no line per failed or blocked check, on stderr: the verdict and errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// Exit code of a run whose required checks did not all get judged (blocked or not run).
@@ -87,7 +107,7 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
     if let Some(dir) = &args.scenarios {
         scenario_files.extend(crate::scenario::from_dir(dir).map_err(anyhow::Error::msg)?);
     }
-    let selected = select_suites(&args, &profile, &scenario_files)?;
+    let (selected, only_checks) = select_suites(&args, &profile, &scenario_files)?;
     if args.list {
         crate::stdout::print(&check_list(&profile.name, &selected));
         return Ok(ExitCode::SUCCESS);
@@ -97,6 +117,8 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
         Some(path) => Expected::from_file(path, &known)?,
         None => Expected::default(),
     };
+    // An unwritable report directory is found before the run, not after it.
+    writable(&args.report_dir)?;
     let settings = match &args.ca_file {
         Some(path) => ClientSettings::with_ca_file(path).map_err(anyhow::Error::msg)?,
         None => ClientSettings::default(),
@@ -104,11 +126,11 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     // Progress lines name the command the user ran.
     let command = if certification.is_some() { "certify" } else { "conform" };
-    let mut report = runtime.block_on(conform(&args, command, profile, &selected, &scenario_files, settings))?;
+    let mut report = runtime.block_on(conform(&args, command, profile, &selected, only_checks, &scenario_files, settings))?;
     report.certification = certification;
     expected.apply(&mut report);
     write_reports(&report, &args.report_dir)?;
-    print_summary(&report, &args.report_dir);
+    print_summary(&report, &args.report_dir, args.output)?;
     Ok(match report.status() {
         Status::Passed => ExitCode::SUCCESS,
         Status::Incomplete if args.allow_incomplete => ExitCode::SUCCESS,
@@ -165,7 +187,11 @@ pub fn selectable(profile: &Profile, scenario_files: &[crate::scenario::Scenario
     all
 }
 
-fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> anyhow::Result<Vec<Suite>> {
+/// The suites `--suite` and `--check` select, and the check ids `--check` matched (`None`: all
+/// of the suites' checks).
+type Selection = (Vec<Suite>, Option<std::collections::BTreeSet<String>>);
+
+fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate::scenario::ScenarioFile]) -> anyhow::Result<Selection> {
     let all = selectable(profile, scenario_files);
     let mut ids = std::collections::HashSet::new();
     for check in all.iter().flat_map(|s| s.checks.iter()) {
@@ -179,18 +205,64 @@ fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate:
             bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
         }
     }
+    // Every pattern must match some check: all the ones that match none are named at once.
+    let unmatched: Vec<&str> =
+        args.check.iter().map(String::as_str).filter(|p| !all.iter().flat_map(|s| s.checks.iter()).any(|c| glob(p, &c.id))).collect();
+    if !unmatched.is_empty() {
+        bail!(
+            "--check {}: no check id matches; `oidc-harness conform --list` prints every check id",
+            unmatched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let matched = |c: &crate::engine::Check| args.check.iter().any(|p| glob(p, &c.id));
     let named = |s: &Suite| args.suite.iter().any(|n| *n == s.name);
     // A pack runs when named, or when `--check` names one of its rules.
-    let checked = |s: &Suite| args.check.as_deref().is_some_and(|id| s.checks.iter().any(|c| c.id == id));
+    let checked = |s: &Suite| s.checks.iter().any(matched);
     let by_default = |s: &Suite| args.suite.is_empty() && (!s.name.starts_with(crate::integration::PREFIX) || checked(s));
     let mut selected: Vec<Suite> = all.into_iter().filter(|s| named(s) || by_default(s)).collect();
-    if let Some(id) = &args.check {
-        selected.retain(|s| s.checks.iter().any(|c| c.id == id.as_str()));
-        if selected.is_empty() {
-            bail!("unknown check `{id}`; `oidc-harness conform --list` prints every check id");
+    if args.check.is_empty() {
+        return Ok((selected, None));
+    }
+    selected.retain(checked);
+    if selected.is_empty() {
+        bail!("--check matches no check of the suites --suite selects");
+    }
+    let ids = selected.iter().flat_map(|s| s.checks.iter()).filter(|c| matched(c)).map(|c| c.id.to_string()).collect();
+    Ok((selected, Some(ids)))
+}
+
+/// Whether `id` matches `pattern`: `*` is any run of characters (none too), `?` one character,
+/// anything else itself.
+fn glob(pattern: &str, id: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), id.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`: linear for our ids.
+    let (mut i, mut j, mut star, mut from) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            from = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            from += 1;
+            j = from;
+        } else {
+            return false;
         }
     }
-    Ok(selected)
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// Refuses a report directory that cannot be created or written, before any check runs.
+pub fn writable(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("--report-dir {}: cannot create it", dir.display()))?;
+    let probe = dir.join(".oidc-harness-write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("--report-dir {}: cannot write to it", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
 }
 
 async fn conform(
@@ -198,6 +270,7 @@ async fn conform(
     command: &str,
     profile: Profile,
     selected: &[Suite],
+    only_checks: Option<std::collections::BTreeSet<String>>,
     scenario_files: &[crate::scenario::ScenarioFile],
     settings: ClientSettings,
 ) -> anyhow::Result<Report> {
@@ -228,7 +301,9 @@ async fn conform(
         with.push(format!("variant {}", args.variant.join(", ")));
     }
     let with = if with.is_empty() { String::new() } else { format!(" with {}", with.join(" and ")) };
-    eprintln!("{command}: {issuer} ({what}{with}), profile {}", ctx.profile.name);
+    if !args.output.quiet {
+        eprintln!("{command}: {issuer} ({what}{with}), profile {}", ctx.profile.name);
+    }
     if args.target.is_some() && args.target_config.is_none() {
         let skipped: Vec<&str> =
             selected.iter().map(|s| s.name.as_ref()).filter(|n| ![suites::discovery::NAME, suites::jwks::NAME].contains(n)).collect();
@@ -239,7 +314,7 @@ async fn conform(
             );
         }
     }
-    let mut run = new_run(&ctx, selected, args.check.clone(), true);
+    let mut run = new_run(&ctx, selected, only_checks, !args.output.quiet);
     let deployment = args.target.is_some();
     let stopped = tokio::select! {
         // A stop wins over a run that finishes in the same instant: the report says it stopped.
@@ -249,7 +324,7 @@ async fn conform(
             if deployment {
                 crate::preflight::set_up(&mut ctx, selected).await?;
             }
-            drive_suites(&mut ctx, &mut run, scenario_files, true).await;
+            drive_suites(&mut ctx, &mut run, scenario_files, !args.output.quiet).await;
             anyhow::Ok(())
         } => {
             result?;
@@ -272,7 +347,13 @@ async fn conform(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started,
         duration_ms: clock.elapsed().as_millis() as u64,
-        target: reports::Target { issuer, embedded: args.target.is_none(), metadata_from },
+        target: reports::Target {
+            issuer,
+            embedded: args.target.is_none(),
+            faults: args.fault.clone(),
+            variants: args.variant.clone(),
+            metadata_from,
+        },
         profile: profile_name,
         certification: None,
         checks: verdicts.checks,
@@ -316,12 +397,12 @@ pub(crate) fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = 
     })
 }
 
-/// A run collecting the verdicts of `selected` (one check with `only_check`); `verbose` draws
+/// A run collecting the verdicts of `selected` (only `only_checks` when given); `verbose` draws
 /// the progress bar.
-fn new_run(ctx: &Context, selected: &[Suite], only_check: Option<String>, verbose: bool) -> Run {
-    let total = if only_check.is_some() { 1 } else { selected.iter().map(|s| s.checks.len()).sum() };
+fn new_run(ctx: &Context, selected: &[Suite], only_checks: Option<std::collections::BTreeSet<String>>, verbose: bool) -> Run {
+    let total = only_checks.as_ref().map_or_else(|| selected.iter().map(|s| s.checks.len()).sum(), |ids| ids.len());
     let names = selected.iter().map(|s| s.name.to_string()).collect();
-    Run::new(names, only_check, if verbose { total } else { 0 }, ctx.http.redactor())
+    Run::new(names, only_checks, if verbose { total } else { 0 }, ctx.http.redactor())
 }
 
 /// Runs the `selected` suites against the context's target and returns the verdicts. Discovery
@@ -333,10 +414,10 @@ pub async fn run_suites(
     ctx: &mut Context,
     selected: &[Suite],
     scenario_files: &[crate::scenario::ScenarioFile],
-    only_check: Option<String>,
+    only_checks: Option<std::collections::BTreeSet<String>>,
     verbose: bool,
 ) -> Vec<reports::CheckResult> {
-    let mut run = new_run(ctx, selected, only_check, verbose);
+    let mut run = new_run(ctx, selected, only_checks, verbose);
     drive_suites(ctx, &mut run, scenario_files, verbose).await;
     let mut checks = run.into_results(selected).checks;
     checks.iter_mut().for_each(|c| c.evidence.clear());
@@ -490,8 +571,45 @@ fn for_stderr(detail: &str) -> std::borrow::Cow<'_, str> {
     limits::cut(detail, limits::STDERR_DETAIL_BYTES)
 }
 
-fn print_summary(report: &Report, dir: &Path) {
+/// The end of a run on the terminal: a line per failed, warned, blocked or not-run check on stderr
+/// (not with `--quiet`), then the verdict line on stdout, or with `--format json` the report.json
+/// document there and the verdict line on stderr.
+fn print_summary(report: &Report, dir: &Path, output: OutputArgs) -> anyhow::Result<()> {
     let t = report.totals();
+    if !output.quiet {
+        check_lines(report);
+    }
+    let line = format!(
+        "{}: {} checks, {} passed, {} failed, {} blocked, {} not run, {} warnings, {} expected failures, {} not applicable in {} ms; {}; reports in {}",
+        report.status().as_str(),
+        t.checks,
+        t.passed,
+        t.failed,
+        t.blocked,
+        t.not_run,
+        t.warnings,
+        t.expected_failures,
+        t.not_applicable,
+        report.duration_ms,
+        report.coverage(),
+        dir.display()
+    );
+    let stdout = match output.format {
+        Format::Text => format!("{line}\n"),
+        Format::Json => {
+            eprintln!("{line}");
+            format!("{}\n", report.to_json()?)
+        }
+    };
+    // A reader that went away does not change the exit code: the verdict is the run's.
+    if let Err(e) = crate::stdout::try_print(&stdout) {
+        eprintln!("{line} (stdout: {e})");
+    }
+    Ok(())
+}
+
+/// A line on stderr per check a person should look at, blocked ones grouped by their cause.
+fn check_lines(report: &Report) {
     for check in report.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         match &check.expected_failure {
             None => eprintln!("FAIL {} ({}): {}", check.id, check.spec, for_stderr(&check.detail)),
@@ -523,19 +641,4 @@ fn print_summary(report: &Report, dir: &Path) {
         let from: Vec<String> = report.target.metadata_from.iter().map(|(member, source)| format!("{member} from {source}")).collect();
         eprintln!("metadata beyond the OpenID configuration: {}", from.join(", "));
     }
-    eprintln!(
-        "{}: {} checks, {} passed, {} failed, {} blocked, {} not run, {} warnings, {} expected failures, {} not applicable in {} ms; {}; reports in {}",
-        report.status().as_str(),
-        t.checks,
-        t.passed,
-        t.failed,
-        t.blocked,
-        t.not_run,
-        t.warnings,
-        t.expected_failures,
-        t.not_applicable,
-        report.duration_ms,
-        report.coverage(),
-        dir.display()
-    );
 }

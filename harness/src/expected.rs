@@ -31,20 +31,21 @@ impl Expected {
         let origin = path.display();
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read expected-failures file {origin}: {e}"))?;
         let file: File = toml::from_str(&text).map_err(|e| anyhow::anyhow!("expected-failures file {origin}: {e}"))?;
-        let mut entries = BTreeMap::new();
-        for entry in file.expected {
-            if !known.contains(&entry.id) {
-                anyhow::bail!(
-                    "expected-failures file {origin} names `{}`, which is not a check id (`oidc-harness conform --list`)",
-                    entry.id
-                );
-            }
-            if entry.reason.trim().is_empty() {
-                anyhow::bail!("expected-failures file {origin}: `{}` needs a reason", entry.id);
-            }
-            entries.insert(entry.id, entry.reason);
+        // Every mistake at once: a list fixed one id per run is a slow list to fix.
+        let unknown: Vec<&str> = file.expected.iter().map(|e| e.id.as_str()).filter(|id| !known.iter().any(|k| k == id)).collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "expected-failures file {origin} names {} that {} not a check id (`oidc-harness conform --list`): {}",
+                if unknown.len() == 1 { "one id" } else { "ids" },
+                if unknown.len() == 1 { "is" } else { "are" },
+                unknown.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+            );
         }
-        Ok(Expected(entries))
+        let unexplained: Vec<&str> = file.expected.iter().filter(|e| e.reason.trim().is_empty()).map(|e| e.id.as_str()).collect();
+        if !unexplained.is_empty() {
+            anyhow::bail!("expected-failures file {origin}: these need a reason: {}", unexplained.join(", "));
+        }
+        Ok(Expected(file.expected.into_iter().map(|e| (e.id, e.reason)).collect()))
     }
 
     /// Marks the listed failures as expected and records listed checks that passed.

@@ -24,7 +24,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "oidc-harness", version, about = "Conformance and load testing for OAuth 2.0 / OpenID Connect authorization servers")]
+#[command(
+    name = "oidc-harness",
+    version = env!("OIDC_HARNESS_VERSION"),
+    about = "Conformance and load testing for OAuth 2.0 / OpenID Connect authorization servers",
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,6 +55,12 @@ enum Command {
     /// Run the reference authorization server (IDaaS profile) until Ctrl-C.
     Serve(serve::ServeArgs),
 }
+
+/// The exit codes, in `--help` as in the README.
+const EXIT_CODES: &str = "Exit codes: 0 passed; 1 failed (a required check, a load verdict); 2 usage or configuration \
+     error (nothing was judged); 3 incomplete (conform and certify: no check failed, but some were blocked or not run; \
+     --allow-incomplete exits 0).\n\nstdout has results only (the verdict line, --format json, listings); progress \
+     and diagnostics go to stderr, in colour only on a terminal and never with NO_COLOR set.";
 
 /// Warnings and errors, without the TLS verifier's own log of a refused certificate: the
 /// request's error says it in one sentence, with the fix (`engine::net_error`).

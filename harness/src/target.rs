@@ -277,9 +277,17 @@ impl Target {
         let secret = |key: &str, var: &Option<String>| -> Result<Option<Secret>, TargetError> {
             match var {
                 None => Ok(None),
-                Some(var) => env(var).filter(|v| !v.is_empty()).map(|v| Some(Secret::new(v))).ok_or_else(|| {
-                    TargetError(format!("target file {origin}: `{key}` names the environment variable {var}, which is not set"))
-                }),
+                Some(var) => match env(var) {
+                    Some(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+                    // Set but empty is a different mistake from unset (a CI secret that did not
+                    // reach the job): said as it is.
+                    Some(_) => {
+                        Err(TargetError(format!("target file {origin}: `{key}` names the environment variable {var}, which is empty")))
+                    }
+                    None => {
+                        Err(TargetError(format!("target file {origin}: `{key}` names the environment variable {var}, which is not set")))
+                    }
+                },
             }
         };
         let reg = |name: &str, r: &Option<RegistrationFile>| -> Result<Option<Registration>, TargetError> {
@@ -537,6 +545,13 @@ password_env = "ALICE_PASSWORD"
         assert_eq!(target.login.steps.len(), 2);
         assert!(target.login.script_at.as_ref().unwrap().is_match("http://127.0.0.1:1/api/oidc/login?interaction=x"));
         assert!(Target::embedded(&reference_server::Config::default()).login.steps.is_empty());
+    }
+
+    #[test]
+    fn an_empty_variable_is_called_empty() {
+        let empty = |_: &str| Some(String::new());
+        let err = Target::from_file(&write("empty", FILE), empty).unwrap_err().to_string();
+        assert!(err.contains("names the environment variable ALICE_PASSWORD, which is empty"), "{err}");
     }
 
     #[test]

@@ -29,7 +29,10 @@ fn the_default_run_passes_and_writes_reports_without_secrets() {
     let out = Command::new(BIN).args(["conform", "--report-dir"]).arg(&dir).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("PASSED"), "{stderr}");
+    // stdout is the verdict line, alone; the rest went to stderr.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("PASSED: ") && stdout.lines().count() == 1, "{stdout}");
+    assert!(!stderr.contains("PASSED: "), "{stderr}");
     let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert!(report.target.embedded);
     assert!(report.checks.len() >= 40);
@@ -72,6 +75,54 @@ fn suite_and_check_narrow_the_run() {
     assert!(out.status.success());
     let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report.checks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["discovery.issuer-identical"]);
+    // Suites comma-separated; checks by pattern, repeatable; --format json puts report.json on
+    // stdout; -q leaves stderr to the verdict.
+    let args =
+        ["conform", "--suite", "discovery,jwks", "--check", "jwks.*", "--check", "discovery.issuer-identica?", "--format", "json", "-q"];
+    let out = Command::new(BIN).args(args).arg("--report-dir").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = Report::from_json(&String::from_utf8(out.stdout).unwrap()).expect("stdout is report.json");
+    assert!(report.checks.len() > 2 && report.checks.iter().all(|c| c.id.starts_with("jwks.") || c.id == "discovery.issuer-identical"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().filter(|l| !l.is_empty()).count(), 1, "-q: the verdict line only: {stderr}");
+}
+
+#[test]
+fn version_names_the_commit() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    // `oidc-harness 0.1.0 (abc1234 2026-12-01)` in a git checkout.
+    let shape =
+        regex::Regex::new(&format!(r"^oidc-harness {} \([0-9a-f]{{7,}} \d{{4}}-\d{{2}}-\d{{2}}\)\n$", regex::escape(version))).unwrap();
+    assert!(shape.is_match(&line), "{line:?}");
+    let help = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
+    assert!(help.contains("Exit codes: 0 passed; 1 failed") && help.contains("NO_COLOR"), "{help}");
+}
+
+#[test]
+fn problems_are_found_before_the_run_and_named_at_once() {
+    let dir = temp("before");
+    let expected = dir.join("expected.toml");
+    std::fs::write(&expected, "[[expected]]\nid = \"nope.one\"\nreason = \"x\"\n[[expected]]\nid = \"nope.two\"\nreason = \"y\"\n")
+        .unwrap();
+    let out = Command::new(BIN).args(["conform", "--expected"]).arg(&expected).arg("--report-dir").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`nope.one`, `nope.two`"), "every unknown id at once: {stderr}");
+    let out = Command::new(BIN).args(["conform", "--check", "nope.*", "--check", "zzz"]).arg("--report-dir").arg(&dir).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--check `nope.*`, `zzz`: no check id matches"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A report directory under a file cannot be created: refused before any check runs.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = Command::new(BIN).args(["conform", "--report-dir"]).arg(file.join("reports")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--report-dir") && stderr.contains("cannot create it") && !stderr.contains("conform: http"), "{stderr}");
 }
 
 #[test]
@@ -85,16 +136,19 @@ fn list_prints_every_check_with_its_citation_and_docs_checks_md_is_current() {
         "every check cites a rule"
     );
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CHECKS.md")).unwrap();
-    assert!(docs == text, "docs/CHECKS.md is stale: run `cargo run -p harness -- conform --list > docs/CHECKS.md`");
+    assert!(docs == text, "docs/CHECKS.md is stale: run `cargo run -p oidc-harness -- conform --list > docs/CHECKS.md`");
 }
 
 #[test]
 fn usage_errors_are_one_sentence_with_exit_code_2() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["conform", "--suite", "nope"], "unknown suite `nope`"),
-        (&["conform", "--check", "nope"], "unknown check `nope`"),
+        (&["conform", "--check", "nope"], "--check `nope`: no check id matches"),
         (&["conform", "--target", "http://127.0.0.1:9/api/oidc"], "cannot reach the target's discovery document"),
         (&["conform", "--profile", "/nonexistent.toml"], "cannot read profile /nonexistent.toml"),
+        (&["conform", "--expected", "/nonexistent.toml"], "cannot read expected-failures file /nonexistent.toml"),
+        (&["load", "--scenario", "refresh", "--load-profile", "/nonexistent.toml"], "no load profile `/nonexistent.toml`"),
+        (&["serve", "--config", "/nonexistent.toml"], "/nonexistent.toml"),
     ];
     for (args, message) in cases {
         let out = Command::new(BIN).args(args).output().unwrap();
@@ -102,6 +156,7 @@ fn usage_errors_are_one_sentence_with_exit_code_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"));
+        assert!(stderr.matches("os error").count() <= 1, "the OS error is said once: {stderr}");
     }
 }
 

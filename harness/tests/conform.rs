@@ -319,7 +319,10 @@ async fn an_expected_failures_list_gates_on_regressions_only() {
     let run = write_and_run("[[expected]]\nid = \"discovery.endpoint-https\"\nreason = \"typo\"\n");
     let (out, _) = tokio::task::spawn_blocking(run).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`discovery.endpoint-https`, which is not a check id"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("names one id that is not a check id (`oidc-harness conform --list`): `discovery.endpoint-https`")
+    );
 }
 
 #[tokio::test]
@@ -483,7 +486,8 @@ async fn an_incomplete_run_exits_3_and_says_so_in_every_format() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert_eq!(report.status(), reports::Status::Incomplete);
-    assert!(stderr.contains("INCOMPLETE: ") && stderr.contains("coverage "), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("INCOMPLETE: ") && stdout.contains("coverage "), "the verdict line is on stdout: {stdout}");
     assert!(stderr.contains("NOT RUN code.completes: the target names no confidential client"), "{stderr}");
     let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
     assert!(json.contains("\"status\": \"incomplete\""));

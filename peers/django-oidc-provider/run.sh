@@ -33,7 +33,7 @@ start_server django-oidc-provider "$issuer/.well-known/openid-configuration" \
   "$python" manage.py runserver "127.0.0.1:$OH_PEER_PORT" --noreload
 
 cd "$root"
-cargo run --locked -q -p harness -- conform \
+cargo run --locked -q -p oidc-harness -- conform \
   --target "$issuer" \
   --target-config targets/django-oidc-provider.toml \
   --profile profiles/django-oidc-provider.toml \
@@ -48,7 +48,7 @@ cargo run --locked -q -p harness -- conform \
 # Not entra-eam: Microsoft Entra's hint comes from another issuer, which the library cannot be
 # told to trust without code of its own (docs/INTEGRATIONS.md, entra-eam).
 for pack in salesforce forgerock connectwise-home generic; do
-  cargo run --locked -q -p harness -- certify --integration "$pack" \
+  cargo run --locked -q -p oidc-harness -- certify --integration "$pack" \
     --target "$issuer" \
     --target-config targets/django-oidc-provider.toml \
     --profile profiles/django-oidc-provider.toml \

@@ -17,7 +17,7 @@ issuer="http://127.0.0.1:$OH_PEER_PORT"
 start_server node-oidc-provider "$issuer/.well-known/openid-configuration" node provider.mjs
 
 cd "$root"
-cargo run --locked -q -p harness -- conform \
+cargo run --locked -q -p oidc-harness -- conform \
   --target "$issuer" \
   --target-config targets/node-oidc-provider.toml \
   --profile profiles/node-oidc-provider.toml \
@@ -31,7 +31,7 @@ cargo run --locked -q -p harness -- conform \
 # Not entra-eam: Microsoft Entra's hint comes from another issuer, which the library cannot be
 # told to trust without code of its own (docs/INTEGRATIONS.md, entra-eam).
 for pack in salesforce forgerock connectwise-home generic; do
-  cargo run --locked -q -p harness -- certify --integration "$pack" \
+  cargo run --locked -q -p oidc-harness -- certify --integration "$pack" \
     --target "$issuer" \
     --target-config targets/node-oidc-provider.toml \
     --profile profiles/node-oidc-provider.toml \

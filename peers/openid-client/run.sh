@@ -9,7 +9,7 @@ cd "$here"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 cd "$root"
-cargo build --locked -q -p harness
+cargo build --locked -q -p oidc-harness
 port="$(free_port)"
 issuer="http://127.0.0.1:$port/api/oidc"
 start_server "oidc-harness serve" "$issuer/.well-known/openid-configuration" ./target/debug/oidc-harness serve --bind 127.0.0.1 --port "$port"

@@ -534,8 +534,9 @@ fn yes() -> bool {
 /// A configuration file that cannot be used, with the key and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    /// (`error`, not `source`: the message says it, and a chain printed with `{:#}` would say it twice.)
+    #[error("cannot read config file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("config key `{key}`: {problem}")]
@@ -550,7 +551,7 @@ impl Config {
     /// Reads and validates a TOML configuration file.
     pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: display.clone(), error })?;
         Config::from_toml(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse { path: display, message },
             other => other,

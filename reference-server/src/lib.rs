@@ -195,8 +195,9 @@ async fn faults_in_responses(axum::extract::State(provider): axum::extract::Stat
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    /// (`error`, not `source`: the message says it, and a chain printed with `{:#}` would say it twice.)
+    #[error("cannot listen on {addr}: {error}")]
+    Bind { addr: SocketAddr, error: std::io::Error },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -271,8 +272,8 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
 /// Starts the server on `addr`.
 pub async fn start_on(config: Config, addr: SocketAddr) -> Result<Server, StartError> {
     config.validate()?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-    let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| StartError::Bind { addr, error })?;
+    let local = listener.local_addr().map_err(|error| StartError::Bind { addr, error })?;
     let tls = config.tls.as_ref().map(tls::identity).transpose().map_err(StartError::Tls)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base_url = format!("{scheme}://{local}");

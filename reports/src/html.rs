@@ -27,18 +27,46 @@ fn rank(check: &CheckResult) -> usize {
     LABELS.iter().position(|l| *l == check.label()).unwrap_or(LABELS.len())
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
-td,th{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
+/// An element id for a check (ids are ASCII with dots and dashes; anything else becomes `_`).
+fn anchor(id: &str) -> String {
+    let safe: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    format!("check-{safe}")
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:80em;padding:0 1em;color:#222}\
+h1{margin:.2em 0}dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em;margin:.5em 0 1em}dl.meta dt{color:#555}dl.meta dd{margin:0;overflow-wrap:anywhere}\
+table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}th{white-space:nowrap}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .fail{color:#b00020;font-weight:bold}.blocked,.not-run,.incomplete{color:#8a4b00;font-weight:bold}.warning{color:#a15c00}\
 .xfail{color:#7a4fa0}.not-applicable{color:#666}.pass{color:#1b7a2f}\
-pre{background:#f6f6f6;padding:.6em;overflow-x:auto;max-width:100em;white-space:pre-wrap}summary{cursor:pointer}\
-.filters{margin:1em 0}.filters label{margin-right:1em}";
+.grid{display:flex;flex-wrap:wrap;gap:2px;max-width:40em}.grid a{display:block;width:.9em;height:.9em;border-radius:2px;background:#ccc}\
+.grid a.pass{background:#3c9a50}.grid a.fail{background:#c62828}.grid a.warning{background:#e09b2d}.grid a.blocked,.grid a.not-run{background:#8a4b00}\
+.grid a.xfail{background:#9575cd}.grid a.not-applicable{background:#ccc}\
+.filters{margin:1em 0;display:flex;flex-wrap:wrap;gap:.4em 1em;align-items:center}#shown{color:#555}\
+article.check{border-top:1px solid #ddd;padding:.5em 0}article.check:target{background:#fff8d6}\
+article.check h3{font-size:1em;margin:0;font-weight:normal;overflow-wrap:anywhere}article.check .verdict{display:inline-block;min-width:7em}\
+article.check .spec{color:#555}p.detail{margin:.3em 0 .3em 7em;white-space:pre-wrap;overflow-wrap:anywhere}\
+details{margin-left:7em}summary{cursor:pointer;color:#555}\
+pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;margin:.4em 0}\
+table.jwt{margin:.3em 0 .8em;font-size:.95em}table.jwt caption{text-align:left;color:#555}table.jwt td{overflow-wrap:anywhere}table.jwt td:first-child{white-space:nowrap;font-family:monospace}\
+@media print{.filters,.grid{display:none}details,p.detail{margin-left:0}article.check{break-inside:avoid}}";
 
+/// Filters by suite, verdict and text, from the controls or from the address's fragment
+/// (`report.html#verdict=fail,blocked&suite=jwks&q=issuer`: a link to a filtered view); before
+/// printing, every evidence block opens.
 const SCRIPT: &str = "function applyFilters(){var s=document.getElementById('suite').value;\
+var q=document.getElementById('q').value.toLowerCase();\
 var v=[].slice.call(document.querySelectorAll('input[name=verdict]:checked')).map(function(e){return e.value});\
-[].forEach.call(document.querySelectorAll('tr.check'),function(r){\
-var show=(s===''||r.dataset.suite===s)&&v.indexOf(r.dataset.verdict)>=0;r.style.display=show?'':'none';\
-var n=r.nextElementSibling;if(n&&n.classList.contains('evidence'))n.style.display=show?'':'none';});}";
+var n=0;[].forEach.call(document.querySelectorAll('article.check'),function(a){\
+var show=(s===''||a.dataset.suite===s)&&v.indexOf(a.dataset.verdict)>=0&&(q===''||a.textContent.toLowerCase().indexOf(q)>=0);\
+a.hidden=!show;if(show)n++;});document.getElementById('shown').textContent=n+' shown';}\
+function fromFragment(){var h=location.hash.slice(1);if(h.indexOf('=')<0)return;\
+h.split('&').forEach(function(p){var kv=p.split('=');var k=kv[0],val=decodeURIComponent(kv[1]||'');\
+if(k==='suite')document.getElementById('suite').value=val;if(k==='q')document.getElementById('q').value=val;\
+if(k==='verdict'){var want=val.split(',');[].forEach.call(document.querySelectorAll('input[name=verdict]'),function(c){c.checked=want.indexOf(c.value)>=0;});}});}\
+document.addEventListener('DOMContentLoaded',function(){fromFragment();applyFilters();});\
+window.addEventListener('hashchange',function(){fromFragment();applyFilters();});\
+window.addEventListener('beforeprint',function(){[].forEach.call(document.querySelectorAll('details'),function(d){d.open=true;});});";
 
 fn exchange(out: &mut String, e: &Exchange) {
     let mut text = format!("{} {}\n", e.method, e.url);
@@ -66,23 +94,40 @@ fn exchange(out: &mut String, e: &Exchange) {
         }
         (None, None) => {}
     }
-    for jwt in &e.jwts {
-        let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "\nJWT in the {} (signature removed)\nheader: {}\npayload: {}",
-            jwt.found_in,
-            pretty(&jwt.header),
-            pretty(&jwt.payload)
-        );
-    }
     let _ = write!(out, "<pre>{}</pre>", esc(&text));
+    // Decoded tokens as tables, claim by claim: what a verdict on a claim read.
+    for jwt in &e.jwts {
+        let _ = write!(out, "<table class=\"jwt\"><caption>JWT in the {} (signature removed)</caption>", esc(&jwt.found_in));
+        for (part, value) in [("header", &jwt.header), ("payload", &jwt.payload)] {
+            let _ = write!(out, "<tr><th colspan=\"2\">{part}</th></tr>");
+            match value.as_object() {
+                Some(claims) => {
+                    for (name, v) in claims {
+                        let shown = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        let _ = write!(out, "<tr><td>{}</td><td>{}</td></tr>", esc(name), esc(&shown));
+                    }
+                }
+                None => {
+                    let _ = write!(out, "<tr><td colspan=\"2\">{}</td></tr>", esc(&value.to_string()));
+                }
+            }
+        }
+        out.push_str("</table>");
+    }
 }
 
 pub fn to_html(report: &Report) -> String {
     let t = report.totals();
     let status = report.status();
     let outcome = status.as_str();
+    let status_class = match status {
+        Status::Passed => "pass",
+        Status::Failed => "fail",
+        Status::Incomplete => "incomplete",
+    };
     let mut out = String::new();
     let what = match &report.certification {
         Some(c) => format!("certify {}", esc(&c.integration)),
@@ -90,33 +135,33 @@ pub fn to_html(report: &Report) -> String {
     };
     let _ = write!(
         out,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>oidc-harness {what}: {outcome}</title>\
-         <style>{STYLE}</style><script>{SCRIPT}</script></head><body>\
-         <h1>oidc-harness {what}: <span class=\"{}\">{outcome}</span></h1>\
-         <p>Target <code>{}</code>{}, profile <code>{}</code>, {} ms, oidc-harness {}; {}.</p>\
-         <table><tr><th>checks</th><th>passed</th><th>failed</th><th>blocked</th><th>not run</th><th>warnings</th>\
-         <th>expected failures</th><th>not applicable</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-        match status {
-            Status::Passed => "pass",
-            Status::Failed => "fail",
-            Status::Incomplete => "incomplete",
-        },
-        esc(&report.target.issuer),
-        if report.target.embedded { " (embedded reference server)" } else { "" },
-        esc(&report.profile),
-        report.duration_ms,
-        esc(&report.tool_version),
-        report.coverage(),
-        t.checks,
-        t.passed,
-        t.failed,
-        t.blocked,
-        t.not_run,
-        t.warnings,
-        t.expected_failures,
-        t.not_applicable
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>oidc-harness {what}: {outcome}</title><style>{STYLE}</style><script>{SCRIPT}</script></head><body>\
+         <header><h1>oidc-harness {what}: <span class=\"{status_class}\">{outcome}</span></h1><dl class=\"meta\">"
     );
+    let mut meta = |name: &str, value: String| {
+        let _ = write!(out, "<dt>{name}</dt><dd>{value}</dd>");
+    };
+    let embedded = if report.target.embedded { " (embedded reference server)" } else { "" };
+    meta("target", format!("<code>{}</code>{embedded}", esc(&report.target.issuer)));
+    if !report.target.faults.is_empty() {
+        meta("fault", esc(&report.target.faults.join(", ")));
+    }
+    if !report.target.variants.is_empty() {
+        meta("variant", esc(&report.target.variants.join(", ")));
+    }
+    meta("profile", format!("<code>{}</code>", esc(&report.profile)));
+    meta(
+        "verdict",
+        format!(
+            "<span class=\"{status_class}\">{outcome}</span>: {} checks, {} failed, {} blocked, {} not run",
+            t.checks, t.failed, t.blocked, t.not_run
+        ),
+    );
+    meta("coverage", esc(report.coverage().to_string().trim_start_matches("coverage ")));
+    meta("run", format!("{} ms, oidc-harness {}", report.duration_ms, esc(&report.tool_version)));
+    out.push_str("</dl></header>");
+
     if let Some(c) = &report.certification {
         let _ = write!(out, "<p>Certification of the target as <strong>{}</strong> sees it. It sends:</p><ul>", esc(&c.relying_party));
         for item in &c.sends {
@@ -129,13 +174,48 @@ pub fn to_html(report: &Report) -> String {
         out.push_str("</p>");
     }
     if !report.expected_but_passed.is_empty() {
-        out.push_str("<h2>Expected to fail, but passed</h2><ul>");
+        out.push_str("<h2>Expected to fail, but passed</h2><p>Remove them from the expected-failures list:</p><ul>");
         for e in &report.expected_but_passed {
             let _ = write!(out, "<li><code>{}</code> ({})</li>", esc(&e.id), esc(&e.reason));
         }
         out.push_str("</ul>");
     }
-    out.push_str("<div class=\"filters\"><label>Suite <select id=\"suite\" onchange=\"applyFilters()\"><option value=\"\">all</option>");
+
+    // The overview: a row per suite, its counts and a cell per check, each a link to the check.
+    out.push_str(
+        "<section id=\"overview\"><h2>Suites</h2><table><tr><th>suite</th><th>checks</th><th>passed</th><th>failed</th>\
+         <th>blocked</th><th>not run</th><th>warnings</th><th>expected failures</th><th>not applicable</th><th>each check</th></tr>",
+    );
+    for suite in report.suites() {
+        let s = report.suite_totals(suite);
+        let _ = write!(
+            out,
+            "<tr class=\"suite\" data-suite=\"{name}\"><td><a href=\"#suite={name}\">{name}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><div class=\"grid\">",
+            s.checks,
+            s.passed,
+            s.failed,
+            s.blocked,
+            s.not_run,
+            s.warnings,
+            s.expected_failures,
+            s.not_applicable,
+            name = esc(suite),
+        );
+        for c in report.checks.iter().filter(|c| c.suite == suite) {
+            let _ = write!(out, "<a class=\"{v}\" href=\"#{}\" title=\"{}: {v}\"></a>", anchor(&c.id), esc(&c.id), v = c.label());
+        }
+        out.push_str("</div></td></tr>");
+    }
+    let _ = write!(
+        out,
+        "<tr><th>all</th><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+         <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td></tr></table></section>",
+        t.checks, t.passed, t.failed, t.blocked, t.not_run, t.warnings, t.expected_failures, t.not_applicable
+    );
+
+    // Every check, failures first, each with its detail in full and its evidence folded below.
+    out.push_str("<section id=\"checks\"><h2>Checks</h2><div class=\"filters\"><label>Suite <select id=\"suite\" onchange=\"applyFilters()\"><option value=\"\">all</option>");
     for suite in report.suites() {
         let _ = write!(out, "<option>{}</option>", esc(suite));
     }
@@ -144,36 +224,38 @@ pub fn to_html(report: &Report) -> String {
         let _ =
             write!(out, "<label><input type=\"checkbox\" name=\"verdict\" value=\"{v}\" checked onchange=\"applyFilters()\"> {v}</label>");
     }
-    out.push_str("</div><table><tr><th>verdict</th><th>check</th><th>rule</th><th>detail</th></tr>");
+    let _ = write!(
+        out,
+        "<label>Search <input type=\"search\" id=\"q\" oninput=\"applyFilters()\"></label><span id=\"shown\">{} shown</span></div><div id=\"list\">",
+        report.checks.len()
+    );
     let mut checks: Vec<&CheckResult> = report.checks.iter().collect();
     checks.sort_by_key(|c| rank(c));
     for c in checks {
-        let detail = c.detail_with_expectation();
         let _ = write!(
             out,
-            "<tr class=\"check\" data-suite=\"{suite}\" data-verdict=\"{v}\"><td class=\"{v}\">{v}</td><td><code>{id}</code><br>{title}</td><td>{spec}</td><td>{detail}</td></tr>",
+            "<article class=\"check\" id=\"{anchor}\" data-suite=\"{suite}\" data-verdict=\"{v}\"><h3><span class=\"verdict {v}\">{v}</span> \
+             <code>{id}</code> {title} <span class=\"spec\">({spec})</span></h3><p class=\"detail\">{detail}</p>",
+            anchor = anchor(&c.id),
             suite = esc(&c.suite),
             v = c.label(),
             id = esc(&c.id),
             title = esc(&c.title),
             spec = esc(&c.spec),
-            detail = esc(&detail),
+            detail = esc(&c.detail_with_expectation()),
         );
         // Shown in full under each check that cites it: a check's evidence reads on its own.
         let evidence: Vec<&Exchange> = report.evidence_of(c).collect();
         if !evidence.is_empty() {
-            let _ = write!(
-                out,
-                "<tr class=\"evidence\"><td></td><td colspan=\"3\"><details><summary>evidence: {} HTTP exchanges</summary>",
-                evidence.len()
-            );
+            let _ = write!(out, "<details><summary>evidence: {} HTTP exchanges</summary>", evidence.len());
             for e in evidence {
                 exchange(&mut out, e);
             }
-            out.push_str("</details></td></tr>");
+            out.push_str("</details>");
         }
+        out.push_str("</article>");
     }
-    out.push_str("</table></body></html>\n");
+    out.push_str("</div></section></body></html>\n");
     out
 }
 
@@ -193,5 +275,25 @@ mod tests {
         assert!(!html.contains("title of discovery.issuer <&>"));
         assert!(html.contains("<details>") && html.contains("GET http://127.0.0.1:1/api/oidc/.well-known/openid-configuration"));
         assert!(!html.contains("<link") && !html.contains("src=\""), "self-contained");
+    }
+
+    #[test]
+    fn the_overview_has_a_row_and_a_cell_per_check_and_tokens_read_as_tables() {
+        let mut report = sample::report();
+        report.target.faults = vec!["nonce-dropped".into()];
+        report.exchanges[0].jwts.push(crate::DecodedJwt {
+            found_in: "response body".into(),
+            header: serde_json::json!({"alg": "RS256"}),
+            payload: serde_json::json!({"iss": "<x>", "exp": 5}),
+        });
+        let html = to_html(&report);
+        assert_eq!(html.matches("<tr class=\"suite\"").count(), report.suites().len());
+        assert_eq!(html.matches("<div class=\"grid\">").count(), report.suites().len());
+        assert_eq!(html.matches("<article class=\"check\"").count(), report.checks.len());
+        for c in &report.checks {
+            assert!(html.contains(&format!("href=\"#{}\"", anchor(&c.id))), "a cell links to {}", c.id);
+        }
+        assert!(html.contains("<dt>fault</dt><dd>nonce-dropped</dd>"));
+        assert!(html.contains("<table class=\"jwt\">") && html.contains("<td>iss</td><td>&lt;x&gt;</td>"));
     }
 }

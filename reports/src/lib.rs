@@ -80,6 +80,11 @@ pub struct Target {
     pub issuer: String,
     /// The embedded reference server rather than a deployment given with `--target`.
     pub embedded: bool,
+    /// The embedded server's named faults (`--fault`) and allowed variants (`--variant`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
     /// Endpoints and other metadata members the run used that the OpenID configuration did not
     /// give, with where they came from ("the RFC 8414 metadata", "the target file").
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -251,6 +256,23 @@ pub struct Totals {
     pub blocked: usize,
 }
 
+impl Totals {
+    fn of<'a>(checks: impl Iterator<Item = &'a CheckResult> + Clone) -> Totals {
+        let count = |v: Verdict| checks.clone().filter(|c| c.verdict == v).count();
+        let expected = checks.clone().filter(|c| c.verdict == Verdict::Fail && c.expected_failure.is_some()).count();
+        Totals {
+            checks: checks.clone().count(),
+            passed: count(Verdict::Pass),
+            failed: count(Verdict::Fail) - expected,
+            expected_failures: expected,
+            warnings: count(Verdict::Warning),
+            not_applicable: count(Verdict::NotApplicable),
+            not_run: count(Verdict::NotRun),
+            blocked: count(Verdict::Blocked),
+        }
+    }
+}
+
 /// How much of what was asked the run judged: required checks judged (passed or failed) out of
 /// the required checks that apply to the profile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -285,18 +307,12 @@ pub enum ReportError {
 
 impl Report {
     pub fn totals(&self) -> Totals {
-        let count = |v: Verdict| self.checks.iter().filter(|c| c.verdict == v).count();
-        let expected = self.checks.iter().filter(|c| c.verdict == Verdict::Fail && c.expected_failure.is_some()).count();
-        Totals {
-            checks: self.checks.len(),
-            passed: count(Verdict::Pass),
-            failed: count(Verdict::Fail) - expected,
-            expected_failures: expected,
-            warnings: count(Verdict::Warning),
-            not_applicable: count(Verdict::NotApplicable),
-            not_run: count(Verdict::NotRun),
-            blocked: count(Verdict::Blocked),
-        }
+        Totals::of(self.checks.iter())
+    }
+
+    /// The totals of one suite's checks.
+    pub fn suite_totals(&self, suite: &str) -> Totals {
+        Totals::of(self.checks.iter().filter(|c| c.suite == suite))
     }
 
     pub fn coverage(&self) -> Coverage {
@@ -415,7 +431,13 @@ pub(crate) mod sample {
             tool_version: "0.1.0".into(),
             started: 1_800_000_000,
             duration_ms: 1234,
-            target: Target { issuer: "http://127.0.0.1:1/api/oidc".into(), embedded: true, metadata_from: Default::default() },
+            target: Target {
+                issuer: "http://127.0.0.1:1/api/oidc".into(),
+                embedded: true,
+                faults: Vec::new(),
+                variants: Vec::new(),
+                metadata_from: Default::default(),
+            },
             profile: "idaas".into(),
             certification: None,
             checks: vec![

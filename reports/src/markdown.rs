@@ -36,23 +36,37 @@ pub fn to_markdown(report: &Report) -> String {
         }
     }
     let target = if report.target.embedded { " (embedded reference server)" } else { "" };
+    let mut with = Vec::new();
+    if !report.target.faults.is_empty() {
+        with.push(format!("fault {}", escape(&report.target.faults.join(", "))));
+    }
+    if !report.target.variants.is_empty() {
+        with.push(format!("variant {}", escape(&report.target.variants.join(", "))));
+    }
+    let with = if with.is_empty() { String::new() } else { format!(" with {}", with.join(" and ")) };
+    // The issuer is the target's text: escaped, not put in a code span it could close.
     let _ = writeln!(
         out,
-        "Target `{}`{target}, profile `{}`, {} ms; {}.\n",
-        report.target.issuer,
-        report.profile,
+        "Target {}{target}{with}, profile `{}`, {} ms; {}.\n",
+        escape(&report.target.issuer),
+        cell(&report.profile),
         report.duration_ms,
         report.coverage()
     );
     let _ = writeln!(
         out,
-        "| checks | passed | failed | blocked | not run | warnings | expected failures | not applicable |\n|---|---|---|---|---|---|---|---|"
+        "| suite | checks | passed | failed | blocked | not run | warnings | expected failures | not applicable |\n|---|---|---|---|---|---|---|---|---|"
     );
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} | {} | {} |",
-        t.checks, t.passed, t.failed, t.blocked, t.not_run, t.warnings, t.expected_failures, t.not_applicable
-    );
+    let row = |name: &str, t: crate::Totals| {
+        format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            t.checks, t.passed, t.failed, t.blocked, t.not_run, t.warnings, t.expected_failures, t.not_applicable
+        )
+    };
+    for suite in report.suites() {
+        let _ = writeln!(out, "{}", row(&cell(suite), report.suite_totals(suite)));
+    }
+    let _ = writeln!(out, "{}", row("**all**", t));
     for (label, heading) in [
         ("fail", "Failed"),
         ("blocked", "Blocked (a prerequisite failed)"),
@@ -67,7 +81,8 @@ pub fn to_markdown(report: &Report) -> String {
         }
         let _ = writeln!(out, "\n## {heading}\n\n| check | rule | detail |\n|---|---|---|");
         for c in checks {
-            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), cell(&c.detail_with_expectation()));
+            // The detail quotes the target (error descriptions, URLs): no link, image or HTML of its own.
+            let _ = writeln!(out, "| `{}` {} | {} | {} |", c.id, cell(&c.title), cell(&c.spec), escape(&c.detail_with_expectation()));
         }
     }
     if let Some(c) = &report.certification {
@@ -76,7 +91,7 @@ pub fn to_markdown(report: &Report) -> String {
     if !report.expected_but_passed.is_empty() {
         let _ = writeln!(out, "\n## Expected to fail, but passed: remove from the expected list\n");
         for e in &report.expected_but_passed {
-            let _ = writeln!(out, "- `{}` ({})", e.id, cell(&e.reason));
+            let _ = writeln!(out, "- `{}` ({})", e.id, escape(&e.reason));
         }
     }
     out
@@ -98,7 +113,7 @@ fn certification(out: &mut String, report: &Report, c: &crate::Certification) {
             check.id,
             cell(&check.title),
             cell(&check.spec),
-            cell(&check.detail_with_expectation())
+            escape(&check.detail_with_expectation())
         );
     }
     let _ = writeln!(out, "\nSources: {}", c.documentation.join(", "));
@@ -140,5 +155,21 @@ mod tests {
     #[test]
     fn pipes_and_newlines_cannot_break_the_table() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    /// A target's text cannot make summary.md link, show an image, or run HTML, and the run's
+    /// suites and the fault it ran with are named.
+    #[test]
+    fn a_targets_text_is_shown_not_obeyed() {
+        let mut report = sample::report();
+        report.target.faults = vec!["nonce-dropped".into()];
+        let failed = report.checks.iter().position(|c| c.verdict == crate::Verdict::Fail).unwrap();
+        report.checks[failed].detail = "see ![x](https://evil.example/p.png) and [here](https://evil.example) <img src=x>".into();
+        let md = to_markdown(&report);
+        assert!(!md.contains(" ![x](") && !md.contains(" [here](") && !md.contains(" <img"), "{md}");
+        assert!(md.contains("\\<img src=x\\>"), "{md}");
+        assert!(md.contains("\\!\\[x\\](https://evil.example/p.png)"), "{md}");
+        assert!(md.contains(" with fault nonce-dropped,"), "{md}");
+        assert!(md.contains("| discovery | ") && md.contains("| **all** | "), "{md}");
     }
 }

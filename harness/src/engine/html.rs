@@ -97,7 +97,7 @@ mod tests {
     }
 
     /// Not a test: how long parsing takes, before and after the depth bound.
-    /// `cargo test -p harness html::tests::parse_cost -- --ignored --nocapture`
+    /// `cargo test -p oidc-harness html::tests::parse_cost -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn parse_cost() {

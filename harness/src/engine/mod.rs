@@ -120,7 +120,8 @@ pub struct Run {
     /// The exchanges the results cite (`CheckResult::evidence` indexes into it), each once.
     exchanges: evidence::Table,
     suites: Vec<String>,
-    only_check: Option<String>,
+    /// `--check`: only these checks (the ids its patterns matched).
+    only_checks: Option<std::collections::BTreeSet<String>>,
     last: Instant,
     /// Checks expected in this run, for the progress bar (drawn only on a terminal).
     expected_total: usize,
@@ -138,7 +139,7 @@ pub struct Run {
 impl Run {
     pub fn new(
         suites: Vec<String>,
-        only_check: Option<String>,
+        only_checks: Option<std::collections::BTreeSet<String>>,
         expected_total: usize,
         redactor: std::sync::Arc<crate::redact::Redactor>,
     ) -> Run {
@@ -148,7 +149,7 @@ impl Run {
             results: Vec::new(),
             exchanges: evidence::Table::default(),
             suites,
-            only_check,
+            only_checks,
             last: Instant::now(),
             expected_total,
             progress_bar,
@@ -193,12 +194,17 @@ impl Run {
         self.suites.iter().any(|s| *s == suite.name)
     }
 
+    /// Whether `--check` leaves `check` in.
+    fn wants_check(&self, check: &Check) -> bool {
+        self.only_checks.as_ref().is_none_or(|ids| ids.contains(check.id.as_ref()))
+    }
+
     /// Records the verdict of `check` with the exchanges it relied on.
     pub fn record(&mut self, suite: &Suite, check: &Check, evidence: &[&Exchange], outcome: Outcome) {
         debug_assert!(suite.checks.iter().any(|c| c.id == check.id), "{} is not listed in suite {}", check.id, suite.name);
         let elapsed = self.last.elapsed().as_millis() as u64;
         self.last = Instant::now();
-        if !self.wants(suite) || self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
+        if !self.wants(suite) || !self.wants_check(check) {
             return;
         }
         // A suite that records a check twice is a defect of ours: the first verdict stands (a
@@ -250,7 +256,7 @@ impl Run {
         let mut ordered = Vec::with_capacity(self.results.len());
         for suite in selected {
             for check in suite.checks.iter() {
-                if self.only_check.as_deref().is_some_and(|id| id != check.id.as_ref()) {
+                if !self.wants_check(check) {
                     continue;
                 }
                 let (blocked_by, detail) = match &self.stopped {

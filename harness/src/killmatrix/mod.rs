@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct KillMatrixArgs {
-    /// Where the Markdown tables are written.
-    #[arg(long, value_name = "FILE", default_value = "docs/KILL-MATRIX.md")]
+    /// Where the Markdown tables are written (the project's own copy: `--output
+    /// docs/KILL-MATRIX.md`).
+    #[arg(long, value_name = "FILE", default_value = "oidc-harness-killmatrix/KILL-MATRIX.md")]
     output: PathBuf,
     /// How many servers run at once (each run mostly waits on its own HTTP round trips).
     #[arg(long, value_name = "N", default_value_t = 3)]

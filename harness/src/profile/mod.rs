@@ -164,8 +164,9 @@ pub struct Resolution {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read profile {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    /// (`error`, not `source`: the message says it, and a chain printed with `{:#}` would say it twice.)
+    #[error("cannot read profile {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("profile {path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -180,7 +181,7 @@ impl Profile {
 
     pub fn from_file(path: &Path) -> Result<Profile, ProfileError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: origin.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ProfileError::Read { path: origin.clone(), error })?;
         Profile::parse(&text, &origin)
     }
 
