@@ -25,6 +25,8 @@ dump() { # FRAGMENT -> the DOM after the page's scripts ran
 dump "" >"$work/all.html"
 dump "#verdict=fail" >"$work/fail.html"
 dump "#q=$fault-no-such-text" >"$work/none.html"
+# A cell of the overview links to its check, whatever the filters.
+dump "#check-discovery.reachable" >"$work/cell.html"
 python3 - "$work" <<'PY'
 import json, sys
 from html.parser import HTMLParser
@@ -80,5 +82,8 @@ if any(hidden != (v != "fail") for v, hidden in dom.articles) or dom.shown != f"
 dom = read("none.html")
 if not all(hidden for _, hidden in dom.articles) or dom.shown != "0 shown":
     fail(f"a search for text no check has leaves {dom.shown}")
+dom = read("cell.html")
+if any(hidden for _, hidden in dom.articles):
+    fail("a link to one check (#check-...) leaves checks hidden")
 print(f"report.html in chromium: {len(suites)} suite rows, {checks} cells, failures first; #verdict=fail shows {failed}, a search for nothing 0")
 PY

@@ -105,7 +105,13 @@ if not summary.startswith("#"):
 code, out, _ = run_action("fault", {"install-flags": install_flags, "args": f"--fault {fault}", "report-dir": "reports"})
 if (code, out.get("status")) != (1, "FAILED"):
     fail(f"with the fault {fault} the action gated {code} with {out}: the verdict must fail the job")
-print(f"ci-recipes: action.yml ran as a runner runs it: PASSED gates 0, the fault {fault} gates 1")
+# A run that judged nothing never passes the gate: an unreachable target (exit 2), an option
+# that would end the run without a verdict.
+for case, given in [("unreachable", {"target": "http://127.0.0.1:9/api/oidc"}), ("list", {"args": "--list"})]:
+    code, out, summary = run_action(case, {"install-flags": install_flags, **given, "upload-report": "false"})
+    if (code, out.get("status")) != (2, "ERROR") or summary:
+        fail(f"{case}: the action gated {code} with {out} and a summary of {len(summary)} bytes; a run without a verdict must gate 2")
+print(f"ci-recipes: action.yml ran as a runner runs it: PASSED gates 0, the fault {fault} gates 1, no verdict gates 2")
 
 # --- GitLab: the template ---
 template = yaml.safe_load(open(os.path.join(root, "ci-recipes/gitlab/oidc-harness.gitlab-ci.yml")))

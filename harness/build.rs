@@ -20,20 +20,27 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_default()
 }
 
-/// "abc1234 2026-12-01" of HEAD, or `None` outside a git checkout (or without git).
+/// "abc1234 2026-12-01" of HEAD, or `None` outside this project's own git checkout (or
+/// without git).
 fn git_commit() -> Option<String> {
     let root = Path::new(&env("CARGO_MANIFEST_DIR")).parent()?.to_path_buf();
     let git = |args: &[&str]| {
         let out = Command::new("git").arg("-C").arg(&root).args(args).output().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|s| !s.is_empty())
     };
-    // A new commit changes HEAD or the branch it names: the version is built again.
-    let git_dir = git(&["rev-parse", "--absolute-git-dir"])?;
-    println!("cargo:rerun-if-changed={git_dir}/HEAD");
-    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        let loose = Path::new(&git_dir).join(&branch);
-        let watched = if loose.exists() { loose } else { Path::new(&git_dir).join("packed-refs") };
-        println!("cargo:rerun-if-changed={}", watched.display());
+    // The checkout must be this project's: a source unpacked inside some other repository (a
+    // home directory kept in git) would otherwise get that repository's commit.
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    if Path::new(&top).canonicalize().ok()? != root.canonicalize().ok()? {
+        return None;
+    }
+    // A commit, a checkout or a reset moves HEAD's reflog (per worktree); HEAD itself covers a
+    // detached checkout without one. Only paths that exist are watched: Cargo reruns the build
+    // script on every build for one that does not.
+    for path in ["HEAD", "logs/HEAD"] {
+        if let Some(watched) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]).filter(|p| Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={watched}");
+        }
     }
     let commit = git(&["rev-parse", "--short=7", "HEAD"])?;
     let date = git(&["log", "-1", "--format=%cs", "HEAD"])?;

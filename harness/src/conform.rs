@@ -118,7 +118,7 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
         None => Expected::default(),
     };
     // An unwritable report directory is found before the run, not after it.
-    writable(&args.report_dir)?;
+    prepare_report_dir(&args.report_dir)?;
     let settings = match &args.ca_file {
         Some(path) => ClientSettings::with_ca_file(path).map_err(anyhow::Error::msg)?,
         None => ClientSettings::default(),
@@ -205,30 +205,44 @@ fn select_suites(args: &ConformArgs, profile: &Profile, scenario_files: &[crate:
             bail!("unknown suite `{name}`; the suites are: {}", known.join(", "));
         }
     }
-    // Every pattern must match some check: all the ones that match none are named at once.
-    let unmatched: Vec<&str> =
-        args.check.iter().map(String::as_str).filter(|p| !all.iter().flat_map(|s| s.checks.iter()).any(|c| glob(p, &c.id))).collect();
+    // Every pattern must match some check of the suites it can select from (`--suite`'s, or
+    // all): the ones that match none are named at once, never dropped in silence.
+    let named = |s: &Suite| args.suite.iter().any(|n| *n == s.name);
+    let candidates: Vec<&Suite> = all.iter().filter(|s| args.suite.is_empty() || named(s)).collect();
+    let unmatched: Vec<&str> = args
+        .check
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !candidates.iter().flat_map(|s| s.checks.iter()).any(|c| glob(p, &c.id)))
+        .collect();
     if !unmatched.is_empty() {
         bail!(
-            "--check {}: no check id matches; `oidc-harness conform --list` prints every check id",
-            unmatched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+            "--check {}: no check id matches{}; `oidc-harness conform --list` prints every check id",
+            unmatched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+            if args.suite.is_empty() { "" } else { " in the suites --suite names" }
         );
     }
     let matched = |c: &crate::engine::Check| args.check.iter().any(|p| glob(p, &c.id));
-    let named = |s: &Suite| args.suite.iter().any(|n| *n == s.name);
-    // A pack runs when named, or when `--check` names one of its rules.
-    let checked = |s: &Suite| s.checks.iter().any(matched);
-    let by_default = |s: &Suite| args.suite.is_empty() && (!s.name.starts_with(crate::integration::PREFIX) || checked(s));
+    // A pack runs when named, or when a `--check` pattern names it before any wildcard (an exact
+    // rule id, or `salesforce.*`): `--check '*.state*'` is about the protocol suites, not every
+    // relying party's flow.
+    let pulled_in = |s: &Suite| s.checks.iter().any(|c| args.check.iter().any(|p| glob(p, &c.id) && literal_prefix(p).contains('.')));
+    let by_default = |s: &Suite| args.suite.is_empty() && (!s.name.starts_with(crate::integration::PREFIX) || pulled_in(s));
     let mut selected: Vec<Suite> = all.into_iter().filter(|s| named(s) || by_default(s)).collect();
     if args.check.is_empty() {
         return Ok((selected, None));
     }
-    selected.retain(checked);
+    selected.retain(|s| s.checks.iter().any(matched));
     if selected.is_empty() {
         bail!("--check matches no check of the suites --suite selects");
     }
     let ids = selected.iter().flat_map(|s| s.checks.iter()).filter(|c| matched(c)).map(|c| c.id.to_string()).collect();
     Ok((selected, Some(ids)))
+}
+
+/// What a `--check` pattern says literally, before its first wildcard.
+fn literal_prefix(pattern: &str) -> &str {
+    pattern.split(['*', '?']).next().unwrap_or("")
 }
 
 /// Whether `id` matches `pattern`: `*` is any run of characters (none too), `?` one character,
@@ -256,12 +270,25 @@ fn glob(pattern: &str, id: &str) -> bool {
     p[i..].iter().all(|c| *c == '*')
 }
 
-/// Refuses a report directory that cannot be created or written, before any check runs.
-pub fn writable(dir: &Path) -> anyhow::Result<()> {
+/// The reports a run writes.
+const REPORT_FILES: [&str; 4] = ["report.json", "junit.xml", "summary.md", "report.html"];
+
+/// Refuses a report directory that cannot be created or written, before any check runs, and
+/// clears an earlier run's reports from it: a run refused later (an unreachable target) leaves
+/// no stale report that a CI step would show as this run's.
+fn prepare_report_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("--report-dir {}: cannot create it", dir.display()))?;
     let probe = dir.join(".oidc-harness-write-test");
     std::fs::write(&probe, b"").with_context(|| format!("--report-dir {}: cannot write to it", dir.display()))?;
     let _ = std::fs::remove_file(probe);
+    for name in REPORT_FILES {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("--report-dir {}: cannot replace the earlier {name}", dir.display()));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -640,5 +667,30 @@ fn check_lines(report: &Report) {
     if !report.target.metadata_from.is_empty() {
         let from: Vec<String> = report.target.metadata_from.iter().map(|(member, source)| format!("{member} from {source}")).collect();
         eprintln!("metadata beyond the OpenID configuration: {}", from.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_patterns_match_as_globs() {
+        for (pattern, id, matches) in [
+            ("id-token.*", "id-token.iss", true),
+            ("id-token.*", "id-token", false),
+            ("*a*b", "xaybzb", true),
+            ("*a*b", "xaybz", false),
+            ("a*", "a", true),
+            ("**", "anything", true),
+            ("code.?", "code.x", true),
+            ("code.?", "code.xy", false),
+            ("", "x", false),
+            ("[x]", "[x]", true),
+        ] {
+            assert_eq!(glob(pattern, id), matches, "{pattern} ~ {id}");
+        }
+        assert_eq!(literal_prefix("salesforce.*"), "salesforce.");
+        assert_eq!(literal_prefix("*.state*"), "");
     }
 }

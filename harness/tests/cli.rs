@@ -87,6 +87,17 @@ fn suite_and_check_narrow_the_run() {
     assert_eq!(stderr.lines().filter(|l| !l.is_empty()).count(), 1, "-q: the verdict line only: {stderr}");
 }
 
+/// A wildcard pattern is about the protocol suites: it does not pull in every relying party's
+/// pack (`salesforce.*`, an exact rule id, or `--suite integration:NAME` do).
+#[test]
+fn a_wildcard_check_pattern_leaves_the_integration_packs_out() {
+    let dir = temp("wildcard");
+    let out = Command::new(BIN).args(["conform", "-q", "--check", "*.state*", "--report-dir"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(!report.checks.is_empty() && report.checks.iter().all(|c| !c.suite.starts_with("integration:")), "{:?}", report.suites());
+}
+
 #[test]
 fn version_names_the_commit() {
     let out = Command::new(BIN).arg("--version").output().unwrap();
@@ -113,6 +124,13 @@ fn problems_are_found_before_the_run_and_named_at_once() {
     let out = Command::new(BIN).args(["conform", "--check", "nope.*", "--check", "zzz"]).arg("--report-dir").arg(&dir).output().unwrap();
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--check `nope.*`, `zzz`: no check id matches"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A pattern that matches only outside the suites --suite names is not dropped in silence.
+    let out = Command::new(BIN).args(["conform", "--suite", "jwks", "--check", "discovery.*", "--check", "jwks.*"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--check `discovery.*`: no check id matches in the suites --suite names"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -198,7 +198,9 @@ async fn a_self_signed_target_is_refused_in_one_sentence_until_its_ca_is_trusted
     let (code, stderr) = run(vec![], Some(pem.clone())).await.unwrap();
     assert_eq!(code, Some(1), "SSL_CERT_FILE: {stderr}");
     // A file without a certificate is named in one sentence.
-    let (code, stderr) = run(vec!["--ca-file".into(), dir.join("report.json").display().to_string()], None).await.unwrap();
+    let not_pem = dir.join("not-a-certificate.txt");
+    std::fs::write(&not_pem, "{}").unwrap();
+    let (code, stderr) = run(vec!["--ca-file".into(), not_pem.display().to_string()], None).await.unwrap();
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no PEM certificate in it"), "{stderr}");
 }

@@ -27,6 +27,19 @@ fn rank(check: &CheckResult) -> usize {
     LABELS.iter().position(|l| *l == check.label()).unwrap_or(LABELS.len())
 }
 
+/// `text` for an address's fragment: everything but unreserved ASCII percent-encoded.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// An element id for a check (ids are ASCII with dots and dashes; anything else becomes `_`).
 fn anchor(id: &str) -> String {
     let safe: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
@@ -49,21 +62,28 @@ article.check .spec{color:#555}p.detail{margin:.3em 0 .3em 7em;white-space:pre-w
 details{margin-left:7em}summary{cursor:pointer;color:#555}\
 pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;margin:.4em 0}\
 table.jwt{margin:.3em 0 .8em;font-size:.95em}table.jwt caption{text-align:left;color:#555}table.jwt td{overflow-wrap:anywhere}table.jwt td:first-child{white-space:nowrap;font-family:monospace}\
-@media print{.filters,.grid{display:none}details,p.detail{margin-left:0}article.check{break-inside:avoid}}";
+@media print{.filters,.grid{display:none}details,p.detail{margin-left:0}article.check{break-inside:avoid}article.check[hidden]{display:block}}";
 
 /// Filters by suite, verdict and text, from the controls or from the address's fragment
 /// (`report.html#verdict=fail,blocked&suite=jwks&q=issuer`: a link to a filtered view); before
 /// printing, every evidence block opens.
+/// Filters by suite, verdict and text, from the controls or from the address's fragment
+/// (`report.html#verdict=fail,blocked&suite=jwks&q=issuer`: a link to a filtered view). A
+/// fragment naming a check (`#check-…`, the overview's cells) clears the filters so the check
+/// shows. Before printing, every evidence block opens.
 const SCRIPT: &str = "function applyFilters(){var s=document.getElementById('suite').value;\
 var q=document.getElementById('q').value.toLowerCase();\
 var v=[].slice.call(document.querySelectorAll('input[name=verdict]:checked')).map(function(e){return e.value});\
 var n=0;[].forEach.call(document.querySelectorAll('article.check'),function(a){\
 var show=(s===''||a.dataset.suite===s)&&v.indexOf(a.dataset.verdict)>=0&&(q===''||a.textContent.toLowerCase().indexOf(q)>=0);\
 a.hidden=!show;if(show)n++;});document.getElementById('shown').textContent=n+' shown';}\
-function fromFragment(){var h=location.hash.slice(1);if(h.indexOf('=')<0)return;\
-h.split('&').forEach(function(p){var kv=p.split('=');var k=kv[0],val=decodeURIComponent(kv[1]||'');\
-if(k==='suite')document.getElementById('suite').value=val;if(k==='q')document.getElementById('q').value=val;\
-if(k==='verdict'){var want=val.split(',');[].forEach.call(document.querySelectorAll('input[name=verdict]'),function(c){c.checked=want.indexOf(c.value)>=0;});}});}\
+function decode(t){try{return decodeURIComponent(t);}catch(e){return t;}}\
+function setFilters(suite,verdicts,q){document.getElementById('suite').value=suite;document.getElementById('q').value=q;\
+[].forEach.call(document.querySelectorAll('input[name=verdict]'),function(c){c.checked=verdicts===null||verdicts.indexOf(c.value)>=0;});}\
+function fromFragment(){var h=location.hash.slice(1);if(h.indexOf('check-')===0){setFilters('',null,'');return;}\
+if(h.indexOf('=')<0)return;var suite='',verdicts=null,q='';\
+h.split('&').forEach(function(p){var at=p.indexOf('=');if(at<0)return;var k=p.slice(0,at),val=decode(p.slice(at+1));\
+if(k==='suite')suite=val;if(k==='q')q=val;if(k==='verdict')verdicts=val.split(',');});setFilters(suite,verdicts,q);}\
 document.addEventListener('DOMContentLoaded',function(){fromFragment();applyFilters();});\
 window.addEventListener('hashchange',function(){fromFragment();applyFilters();});\
 window.addEventListener('beforeprint',function(){[].forEach.call(document.querySelectorAll('details'),function(d){d.open=true;});});";
@@ -190,7 +210,7 @@ pub fn to_html(report: &Report) -> String {
         let s = report.suite_totals(suite);
         let _ = write!(
             out,
-            "<tr class=\"suite\" data-suite=\"{name}\"><td><a href=\"#suite={name}\">{name}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+            "<tr class=\"suite\" data-suite=\"{name}\"><td><a href=\"#suite={link}\">{name}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><div class=\"grid\">",
             s.checks,
             s.passed,
@@ -201,9 +221,16 @@ pub fn to_html(report: &Report) -> String {
             s.expected_failures,
             s.not_applicable,
             name = esc(suite),
+            link = percent(suite),
         );
         for c in report.checks.iter().filter(|c| c.suite == suite) {
-            let _ = write!(out, "<a class=\"{v}\" href=\"#{}\" title=\"{}: {v}\"></a>", anchor(&c.id), esc(&c.id), v = c.label());
+            let _ = write!(
+                out,
+                "<a class=\"{v}\" href=\"#{}\" title=\"{id}: {v}\" aria-label=\"{id}: {v}\" tabindex=\"-1\"></a>",
+                anchor(&c.id),
+                id = esc(&c.id),
+                v = c.label()
+            );
         }
         out.push_str("</div></td></tr>");
     }
@@ -226,7 +253,7 @@ pub fn to_html(report: &Report) -> String {
     }
     let _ = write!(
         out,
-        "<label>Search <input type=\"search\" id=\"q\" oninput=\"applyFilters()\"></label><span id=\"shown\">{} shown</span></div><div id=\"list\">",
+        "<label>Search <input type=\"search\" id=\"q\" oninput=\"applyFilters()\"></label><span id=\"shown\" aria-live=\"polite\">{} shown</span></div><div id=\"list\">",
         report.checks.len()
     );
     let mut checks: Vec<&CheckResult> = report.checks.iter().collect();

@@ -2,8 +2,10 @@
 //! a test.
 //! - A failure's message is the detail; its body holds the detail in full, then a short summary
 //!   of the evidence (method, URL, status, OAuth `error`; already redacted in the report).
-//! - A check listed as expected to fail that now passes (XPASS) is a failure with the message
-//!   "expected to fail, now passes: remove it from the expected list": the list is out of date.
+//! - A check listed as expected to fail that now passes (XPASS) is skipped with the message
+//!   "expected to fail, now passes: remove it from the expected list" and a `verdict = xpass`
+//!   property: the list is out of date, but the run passed, and a CI system's test report must
+//!   not show a failure on a green job.
 //! - A warning passes, with the warning in `system-out` and a `verdict = warning` property.
 //! - Checks not judged (not applicable, not run, blocked) are skipped with their reason, a
 //!   blocked one naming its prerequisite.
@@ -38,7 +40,7 @@ pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
             let xpass = report.expected_but_passed.iter().find(|e| e.id == check.id);
             let status = match check.verdict {
                 Verdict::Pass if xpass.is_some() => {
-                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let mut status = TestCaseStatus::skipped();
                     let reason = xpass.map_or("", |e| e.reason.as_str());
                     status.set_message(XPASS).set_type("xpass").set_description(format!("{XPASS}\n\nlisted because: {reason}"));
                     status
@@ -65,6 +67,9 @@ pub fn to_junit_xml(report: &Report) -> Result<String, ReportError> {
             if check.verdict == Verdict::Warning {
                 case.set_system_out(format!("warning ({}): {}", check.spec, check.detail));
                 case.add_property(("verdict", "warning"));
+            }
+            if xpass.is_some() {
+                case.add_property(("verdict", "xpass"));
             }
             suite.add_test_case(case);
         }
@@ -129,7 +134,7 @@ mod tests {
     }
 
     /// What a CI system shows comes through a JUnit parser as it should: the failure's body with
-    /// the rule and the evidence, an XPASS as a failure saying what to do, a warning as output
+    /// the rule and the evidence, an XPASS as a skip saying what to do, a warning as output
     /// and a property, the checks' own durations.
     #[test]
     fn a_junit_parser_reads_the_details() {
@@ -156,8 +161,9 @@ mod tests {
             "{}",
             f.text
         );
-        let junit_parser::TestStatus::Failure(x) = &case(passed).status else { panic!("an XPASS is a failure") };
+        let junit_parser::TestStatus::Skipped(x) = &case(passed).status else { panic!("an XPASS is skipped, with its message") };
         assert_eq!(x.message, XPASS);
+        assert!(case(passed).properties.hashmap.get("verdict").is_some_and(|v| v == "xpass"));
         assert!((case(passed).time - 1.234).abs() < 1e-9, "durations are the check's own");
         assert!(case(warned).system_out.as_deref().is_some_and(|o| o.starts_with("warning (")));
         assert!(case(warned).properties.hashmap.get("verdict").is_some_and(|v| v == "warning"));

@@ -15,7 +15,8 @@ pub fn escape(text: &str) -> String {
         // Control characters (a newline, a terminal's escape sequence) become spaces.
         out.push(if c.is_control() { ' ' } else { c });
     }
-    out
+    // GitHub turns bare `https://…` and `www.…` into links: a zero-width space keeps them text.
+    out.replace("://", ":\u{200B}//").replace("www.", "www\u{200B}.")
 }
 
 /// Keeps table cells on one line and stops `|` from splitting them.
@@ -168,7 +169,7 @@ mod tests {
         let md = to_markdown(&report);
         assert!(!md.contains(" ![x](") && !md.contains(" [here](") && !md.contains(" <img"), "{md}");
         assert!(md.contains("\\<img src=x\\>"), "{md}");
-        assert!(md.contains("\\!\\[x\\](https://evil.example/p.png)"), "{md}");
+        assert!(md.contains("\\!\\[x\\](https:\u{200B}//evil.example/p.png)"), "no autolink either: {md}");
         assert!(md.contains(" with fault nonce-dropped,"), "{md}");
         assert!(md.contains("| discovery | ") && md.contains("| **all** | "), "{md}");
     }
