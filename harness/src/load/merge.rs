@@ -169,10 +169,8 @@ pub fn merge(reports: Vec<(String, LoadReport)>) -> anyhow::Result<LoadReport> {
     let total: u64 = merged.transactions.values().map(|t| t.count).sum();
     for (kind, share) in merged.mix.iter_mut() {
         let count = merged.transactions.get(kind).map_or(0, |t| t.count);
-        *share = MixShare {
-            requested_percent: share.requested_percent,
-            measured_percent: if total > 0 { (count as f64 * 1000.0 / total as f64).round() / 10.0 } else { 0.0 },
-        };
+        *share =
+            MixShare { requested_percent: share.requested_percent, measured_percent: super::report::percent(count as f64, total as f64) };
     }
     merged.worker = None;
     merged.workers = first_worker.count;

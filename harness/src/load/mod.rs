@@ -210,19 +210,16 @@ fn conclude(report: &mut LoadReport, judging: &Judging, dir: &std::path::Path, j
     report.write(dir)?;
     eprint!("{}", report.markdown());
     eprintln!("load: reports in {}", dir.display());
-    let mut passed = report.verdicts.iter().all(|v| v.passed);
     if let Some(why) = &report.stopped {
         eprintln!("load: {why}");
-        passed = false;
     }
     if report.validation.invalid > 0 {
         eprintln!("load: {} issued tokens failed validation", report.validation.invalid);
-        passed = false;
     }
     for v in report.verdicts.iter().filter(|v| !v.passed) {
         eprintln!("load: failed: {}", v.line());
     }
-    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// What one run needs besides the target.

@@ -106,11 +106,15 @@ pub struct MixShare {
     pub measured_percent: f64,
 }
 
+/// `part` of `whole` in percent, to one decimal (0 of nothing).
+pub fn percent(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 }
+}
+
 /// The requested and measured shares of each kind, from its weight and its transactions.
 pub fn mix(weights: &BTreeMap<String, usize>, transactions: &BTreeMap<String, TransactionSummary>) -> BTreeMap<String, MixShare> {
     let asked: usize = weights.values().sum();
     let got: u64 = transactions.values().map(|t| t.count).sum();
-    let percent = |part: f64, whole: f64| if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 };
     weights
         .iter()
         .map(|(kind, weight)| {
