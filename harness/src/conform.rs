@@ -118,7 +118,7 @@ pub fn run_as(args: ConformArgs, certification: Option<reports::Certification>) 
         None => Expected::default(),
     };
     // An unwritable report directory is found before the run, not after it.
-    prepare_report_dir(&args.report_dir)?;
+    crate::report_dir::prepare(&args.report_dir, &REPORT_FILES)?;
     let settings = match &args.ca_file {
         Some(path) => ClientSettings::with_ca_file(path).map_err(anyhow::Error::msg)?,
         None => ClientSettings::default(),
@@ -272,25 +272,6 @@ fn glob(pattern: &str, id: &str) -> bool {
 
 /// The reports a run writes.
 const REPORT_FILES: [&str; 4] = ["report.json", "junit.xml", "summary.md", "report.html"];
-
-/// Refuses a report directory that cannot be created or written, before any check runs, and
-/// clears an earlier run's reports from it: a run refused later (an unreachable target) leaves
-/// no stale report that a CI step would show as this run's.
-fn prepare_report_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--report-dir {}: cannot create it", dir.display()))?;
-    let probe = dir.join(".oidc-harness-write-test");
-    std::fs::write(&probe, b"").with_context(|| format!("--report-dir {}: cannot write to it", dir.display()))?;
-    let _ = std::fs::remove_file(probe);
-    for name in REPORT_FILES {
-        match std::fs::remove_file(dir.join(name)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("--report-dir {}: cannot replace the earlier {name}", dir.display()));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
 
 async fn conform(
     args: &ConformArgs,

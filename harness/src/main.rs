@@ -14,6 +14,7 @@ mod load;
 mod preflight;
 mod profile;
 mod redact;
+mod report_dir;
 mod scenario;
 mod serve;
 mod stdout;

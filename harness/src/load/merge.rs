@@ -47,6 +47,8 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         reports.extend(found);
     }
     let mut merged = merge(reports)?;
+    // After the inputs are read: a worker's own folder may be where the merge is written.
+    crate::report_dir::prepare(&args.report_dir, &super::report::FILES)?;
     eprintln!("load merge: {} workers, {} transactions", merged.workers, merged.transactions.values().map(|t| t.count).sum::<u64>());
     super::conclude(&mut merged, &judging, &args.report_dir, args.json_line)
 }

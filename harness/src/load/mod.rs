@@ -190,6 +190,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         Some(w) => plan.share(w)?,
         None => plan,
     };
+    crate::report_dir::prepare(&args.report_dir, &report::FILES)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let run = Run { args: &args, scenario, goose: &goose, plan: &plan, digest, start_at };
     let mut report = runtime.block_on(load(run, profile))?;
@@ -307,7 +308,6 @@ async fn load(run: Run<'_>, profile: Profile) -> anyhow::Result<LoadReport> {
     // Response bodies in goose's debug log would be tokens; headers are safe (credentials are
     // sensitive header values, printed as `Sensitive`).
     config.no_debug_body = true;
-    std::fs::create_dir_all(&args.report_dir).with_context(|| format!("creating {}", args.report_dir.display()))?;
     let mut attack = GooseAttack::initialize_with_config(config.clone()).map_err(help::goose_error)?;
     if !shaped_by_command_line(&config) {
         attack = *attack.set_default(GooseDefault::TestPlan, test_plan(plan, LAUNCH)?.as_str()).map_err(help::goose_error)?;

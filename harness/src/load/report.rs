@@ -13,6 +13,9 @@ use std::path::Path;
 
 pub const SCHEMA: &str = "oidc-harness/load/1";
 
+/// The reports a load run or a merge writes.
+pub const FILES: [&str; 3] = ["load.json", "load.md", "load.html"];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     pub schema: String,

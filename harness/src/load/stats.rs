@@ -271,8 +271,9 @@ impl Stats {
         inner.validated += 1;
         if let Some(p) = problem {
             inner.invalid += 1;
+            // A problem can quote the target's token: kept short, like every detail.
             if inner.problems.len() < PROBLEMS_KEPT {
-                inner.problems.push(p);
+                inner.problems.push(crate::limits::cut_owned(p, crate::limits::DETAIL_BYTES));
             }
         }
     }
